@@ -1,0 +1,68 @@
+"""The table catalogue: fields.json says, for each table, where it lives and what it holds.
+
+Adding a table is adding an entry to fields.json; no code names a table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    paths: tuple[str, ...]  # candidate collection paths under /api/, first the current build's
+    primary_key: str
+    cursor: str | None  # the edit timestamp to sync incrementally on; None syncs in full
+    columns: dict[str, str]  # declared column types, flattened names
+    default: bool  # synced when the configuration does not choose tables
+
+    @property
+    def incremental(self) -> bool:
+        return self.cursor is not None
+
+    @property
+    def datetime_columns(self) -> tuple[str, ...]:
+        return tuple(name for name, kind in self.columns.items() if kind == "UTC_DATETIME")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tables: dict[str, TableSpec]
+
+    @property
+    def default_tables(self) -> tuple[str, ...]:
+        return tuple(name for name, spec in self.tables.items() if spec.default)
+
+    def schema(self, names: tuple[str, ...]) -> list[dict]:
+        """What the SDK's schema() wants for the chosen tables."""
+        return [
+            {
+                "table": name,
+                "primary_key": [self.tables[name].primary_key],
+                "columns": dict(self.tables[name].columns),
+            }
+            for name in names
+        ]
+
+
+def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
+    with open(path, encoding="utf-8") as handle:
+        entries = json.load(handle)["tables"]
+    return Catalog(
+        {
+            name: TableSpec(
+                name=name,
+                paths=tuple(entry["paths"]),
+                primary_key=entry["primary_key"],
+                cursor=entry.get("cursor"),
+                columns=entry["columns"],
+                default=entry.get("default", True),
+            )
+            for name, entry in entries.items()
+        }
+    )

@@ -1,0 +1,235 @@
+"""Reading and validating the connector's configuration.
+
+Fivetran hands the configuration over as a flat object of strings. Every value is checked
+here, before any request is made, and each error names the key and says what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+
+from act_connector.catalog import Catalog
+from act_connector.errors import ConfigurationError
+from act_connector.timestamps import format_utc, parse_timestamp
+
+# Keys the user must fill in; everything else has a default.
+REQUIRED_KEYS = ("protocol", "hostname", "api_path", "username", "password", "database_name")
+
+# The brief's defaults, kept so that an existing configuration means the same thing here.
+DEFAULT_BATCH_SIZE = 10000
+DEFAULT_RATE_LIMIT_PAUSE = 0.25
+DEFAULT_START_DATE = "1900-01-01T00:00:00Z"
+# A request that hangs longer than this is treated as a dropped connection and retried.
+DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_LOOKBACK_MINUTES = 0
+
+OPTIONAL_KEYS = (
+    "port",
+    "batch_size",
+    "rate_limit_pause",
+    "default_start_date",
+    "tables",
+    "request_timeout_seconds",
+    "verify_tls",
+    "ca_bundle",
+    "lookback_minutes",
+)
+KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
+SECRET_KEYS = frozenset({"password"})
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+PEM_MARKER = "-----BEGIN CERTIFICATE-----"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration, with the derived base URL."""
+
+    base_url: str
+    username: str
+    password: str
+    database_name: str
+    batch_size: int
+    rate_limit_pause: float
+    default_start_date: str
+    tables: tuple[str, ...]
+    request_timeout: float
+    verify: bool | str  # what requests takes: True, False, or a CA bundle path
+    lookback: timedelta
+
+    def __repr__(self) -> str:  # never let the password reach a log through a repr
+        return f"Settings(base_url={self.base_url!r}, tables={self.tables!r})"
+
+
+def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
+    """Checks every value and returns the settings; a ConfigurationError names the bad key."""
+    if not isinstance(configuration, dict):
+        raise ConfigurationError("The configuration must be a JSON object of settings.")
+    for key, value in configuration.items():
+        if not isinstance(value, str):
+            raise ConfigurationError(
+                f"Configuration value '{key}' must be a string (Fivetran passes every value as "
+                f'text), got {type(value).__name__}: write it as "{value}".'
+                if key not in SECRET_KEYS
+                else f"Configuration value '{key}' must be a string."
+            )
+    missing = [key for key in REQUIRED_KEYS if not configuration.get(key, "").strip()]
+    if missing:
+        raise ConfigurationError(f"Missing required configuration value(s): {', '.join(missing)}.")
+
+    def optional(key: str) -> str:
+        return configuration.get(key, "").strip()
+
+    protocol = _protocol(configuration["protocol"])
+    return Settings(
+        base_url=build_base_url(
+            protocol, configuration["hostname"], optional("port"), configuration["api_path"]
+        ),
+        username=configuration["username"].strip(),
+        password=configuration["password"],
+        database_name=configuration["database_name"].strip(),
+        batch_size=_positive_int("batch_size", optional("batch_size"), DEFAULT_BATCH_SIZE),
+        rate_limit_pause=_number(
+            "rate_limit_pause", optional("rate_limit_pause"), DEFAULT_RATE_LIMIT_PAUSE, minimum=0
+        ),
+        default_start_date=_start_date(optional("default_start_date")),
+        tables=_tables(optional("tables"), catalog),
+        request_timeout=_number(
+            "request_timeout_seconds",
+            optional("request_timeout_seconds"),
+            DEFAULT_REQUEST_TIMEOUT,
+            minimum=1,
+        ),
+        verify=_tls(optional("verify_tls"), configuration.get("ca_bundle", "").strip()),
+        lookback=timedelta(
+            minutes=_positive_int(
+                "lookback_minutes",
+                optional("lookback_minutes"),
+                DEFAULT_LOOKBACK_MINUTES,
+                zero=True,
+            )
+        ),
+    )
+
+
+def unknown_keys(configuration: dict) -> list[str]:
+    """Keys the connector does not know: most often a typo that would otherwise pass unnoticed."""
+    return sorted(set(configuration) - KNOWN_KEYS)
+
+
+def build_base_url(protocol: str, hostname: str, port: str, api_path: str) -> str:
+    """protocol://hostname[:port]/api_path, without the port when it is the default one."""
+    host = hostname.strip()
+    if not host or "://" in host or "/" in host or " " in host:
+        raise ConfigurationError(
+            f"hostname must be a host name or IP address only, such as 'act.example.com' or "
+            f"'192.168.7.27', got '{hostname}' (put http/https in 'protocol' and the path in "
+            f"'api_path')."
+        )
+    port_text = port.strip()
+    if port_text:
+        try:
+            port_number = int(port_text)
+        except ValueError:
+            raise ConfigurationError(f"Port must be a whole number, got '{port}'.") from None
+        if not 1 <= port_number <= 65535:
+            raise ConfigurationError(f"Port must be between 1 and 65535, got {port_number}.")
+        if port_number == DEFAULT_PORTS[protocol]:
+            port_text = ""
+    path = api_path.strip().strip("/")
+    if not path or " " in path or "?" in path:
+        raise ConfigurationError(
+            f"api_path must be the path of the Act! Web API on the server, such as "
+            f"'/act.web.api', got '{api_path}'."
+        )
+    netloc = f"{host}:{port_text}" if port_text else host
+    return f"{protocol}://{netloc}/{path}"
+
+
+def _protocol(value: str) -> str:
+    protocol = value.strip().lower()
+    if protocol not in DEFAULT_PORTS:
+        raise ConfigurationError(f"protocol must be 'http' or 'https', got '{value}'.")
+    return protocol
+
+
+def _positive_int(key: str, text: str, default: int, zero: bool = False) -> int:
+    if not text:
+        return default
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    lowest = 0 if zero else 1
+    if number is None or number < lowest:
+        kind = "a whole number of 0 or more" if zero else "a positive whole number"
+        raise ConfigurationError(f"{key} must be {kind}, got '{text}'.")
+    return number
+
+
+def _number(key: str, text: str, default: float, minimum: float) -> float:
+    if not text:
+        return default
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is None or number != number or number < minimum or number == float("inf"):
+        raise ConfigurationError(f"{key} must be a number of at least {minimum:g}, got '{text}'.")
+    return number
+
+
+def _start_date(text: str) -> str:
+    if not text:
+        return DEFAULT_START_DATE
+    try:
+        return format_utc(parse_timestamp(text))
+    except ValueError:
+        raise ConfigurationError(
+            f"default_start_date must be an ISO 8601 date or time such as "
+            f"'2024-01-01T00:00:00Z', got '{text}'."
+        ) from None
+
+
+def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
+    if not text:
+        return catalog.default_tables
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in catalog.tables]
+    if unknown:
+        raise ConfigurationError(
+            f"tables names unknown table(s) {', '.join(unknown)}; "
+            f"choose from: {', '.join(catalog.tables)}."
+        )
+    if not names:
+        raise ConfigurationError("tables must name at least one table.")
+    return tuple(dict.fromkeys(names))  # in the order given, each once
+
+
+def _tls(verify_text: str, ca_bundle: str) -> bool | str:
+    verify_flag = verify_text.lower() if verify_text else "true"
+    if verify_flag not in ("true", "false"):
+        raise ConfigurationError(f"verify_tls must be 'true' or 'false', got '{verify_text}'.")
+    if verify_flag == "false":
+        if ca_bundle:
+            raise ConfigurationError(
+                "ca_bundle is set but verify_tls is 'false': set verify_tls to 'true' to use it."
+            )
+        return False
+    if not ca_bundle:
+        return True
+    if ca_bundle.startswith(PEM_MARKER):
+        # Fivetran has no file system to point at, so the certificate may be pasted in as text.
+        handle, path = tempfile.mkstemp(prefix="act-ca-", suffix=".pem")
+        with os.fdopen(handle, "w", encoding="ascii") as bundle:
+            bundle.write(ca_bundle)
+        return path
+    if not os.path.isfile(ca_bundle):
+        raise ConfigurationError(
+            f"ca_bundle must be a PEM certificate (starting with '{PEM_MARKER}') or the path "
+            f"of a PEM file; no file at '{ca_bundle}'."
+        )
+    return ca_bundle

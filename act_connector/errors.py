@@ -1,0 +1,41 @@
+"""The connector's own errors: each message says what happened and what to do, never a secret."""
+
+
+class ActConnectorError(Exception):
+    """Base of every error the connector raises on purpose."""
+
+
+class ConfigurationError(ActConnectorError, ValueError):
+    """A configuration value is missing or malformed; raised before any request."""
+
+
+class CredentialsRefused(ActConnectorError):
+    """Act! answered 401 to /authorize: the user name, password or database name is wrong."""
+
+
+class ActHttpError(ActConnectorError):
+    """Act! answered with an error status that retrying will not fix."""
+
+    def __init__(self, table: str, status: int, url: str, server_message: str):
+        self.table, self.status, self.url, self.server_message = table, status, url, server_message
+        hint = HTTP_HINTS.get(status, "")
+        super().__init__(
+            f"Table '{table}': Act! answered HTTP {status} for {url}: {server_message}"
+            + (f" ({hint})" if hint else "")
+        )
+
+
+class ActUnavailable(ActConnectorError):
+    """Act! could not be reached, or kept failing, after every retry."""
+
+
+class PagingError(ActConnectorError):
+    """The server's pages make no progress; stopping instead of looping."""
+
+
+HTTP_HINTS = {
+    400: "the server rejected the query; if it names a property, this Act! build may not "
+    "support it",
+    403: "the Act! user needs the 'Web API Access' permission and read access to this data",
+    404: "this path does not exist on the server; check hostname, port and api_path",
+}

@@ -1,0 +1,188 @@
+"""The Fivetran setup form and its connection test.
+
+`fivetran configuration` asks for each field; `fivetran configuration --test` (and Fivetran's setup
+page) runs "Connect to Act!", which authorizes and reads one record of each chosen table, and says
+in plain words which table failed and why.
+"""
+
+from __future__ import annotations
+
+from fivetran_connector_sdk import ConfigurationForm, Test, form_field
+from fivetran_connector_sdk import Logging as log
+
+from act_connector import config
+from act_connector.catalog import load_catalog
+from act_connector.client import ActClient
+from act_connector.errors import ActConnectorError
+from act_connector.paging import Position, page_query
+from act_connector.sync import first_page, sync_until
+from act_connector.timestamps import format_utc
+
+# A setup test should answer in seconds: one attempt per request, no backoff.
+SETUP_TEST_ATTEMPTS = 1
+
+
+def configuration_form() -> ConfigurationForm:
+    catalog = load_catalog()
+    text, secret = form_field.TextField.plain_text, form_field.TextField.password
+    form = ConfigurationForm()
+    form.add_field(
+        form_field.DropdownField(
+            "protocol",
+            "Protocol",
+            fields=[
+                form_field.DropdownFieldParam("https", "HTTPS", "Act! cloud and most servers"),
+                form_field.DropdownFieldParam("http", "HTTP", "A self-hosted server on a LAN"),
+            ],
+            description="How to reach the Act! Web API.",
+            required=True,
+        )
+    )
+    fields = [
+        (
+            "hostname",
+            "Host name",
+            text,
+            True,
+            "apius.act.com",
+            "Host name or IP address of the Act! Web API server, without http:// or a path.",
+        ),
+        (
+            "port",
+            "Port",
+            text,
+            False,
+            "443",
+            "Optional. Leave empty for 80 (HTTP) or 443 (HTTPS).",
+        ),
+        (
+            "api_path",
+            "API path",
+            text,
+            True,
+            "/act.web.api",
+            "Path of the Web API on the server: /act.web.api, or /{customer}-api/act.web.api.",
+        ),
+        (
+            "username",
+            "User name",
+            text,
+            True,
+            "John Hollo",
+            "The Act! user's display name, spaces included. The user needs 'Web API Access'.",
+        ),
+        ("password", "Password", secret, True, None, "The Act! user's password."),
+        (
+            "database_name",
+            "Database name",
+            text,
+            True,
+            "ActDemo",
+            "The Act! database to sync (sent as the Act-Database-Name header).",
+        ),
+        (
+            "tables",
+            "Tables",
+            text,
+            False,
+            ",".join(catalog.default_tables),
+            "Optional. Comma-separated tables to sync; empty syncs the default six. Available: "
+            + ", ".join(catalog.tables)
+            + ".",
+        ),
+        (
+            "default_start_date",
+            "Start date",
+            text,
+            False,
+            config.DEFAULT_START_DATE,
+            "Optional. ISO 8601; the first sync reads records edited from then on.",
+        ),
+        (
+            "batch_size",
+            "Page size",
+            text,
+            False,
+            str(config.DEFAULT_BATCH_SIZE),
+            "Optional. Records asked for per request ($top); the server may send fewer.",
+        ),
+        (
+            "rate_limit_pause",
+            "Throttle pause (seconds)",
+            text,
+            False,
+            str(config.DEFAULT_RATE_LIMIT_PAUSE),
+            "Optional. Pause between requests once Act! has throttled this sync; none before.",
+        ),
+        (
+            "request_timeout_seconds",
+            "Request timeout (seconds)",
+            text,
+            False,
+            f"{config.DEFAULT_REQUEST_TIMEOUT:g}",
+            "Optional. A request that takes longer is retried.",
+        ),
+        (
+            "lookback_minutes",
+            "Look-back window (minutes)",
+            text,
+            False,
+            str(config.DEFAULT_LOOKBACK_MINUTES),
+            "Optional. Each sync re-reads records edited this long before the last one seen.",
+        ),
+        (
+            "ca_bundle",
+            "CA certificate",
+            text,
+            False,
+            config.PEM_MARKER,
+            "Optional. PEM certificate (or file path) of a server with its own certificate.",
+        ),
+    ]
+    for name, label, kind, required, placeholder, description in fields:
+        form.add_field(
+            form_field.TextField(
+                name,
+                label,
+                kind,
+                description=description,
+                required=required,
+                placeholder=placeholder,
+            )
+        )
+    form.add_field(
+        form_field.ToggleField(
+            "verify_tls",
+            "Verify TLS certificate",
+            description="Optional, on by default. Turn off only to test a self-signed server.",
+        )
+    )
+    form.add_test(label="Connect to Act!", func=connect_to_act)
+    return form
+
+
+def connect_to_act(configuration: dict):
+    """Authorizes, then reads a record of each chosen table; a failure names table and cause."""
+    catalog = load_catalog()
+    try:
+        settings = config.validate_configuration(configuration, catalog)
+    except ActConnectorError as error:
+        return Test.failure(f"Configuration: {error}")
+    client = ActClient(settings, attempts=SETUP_TEST_ATTEMPTS)
+    try:
+        client.authorize()
+        until = format_utc(sync_until(client))
+        found = []
+        for name in settings.tables:
+            table = catalog.tables[name]
+            start = (
+                Position(cursor=settings.default_start_date) if table.incremental else Position()
+            )
+            _, path = first_page(client, table, page_query(table, start, until, 1))
+            found.append(f"{name} (/api/{path})")
+    except ActConnectorError as error:
+        return Test.failure(str(error))
+    finally:
+        client.close()
+    log.info(f"Connected to Act! at {settings.base_url}; readable: {', '.join(found)}")
+    return Test.success()

@@ -1,0 +1,228 @@
+"""Syncing tables: the generic loop every table goes through, and the state that lets it resume.
+
+State (plain JSON, no secrets):
+
+    {"version": 2, "tables": {"contacts": {"cursor": "2025-07-26T18:46:00Z", "id": "6f1c…"},
+                              "activity_types": {"id": 12}}}
+
+An incremental table keeps the (cursor, id) of the last row emitted; the next sync, or the same one
+resumed after a crash, starts after it. A full-sync table keeps a position only while a pass is
+under way; a new pass first marks the table's rows deleted (op.truncate) and then upserts what
+exists, so rows deleted in Act! show as deleted. Each page is checkpointed once its rows are
+emitted, so the state never runs ahead of the rows.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from fivetran_connector_sdk import Logging as log
+
+from act_connector.catalog import Catalog, TableSpec
+from act_connector.client import ActClient
+from act_connector.config import Settings
+from act_connector.errors import ActHttpError
+from act_connector.flatten import Flattener
+from act_connector.paging import Position, next_position, page_query
+from act_connector.timestamps import format_utc, parse_timestamp
+
+STATE_VERSION = 2
+# The second the server is in may still receive records: leave it for the next sync.
+UNTIL_MARGIN = timedelta(seconds=1)
+
+
+@dataclass
+class TableResult:
+    name: str
+    path: str
+    records: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class SyncSummary:
+    tables: list[TableResult] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(result.records for result in self.tables)
+
+
+class SyncState:
+    """The per-table positions, read tolerantly from any earlier state and written back whole."""
+
+    def __init__(self, positions: dict[str, Position]):
+        self.positions = positions
+
+    @classmethod
+    def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
+        state = state if isinstance(state, dict) else {}
+        positions: dict[str, Position] = {}
+        tables = state.get("tables")
+        for name, entry in (tables if isinstance(tables, dict) else {}).items():
+            if name in catalog.tables and isinstance(entry, dict):
+                position = _position(catalog.tables[name], entry.get("cursor"), entry.get("id"))
+                if position:
+                    positions[name] = position
+        # The brief's earlier layout: {"table_cursors": {"contacts": "2024-…Z"}}.
+        legacy = state.get("table_cursors")
+        for name, cursor in (legacy if isinstance(legacy, dict) else {}).items():
+            if name in catalog.tables and name not in positions and catalog.tables[name].cursor:
+                position = _position(catalog.tables[name], cursor, None)
+                if position:
+                    positions[name] = position
+        return cls(positions)
+
+    def to_dict(self) -> dict:
+        return {
+            "version": STATE_VERSION,
+            "tables": {name: pos.to_state() for name, pos in sorted(self.positions.items())},
+        }
+
+
+def _position(table: TableSpec, cursor, row_id) -> Position | None:
+    """A stored position, or None (with a warning) when it cannot be trusted."""
+    if table.incremental:
+        try:
+            cursor_text = format_utc(parse_timestamp(cursor))
+        except (TypeError, ValueError, AttributeError):
+            log.warning(
+                f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
+                "syncing the table again from default_start_date"
+            )
+            return None
+        return Position(cursor=cursor_text, id=row_id if isinstance(row_id, (str, int)) else None)
+    return Position(id=row_id) if isinstance(row_id, (str, int)) else None
+
+
+def sync_until(client: ActClient) -> datetime:
+    """The upper bound shared by every table of this sync: the server's clock, else ours."""
+    now = client.server_time or datetime.now(timezone.utc)
+    return now.replace(microsecond=0) - UNTIL_MARGIN
+
+
+def start_position(table: TableSpec, saved: Position | None, settings: Settings) -> Position:
+    if not table.incremental:
+        return saved or Position()
+    if saved is None:
+        return Position(cursor=settings.default_start_date)
+    if settings.lookback:
+        moved = parse_timestamp(saved.cursor) - settings.lookback
+        return Position(cursor=format_utc(moved))
+    return saved
+
+
+def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operations) -> SyncSummary:
+    """Syncs every chosen table; `operations` is the SDK's Operations (or a stand-in)."""
+    sync_state = SyncState.load(state, catalog)
+    client = ActClient(settings)
+    summary = SyncSummary()
+    started = time.monotonic()
+    try:
+        client.authorize()
+        until = sync_until(client)
+        log.info(
+            f"Syncing {len(settings.tables)} table(s) from {settings.base_url}, records edited "
+            f"up to {format_utc(until)}: {', '.join(settings.tables)}"
+        )
+        for name in settings.tables:
+            result = sync_table(
+                client, catalog.tables[name], settings, sync_state, until, operations
+            )
+            summary.tables.append(result)
+    finally:
+        client.close()
+    stats = client.stats
+    per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
+    log.info(
+        f"Sync finished in {time.monotonic() - started:.1f}s: {summary.records} records "
+        f"({per_table}); {stats.requests} requests, {stats.retries} retries, "
+        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
+    )
+    return summary
+
+
+def sync_table(
+    client: ActClient,
+    table: TableSpec,
+    settings: Settings,
+    sync_state: SyncState,
+    until: datetime,
+    operations,
+) -> TableResult:
+    started = time.monotonic()
+    position = start_position(table, sync_state.positions.get(table.name), settings)
+    until_text = format_utc(until)
+    top = settings.batch_size
+    flattener = Flattener(table.datetime_columns)
+
+    rows, path = first_page(client, table, page_query(table, position, until_text, top))
+    result = TableResult(table.name, path)
+    if table.incremental:
+        log.info(
+            f"Table '{table.name}' from /api/{path}: {table.cursor} from {position.cursor}"
+            f"{' after id ' + repr(position.id) if position.id is not None else ''} "
+            f"to {until_text}"
+        )
+    else:
+        if position.id is None:
+            operations.truncate(table.name)  # rows not upserted again in this pass are deleted
+        log.info(f"Table '{table.name}' from /api/{path}: full sync")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"act-{table.name}") as prefetch:
+        while rows:
+            position = next_position(table, position, rows, until, top)
+            # The next page's query is known now: fetch it while this page is being written.
+            upcoming = prefetch.submit(
+                client.get_rows, table.name, path, page_query(table, position, until_text, top)
+            )
+            for record in rows:
+                operations.upsert(table.name, flattener.row(record))
+            result.records += len(rows)
+            result.pages += 1
+            sync_state.positions[table.name] = position
+            operations.checkpoint(sync_state.to_dict())
+            log.debug(f"Table '{table.name}': page {result.pages}, {result.records} records")
+            rows = upcoming.result()
+
+    if not table.incremental:
+        sync_state.positions.pop(
+            table.name, None
+        )  # the pass is complete: the next one starts anew
+        operations.checkpoint(sync_state.to_dict())
+    for column, count in flattener.unreadable.items():
+        operations.warning(
+            f"Table '{table.name}': {count} value(s) of {column} were not timestamps and were "
+            "left empty"
+        )
+    result.seconds = time.monotonic() - started
+    log.info(
+        f"Table '{table.name}': {result.records} records in {result.pages} page(s), "
+        f"{result.seconds:.1f}s"
+    )
+    return result
+
+
+def first_page(
+    client: ActClient, table: TableSpec, query: dict[str, str]
+) -> tuple[list[dict], str]:
+    """The first page, from the first of the table's paths this Act! build answers on."""
+    for path in table.paths:
+        try:
+            return client.get_rows(table.name, path, query), path
+        except ActHttpError as error:
+            if error.status != 404:
+                raise
+            log.info(f"Table '{table.name}': /api/{path} is not on this server (HTTP 404)")
+    tried = ", ".join(f"/api/{path}" for path in table.paths)
+    raise ActHttpError(
+        table.name,
+        404,
+        f"{client.base_url}/api/{table.paths[-1]}",
+        f"none of {tried} exists on this Act! server; this build does not offer "
+        f"'{table.name}': remove it from the tables setting",
+    )

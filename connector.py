@@ -1,0 +1,35 @@
+"""Act! CRM to Fivetran: syncs an Act! database through the Act! Web API.
+
+Contacts, companies, opportunities, activities, activity types and products (and, on request,
+groups, notes and history) are read incrementally with keyset paging on each table's edit time, so
+that no record is lost or duplicated even when records change during the sync. The tables are
+declared in fields.json; the code that syncs them lives in the act_connector package.
+"""
+
+from fivetran_connector_sdk import Connector
+from fivetran_connector_sdk import Logging as log
+from fivetran_connector_sdk import Operations as op
+
+from act_connector.catalog import load_catalog
+from act_connector.config import unknown_keys, validate_configuration
+from act_connector.form import configuration_form
+from act_connector.sync import run_sync
+
+CATALOG = load_catalog()
+
+
+def schema(configuration: dict):
+    """The chosen tables with their primary keys and the column types Act! documents."""
+    settings = validate_configuration(configuration, CATALOG)
+    return CATALOG.schema(settings.tables)
+
+
+def update(configuration: dict, state: dict):
+    """Validate, read the state, sync each table (checkpointing as it goes), summarise."""
+    settings = validate_configuration(configuration, CATALOG)
+    for key in unknown_keys(configuration):
+        log.warning(f"Configuration key '{key}' is not a setting of this connector; ignored")
+    run_sync(settings, CATALOG, state, op)
+
+
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)

@@ -1,0 +1,373 @@
+"""A local Act! Web API: /authorize, the collections, OData, faults, and a control API for tests.
+
+Behaves as the real one is documented to (../shared/reference/FACTS.md): Basic credentials plus
+Act-Database-Name at /authorize give a bare JWT as text/html; calls carry it as a Bearer token; bad
+credentials and expired tokens get a bare 401; routing is case-insensitive; errors are ASP.NET JSON
+bodies (or an IIS HTML page). Faults, all off by default, are settings a test can change while the
+server runs. The control API lives under /_emulator/, outside the Act! base path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from emulator.data import Generator, generate, new_record, stamp
+from emulator.odata import ODataError, Query
+
+CURSORS = {"products": "editDate", "activity_types": None}  # every other table: "edited"
+ENTITIES = {
+    "contacts": "Contacts.Contact", "companies": "Companies.Company",
+    "opportunities": "Opportunities.Opportunity", "activities": "Activities.ActivityOccurrence",
+    "activity_types": "TaskTypes.TaskType", "products": "Products.Product",
+    "groups": "Groups.Group", "notes": "Notes.Note", "history": "Histories.History",
+}
+COMMON_PATHS = {"contacts": "contacts", "companies": "companies", "opportunities": "opportunities",
+                "products": "products", "groups": "groups", "notes": "notes", "history": "history"}
+# Where each Act! build serves activities and their types (lower-case: routing ignores case).
+BUILDS = {
+    "current": {**COMMON_PATHS, "tasks": "activities", "task-types": "activity_types"},
+    "legacy": {**COMMON_PATHS, "activities": "activities", "activitytypes": "activity_types"},
+    "seed": {**COMMON_PATHS, "activities": "activities", "activity-types": "activity_types"},
+}
+# The field a simulated user changes when editing a record of each table.
+EDITED_FIELD = {"contacts": "jobTitle", "companies": "industry", "opportunities": "reason",
+                "activities": "location", "activity_types": "description", "products": "itemNumber",
+                "groups": "description", "notes": "noteText", "history": "details"}
+
+
+@dataclass
+class Settings:
+    username: str = "John Hollo"
+    password: str = "Pa55w0rd!"
+    database: str = "ActDemo"
+    base_path: str = "/act.web.api"
+    build: str = "current"  # which activity paths exist: current, legacy or seed
+    token_ttl: float = 3900.0  # seconds; about 65 minutes, as self-hosted servers
+    quote_token: bool = False  # some servers send the token inside double quotes
+    envelope: str = "array"  # or "odata": {"value": [...], "Count": n}
+    page_cap: int = 0  # rows per page at most, whatever $top asks; 0 is no cap
+    throttle_every: int = 0  # every Nth data request answers 429
+    retry_after: float = 1.0
+    rate_limit_headers: bool = False
+    error_every: int = 0  # every Nth data request answers error_status
+    error_status: int = 500
+    error_html: bool = False  # an IIS HTML page instead of ASP.NET's JSON body
+    delay: float = 0.0  # seconds added to every data response
+    churn_edits: int = 0  # records edited after each data page served, as users would
+    churn_creates: int = 0  # records created after each data page served
+
+
+def now_stamp() -> str:
+    return stamp(datetime.now(timezone.utc))
+
+
+class Store:
+    """The records, with the sorted orders and JSON texts the pages are served from."""
+
+    def __init__(self, data: dict[str, list[dict]], seed: int):
+        self.lock = threading.RLock()
+        self.tables = {name: {r["id"]: r for r in rows} for name, rows in data.items()}
+        self.properties = {name: _shape(rows[0]) for name, rows in data.items() if rows}
+        self.version = dict.fromkeys(self.tables, 0)
+        self._sorted: dict = {}
+        self._json: dict = {}
+        self._make = Generator(seed + 1)
+
+    def page(self, table: str, query: Query) -> list[str]:
+        """The JSON texts of the records the query selects, in its order."""
+        with self.lock:
+            key = (table, tuple(query.orderby))
+            cached = self._sorted.get(key)
+            if cached is None or cached[0] != self.version[table]:
+                ordered = list(self.tables[table].values())
+                if query.orderby:
+                    ordered.sort(key=query.sort_key)
+                    sort_keys = [query.sort_key(r)[0] for r in ordered]
+                else:
+                    sort_keys = None
+                cached = (self.version[table], ordered, sort_keys)
+                self._sorted[key] = cached
+            records = query.run(cached[1], cached[2])
+            if query.select:
+                return [json.dumps(_project(r, query.select), ensure_ascii=False) for r in records]
+            return [self._text(table, r) for r in records]
+
+    def _text(self, table: str, record: dict) -> str:
+        key = (table, record["id"])
+        text = self._json.get(key)
+        if text is None:
+            text = self._json[key] = json.dumps(record, ensure_ascii=False)
+        return text
+
+    def _touch(self, table: str, record: dict) -> None:
+        self._json.pop((table, record["id"]), None)
+        self.version[table] += 1
+
+    def edit(self, table: str, count: int = 0, ids: list | None = None) -> list:
+        """Edits records as a user would: one field changes and the edit time moves to now."""
+        with self.lock:
+            rows = self.tables[table]
+            chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
+            cursor = CURSORS.get(table, "edited")
+            for record_id in chosen:
+                record = rows[record_id]
+                record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
+                if cursor:
+                    record[cursor] = now_stamp()
+                self._touch(table, record)
+            return list(chosen)
+
+    def create(self, table: str, count: int) -> list:
+        with self.lock:
+            data = {name: list(rows.values()) for name, rows in self.tables.items()}
+            created = []
+            for _ in range(count):
+                record = new_record(self._make, table, data)
+                cursor = CURSORS.get(table, "edited")
+                if cursor:
+                    created_key = "createDate" if cursor == "editDate" else "created"
+                    record[created_key] = record[cursor] = now_stamp()
+                self.tables[table][record["id"]] = record
+                self._touch(table, record)
+                created.append(record["id"])
+            return created
+
+    def delete(self, table: str, count: int = 0, ids: list | None = None) -> list:
+        with self.lock:
+            rows = self.tables[table]
+            chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
+            for record_id in chosen:
+                self._touch(table, rows.pop(record_id))
+            return list(chosen)
+
+    def truth(self, table: str) -> list[dict]:
+        with self.lock:
+            return json.loads(json.dumps(sorted(self.tables[table].values(), key=lambda r: str(r["id"]))))
+
+    def dump(self) -> dict:
+        with self.lock:
+            return {name: list(rows.values()) for name, rows in self.tables.items()}
+
+
+def _shape(record: dict) -> dict:
+    """The property names of a record, nested: what $filter, $orderby and $select may name."""
+    return {key: _shape(value) if isinstance(value, dict) else None for key, value in record.items()}
+
+
+def _project(record: dict, select) -> dict:
+    return {path[0]: record.get(path[0]) for path in select}
+
+
+class ActEmulator:
+    """The server: start() serves on 127.0.0.1 in a background thread, stop() ends it."""
+
+    def __init__(self, data: dict[str, list[dict]] | None = None, seed: int = 7,
+                 sizes: dict[str, int] | None = None, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.store = Store(data if data is not None else generate(seed, sizes or {}), seed)
+        self.tokens: dict[str, float] = {}
+        self.stats = {"requests": 0, "data_requests": 0, "authorizations": 0, "faults": 0}
+        self._counter_lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> int:
+        handler = type("Handler", (_Handler,), {"emulator": self})
+        self._httpd = ThreadingHTTPServer((host, port), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self.port
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.settings.base_path}"
+
+    def stop(self) -> None:
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def configure(self, **changes) -> None:
+        for key, value in changes.items():
+            if not hasattr(self.settings, key):
+                raise KeyError(f"unknown emulator setting '{key}'")
+            setattr(self.settings, key, value)
+
+    # -- auth
+    def issue_token(self) -> str:
+        claims = {"sub": self.settings.username, "db": self.settings.database, "iat": int(time.time()),
+                  "jti": random.getrandbits(64)}
+        parts = [{"alg": "HS256", "typ": "JWT"}, claims, {"sig": random.getrandbits(128)}]
+        token = ".".join(
+            base64.urlsafe_b64encode(json.dumps(p).encode()).decode().rstrip("=") for p in parts
+        )
+        self.tokens[token] = time.monotonic()
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        issued = self.tokens.get(token)
+        return issued is not None and time.monotonic() - issued < self.settings.token_ttl
+
+    def credentials_valid(self, header: str, database: str) -> bool:
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except ValueError:
+            return False
+        s = self.settings
+        return (user, password, database) == (s.username, s.password, s.database)
+
+    def count(self, key: str) -> int:
+        with self._counter_lock:
+            self.stats[key] += 1
+            return self.stats[key]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    emulator: ActEmulator
+    protocol_version = "HTTP/1.1"  # keep-alive, as IIS: a client's session reuses its connection
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet: tests and the demo read their own output
+        pass
+
+    # -- responses
+    def _send(self, status: int, body: bytes = b"", content_type: str = "application/json; charset=utf-8",
+              headers: dict | None = None) -> None:
+        self.send_response(status)
+        if body:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, value, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), headers=headers)
+
+    def _aspnet_error(self, status: int, message: str, detail: str = "") -> None:
+        self._json(status, {"message": message, "exceptionMessage": detail or message,
+                            "exceptionType": "Microsoft.OData.ODataException", "stackTrace": None})
+
+    # -- routing
+    def do_GET(self):  # noqa: N802 - the http.server protocol
+        emulator = self.emulator
+        emulator.count("requests")
+        url = urlsplit(self.path)
+        path = url.path.rstrip("/").lower()
+        if path.startswith("/_emulator/"):
+            return self._control_get(path[len("/_emulator/"):])
+        base = emulator.settings.base_path.lower().rstrip("/")
+        if not path.startswith(base + "/"):
+            return self._send(404, b"<html><head><title>404 - File or directory not found.</title></head></html>",
+                              "text/html")
+        route = path[len(base) + 1:]
+        if route == "authorize":
+            return self._authorize()
+        if route.startswith("api/"):
+            table = BUILDS[emulator.settings.build].get(route[4:])
+            if table is None:
+                return self._json(404, {"message": f"No HTTP resource was found that matches the request URI "
+                                                   f"'{self.path}'."})
+            return self._collection(table, dict(parse_qsl(url.query, keep_blank_values=True)))
+        return self._send(404)
+
+    def _authorize(self):
+        emulator = self.emulator
+        header = self.headers.get("Authorization", "")
+        database = self.headers.get("Act-Database-Name", "")
+        if header.startswith("Bearer ") and emulator.token_valid(header[7:]):
+            pass  # a valid token buys a fresh one, as on the real server
+        elif not emulator.credentials_valid(header, database):
+            return self._send(401)
+        emulator.count("authorizations")
+        token = emulator.issue_token()
+        body = f'"{token}"' if emulator.settings.quote_token else token
+        self._send(200, body.encode("ascii"), "text/html; charset=utf-8")
+
+    def _collection(self, table: str, params: dict):
+        emulator, settings = self.emulator, self.emulator.settings
+        header = self.headers.get("Authorization", "")
+        if not (header.startswith("Bearer ") and emulator.token_valid(header[7:])):
+            return self._send(401)
+        number = emulator.count("data_requests")
+        if settings.delay:
+            time.sleep(settings.delay)
+        limits = {}
+        if settings.rate_limit_headers:
+            limits = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "599",
+                      "X-RateLimit-Reset": str(int(time.time()) + 60)}
+        if settings.throttle_every and number % settings.throttle_every == 0:
+            emulator.count("faults")
+            return self._json(429, {"message": "Too many requests."},
+                              {**limits, "X-RateLimit-Remaining": "0",
+                               "Retry-After": f"{settings.retry_after:g}"})
+        if settings.error_every and number % settings.error_every == 0:
+            emulator.count("faults")
+            if settings.error_html:
+                html = ("<html><head><title>Service Unavailable</title></head><body><h1>HTTP Error "
+                        f"{settings.error_status}. The service is unavailable.</h1></body></html>")
+                return self._send(settings.error_status, html.encode(), "text/html")
+            return self._json(settings.error_status, {
+                "message": "An error has occurred.", "exceptionMessage": "Transaction (Process ID 61) was "
+                "deadlocked on lock resources with another process.",
+                "exceptionType": "System.Data.SqlClient.SqlException", "stackTrace": None})
+        store = emulator.store
+        try:
+            query = Query(params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table])
+            if settings.page_cap:
+                query.top = min(query.top or settings.page_cap, settings.page_cap)
+            texts = store.page(table, query)
+        except ODataError as error:
+            return self._aspnet_error(400, "The query specified in the URI is not valid. " + str(error), str(error))
+        rows = "[" + ",".join(texts) + "]"
+        body = rows if settings.envelope == "array" else f'{{"value":{rows},"Count":{len(texts)}}}'
+        self._send(200, body.encode("utf-8"), headers=limits)
+        if settings.churn_edits:
+            store.edit(table, settings.churn_edits)
+        if settings.churn_creates:
+            store.create(table, settings.churn_creates)
+
+    # -- control API
+    def _control_get(self, route: str):
+        emulator = self.emulator
+        if route.startswith("truth/"):
+            return self._json(200, emulator.store.truth(route[len("truth/"):]))
+        if route == "stats":
+            return self._json(200, emulator.stats)
+        if route == "settings":
+            return self._json(200, asdict(emulator.settings))
+        return self._send(404)
+
+    def do_POST(self):  # noqa: N802 - the http.server protocol
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        store = self.emulator.store
+        route = url.path.lower().rstrip("/")
+        try:
+            if route == "/_emulator/settings":
+                self.emulator.configure(**body)
+                return self._json(200, asdict(self.emulator.settings))
+            if route in ("/_emulator/edit", "/_emulator/create", "/_emulator/delete"):
+                action = getattr(store, route.rsplit("/", 1)[1])
+                return self._json(200, action(body["table"], body.get("count", 1)))
+        except (KeyError, TypeError, ValueError) as error:
+            return self._json(400, {"message": str(error)})
+        return self._send(404)
