@@ -25,10 +25,6 @@ class TableSpec:
     def incremental(self) -> bool:
         return self.cursor is not None
 
-    @property
-    def datetime_columns(self) -> tuple[str, ...]:
-        return tuple(name for name, kind in self.columns.items() if kind == "UTC_DATETIME")
-
 
 @dataclass(frozen=True)
 class Catalog:

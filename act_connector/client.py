@@ -54,14 +54,12 @@ class RequestStats:
 class ActClient:
     """Talks to one Act! database. Not for concurrent use: one request at a time."""
 
-    def __init__(
-        self, settings: Settings, sleep=time.sleep, clock=time.monotonic, attempts=MAX_ATTEMPTS
-    ):
+    def __init__(self, settings: Settings, sleep=None, clock=None, attempts=MAX_ATTEMPTS):
         self._settings = settings
         self._attempts = attempts
         self.base_url = settings.base_url
-        self._sleep = sleep
-        self._clock = clock
+        self._sleep = sleep or time.sleep
+        self._clock = clock or time.monotonic
         self._session = requests.Session()
         self._session.verify = settings.verify
         self._session.headers.update(
@@ -115,9 +113,9 @@ class ActClient:
             response = self._send(
                 table, full_url, None, {"Authorization": f"Bearer {self._token}"}
             )
-            self._note_rate_limit(response)
             status = response.status_code
             if status == 200:
+                self._note_rate_limit(response)
                 return _rows(table, full_url, response)
             if status == 401 and not refreshed:
                 log.info(f"Table '{table}': the Act! token expired; authorizing again")
@@ -186,7 +184,10 @@ class ActClient:
         raise AssertionError("unreachable")
 
     def _note_rate_limit(self, response: requests.Response) -> None:
-        """With X-RateLimit-Remaining at 0, wait for the reset instead of earning a 429."""
+        """With X-RateLimit-Remaining at 0 on a success, wait for the reset instead of a 429.
+
+        (A 429 says itself how long to wait: throttle_delay reads it.)
+        """
         remaining = response.headers.get("X-RateLimit-Remaining")
         if remaining is None or remaining.strip() != "0":
             return

@@ -225,7 +225,7 @@ def _tls(verify_text: str, ca_bundle: str) -> bool | str:
         # Fivetran has no file system to point at, so the certificate may be pasted in as text.
         handle, path = tempfile.mkstemp(prefix="act-ca-", suffix=".pem")
         with os.fdopen(handle, "w", encoding="ascii") as bundle:
-            bundle.write(ca_bundle)
+            bundle.write(ca_bundle + "\n")
         return path
     if not os.path.isfile(ca_bundle):
         raise ConfigurationError(

@@ -8,6 +8,7 @@ Nothing is dropped: a value that should be a timestamp and is not is counted and
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 from act_connector.timestamps import to_utc_text
 
@@ -17,22 +18,31 @@ SEPARATOR = "_"
 class Flattener:
     """Flattens the records of one table and counts timestamps it could not read."""
 
-    def __init__(self, datetime_columns: tuple[str, ...]):
-        self._datetime_columns = datetime_columns
+    def __init__(self, columns: dict[str, str]):
+        self._declared = frozenset(columns)
+        self._datetime_columns = tuple(n for n, kind in columns.items() if kind == "UTC_DATETIME")
         self.unreadable: Counter[str] = Counter()
 
     def row(self, record: dict) -> dict:
         out: dict = {}
-        for key, value in record.items():
-            if isinstance(value, dict):
-                _flatten_into(out, key + SEPARATOR, value)
-            else:
-                out[key] = value
+        self._flatten_into(out, "", record)
         for column in self._datetime_columns:
             value = out.get(column)
             if isinstance(value, str):
                 out[column] = self._timestamp(column, value)
         return out
+
+    def _flatten_into(self, out: dict, prefix: str, nested: dict) -> None:
+        for key, value in nested.items():
+            name = prefix + key
+            if isinstance(value, dict):
+                self._flatten_into(out, name + SEPARATOR, value)
+            elif type(value) is float and name not in self._declared:
+                # The SDK infers an undeclared float column as 32-bit FLOAT (4446.71 would
+                # land as 4446.7099609375); the same digits as a Decimal land as exact DOUBLE.
+                out[name] = Decimal(repr(value))
+            else:
+                out[name] = value
 
     def _timestamp(self, column: str, value: str) -> str | None:
         if not value.strip():
@@ -42,11 +52,3 @@ class Flattener:
         except ValueError:
             self.unreadable[column] += 1
             return None
-
-
-def _flatten_into(out: dict, prefix: str, nested: dict) -> None:
-    for key, value in nested.items():
-        if isinstance(value, dict):
-            _flatten_into(out, prefix + key + SEPARATOR, value)
-        else:
-            out[prefix + key] = value

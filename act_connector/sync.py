@@ -158,7 +158,7 @@ def sync_table(
     position = start_position(table, sync_state.positions.get(table.name), settings)
     until_text = format_utc(until)
     top = settings.batch_size
-    flattener = Flattener(table.datetime_columns)
+    flattener = Flattener(table.columns)
 
     rows, path = first_page(client, table, page_query(table, position, until_text, top))
     result = TableResult(table.name, path)

@@ -18,20 +18,41 @@ from emulator.data import DEMO_SIZES
 from emulator.server import ActEmulator, Settings
 
 DEFAULT_PORT = 8731  # the port the example configuration.json points at
+# The office activity happened before this start, while the emulator was down: stamp it so.
+OFFICE_ACTIVITY_AGE_SECONDS = 30
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m emulator", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--seed", type=int, default=7, help="the same seed gives the same data")
-    parser.add_argument("--size", action="append", default=[], metavar="TABLE=N",
-                        help=f"records in a table (defaults: {DEMO_SIZES})")
-    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
-                        help="an emulator setting: " + ", ".join(f.name for f in fields(Settings)))
-    parser.add_argument("--state-file", type=Path, help="load records from it, save them to it on exit")
-    parser.add_argument("--office-activity", type=int, default=0, metavar="N",
-                        help="on start, edit N records and create N/2 in each table, as an office would")
+    parser.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        metavar="TABLE=N",
+        help=f"records in a table (defaults: {DEMO_SIZES})",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SETTING=VALUE",
+        help="an emulator setting: " + ", ".join(f.name for f in fields(Settings)),
+    )
+    parser.add_argument(
+        "--state-file", type=Path, help="load records from it, save them to it on exit"
+    )
+    parser.add_argument(
+        "--office-activity",
+        type=int,
+        default=0,
+        metavar="N",
+        help="on start, edit N records and create N/2 in each table, as an office would",
+    )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser.parse_args(argv)
 
@@ -58,15 +79,19 @@ def main(argv: list[str]) -> int:
     emulator = ActEmulator(data=data, seed=args.seed, sizes=sizes, settings=settings)
     if args.office_activity:
         for table in emulator.store.tables:
-            emulator.store.edit(table, args.office_activity)
+            emulator.store.edit(table, args.office_activity, ago=OFFICE_ACTIVITY_AGE_SECONDS)
             if table != "activity_types":
-                emulator.store.create(table, max(1, args.office_activity // 2))
+                count = max(1, args.office_activity // 2)
+                emulator.store.create(table, count, ago=OFFICE_ACTIVITY_AGE_SECONDS)
     port = emulator.start(args.port, args.host)
     if args.port_file:
         args.port_file.write_text(str(port), encoding="utf-8")
     counts = ", ".join(f"{name} {len(rows)}" for name, rows in emulator.store.tables.items())
-    print(f"Act! emulator at {emulator.base_url} (user '{settings.username}', database "
-          f"'{settings.database}', build '{settings.build}'): {counts}", flush=True)
+    print(
+        f"Act! emulator at {emulator.base_url} (user '{settings.username}', database "
+        f"'{settings.database}', build '{settings.build}'): {counts}",
+        flush=True,
+    )
 
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -75,7 +100,9 @@ def main(argv: list[str]) -> int:
     emulator.stop()
     if args.state_file:
         args.state_file.parent.mkdir(parents=True, exist_ok=True)
-        args.state_file.write_text(json.dumps(emulator.store.dump(), ensure_ascii=False), encoding="utf-8")
+        args.state_file.write_text(
+            json.dumps(emulator.store.dump(), ensure_ascii=False), encoding="utf-8"
+        )
     print("Act! emulator stopped", flush=True)
     return 0
 

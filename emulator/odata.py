@@ -44,7 +44,7 @@ class Literal:
 
 
 class Query:
-    """A parsed query for one collection whose records have `properties` (a nested dict of names)."""
+    """A parsed query for a collection whose records have `properties` (nested dict of names)."""
 
     def __init__(self, params: dict[str, str], properties: dict, entity: str):
         self.properties, self.entity = properties, entity
@@ -191,7 +191,9 @@ class Query:
 
     def sort_key(self, record: dict) -> tuple:
         return tuple(
-            _DescendingKey(_sortable(_value(record, path))) if desc else _sortable(_value(record, path))
+            _DescendingKey(_sortable(_value(record, path)))
+            if desc
+            else _sortable(_value(record, path))
             for path, desc in self.orderby
         )
 
@@ -255,7 +257,9 @@ def _compare(op: str, left, right) -> bool:
             return left < right
         return left <= right
     except TypeError:
-        raise ODataError(f"A binary operator with incompatible types was detected: {op}.") from None
+        raise ODataError(
+            f"A binary operator with incompatible types was detected: {op}."
+        ) from None
 
 
 def _operand_value(operand, record):
@@ -292,4 +296,3 @@ def _lower_bound(node, path) -> Literal | None:
             return None
         return min((first, second), key=lambda b: _comparable(b.value))
     return None
-

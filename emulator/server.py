@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -24,13 +24,25 @@ from emulator.odata import ODataError, Query
 
 CURSORS = {"products": "editDate", "activity_types": None}  # every other table: "edited"
 ENTITIES = {
-    "contacts": "Contacts.Contact", "companies": "Companies.Company",
-    "opportunities": "Opportunities.Opportunity", "activities": "Activities.ActivityOccurrence",
-    "activity_types": "TaskTypes.TaskType", "products": "Products.Product",
-    "groups": "Groups.Group", "notes": "Notes.Note", "history": "Histories.History",
+    "contacts": "Contacts.Contact",
+    "companies": "Companies.Company",
+    "opportunities": "Opportunities.Opportunity",
+    "activities": "Activities.ActivityOccurrence",
+    "activity_types": "TaskTypes.TaskType",
+    "products": "Products.Product",
+    "groups": "Groups.Group",
+    "notes": "Notes.Note",
+    "history": "Histories.History",
 }
-COMMON_PATHS = {"contacts": "contacts", "companies": "companies", "opportunities": "opportunities",
-                "products": "products", "groups": "groups", "notes": "notes", "history": "history"}
+COMMON_PATHS = {
+    "contacts": "contacts",
+    "companies": "companies",
+    "opportunities": "opportunities",
+    "products": "products",
+    "groups": "groups",
+    "notes": "notes",
+    "history": "history",
+}
 # Where each Act! build serves activities and their types (lower-case: routing ignores case).
 BUILDS = {
     "current": {**COMMON_PATHS, "tasks": "activities", "task-types": "activity_types"},
@@ -38,9 +50,17 @@ BUILDS = {
     "seed": {**COMMON_PATHS, "activities": "activities", "activity-types": "activity_types"},
 }
 # The field a simulated user changes when editing a record of each table.
-EDITED_FIELD = {"contacts": "jobTitle", "companies": "industry", "opportunities": "reason",
-                "activities": "location", "activity_types": "description", "products": "itemNumber",
-                "groups": "description", "notes": "noteText", "history": "details"}
+EDITED_FIELD = {
+    "contacts": "jobTitle",
+    "companies": "industry",
+    "opportunities": "reason",
+    "activities": "location",
+    "activity_types": "description",
+    "products": "itemNumber",
+    "groups": "description",
+    "notes": "noteText",
+    "history": "details",
+}
 
 
 @dataclass
@@ -65,8 +85,8 @@ class Settings:
     churn_creates: int = 0  # records created after each data page served
 
 
-def now_stamp() -> str:
-    return stamp(datetime.now(timezone.utc))
+def now_stamp(ago: float = 0) -> str:
+    return stamp(datetime.now(timezone.utc) - timedelta(seconds=ago))
 
 
 class Store:
@@ -79,7 +99,9 @@ class Store:
         self.version = dict.fromkeys(self.tables, 0)
         self._sorted: dict = {}
         self._json: dict = {}
-        self._make = Generator(seed + 1)
+        # New records (and edits) draw from a stream of their own, seeded with the store's size:
+        # deterministic, yet different after a restart from a state file that has grown.
+        self._make = Generator(seed + 1 + sum(len(rows) for rows in data.values()))
 
     def page(self, table: str, query: Query) -> list[str]:
         """The JSON texts of the records the query selects, in its order."""
@@ -111,8 +133,9 @@ class Store:
         self._json.pop((table, record["id"]), None)
         self.version[table] += 1
 
-    def edit(self, table: str, count: int = 0, ids: list | None = None) -> list:
-        """Edits records as a user would: one field changes and the edit time moves to now."""
+    def edit(self, table: str, count: int = 0, ids: list | None = None, ago: float = 0) -> list:
+        """Edits records as a user would: one field changes and the edit time moves to now
+        (or `ago` seconds before now)."""
         with self.lock:
             rows = self.tables[table]
             chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
@@ -121,11 +144,11 @@ class Store:
                 record = rows[record_id]
                 record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
                 if cursor:
-                    record[cursor] = now_stamp()
+                    record[cursor] = now_stamp(ago)
                 self._touch(table, record)
             return list(chosen)
 
-    def create(self, table: str, count: int) -> list:
+    def create(self, table: str, count: int, ago: float = 0) -> list:
         with self.lock:
             data = {name: list(rows.values()) for name, rows in self.tables.items()}
             created = []
@@ -134,7 +157,7 @@ class Store:
                 cursor = CURSORS.get(table, "edited")
                 if cursor:
                     created_key = "createDate" if cursor == "editDate" else "created"
-                    record[created_key] = record[cursor] = now_stamp()
+                    record[created_key] = record[cursor] = now_stamp(ago)
                 self.tables[table][record["id"]] = record
                 self._touch(table, record)
                 created.append(record["id"])
@@ -150,7 +173,9 @@ class Store:
 
     def truth(self, table: str) -> list[dict]:
         with self.lock:
-            return json.loads(json.dumps(sorted(self.tables[table].values(), key=lambda r: str(r["id"]))))
+            return json.loads(
+                json.dumps(sorted(self.tables[table].values(), key=lambda r: str(r["id"])))
+            )
 
     def dump(self) -> dict:
         with self.lock:
@@ -159,7 +184,9 @@ class Store:
 
 def _shape(record: dict) -> dict:
     """The property names of a record, nested: what $filter, $orderby and $select may name."""
-    return {key: _shape(value) if isinstance(value, dict) else None for key, value in record.items()}
+    return {
+        key: _shape(value) if isinstance(value, dict) else None for key, value in record.items()
+    }
 
 
 def _project(record: dict, select) -> dict:
@@ -169,8 +196,13 @@ def _project(record: dict, select) -> dict:
 class ActEmulator:
     """The server: start() serves on 127.0.0.1 in a background thread, stop() ends it."""
 
-    def __init__(self, data: dict[str, list[dict]] | None = None, seed: int = 7,
-                 sizes: dict[str, int] | None = None, settings: Settings | None = None):
+    def __init__(
+        self,
+        data: dict[str, list[dict]] | None = None,
+        seed: int = 7,
+        sizes: dict[str, int] | None = None,
+        settings: Settings | None = None,
+    ):
         self.settings = settings or Settings()
         self.store = Store(data if data is not None else generate(seed, sizes or {}), seed)
         self.tokens: dict[str, float] = {}
@@ -210,8 +242,12 @@ class ActEmulator:
 
     # -- auth
     def issue_token(self) -> str:
-        claims = {"sub": self.settings.username, "db": self.settings.database, "iat": int(time.time()),
-                  "jti": random.getrandbits(64)}
+        claims = {
+            "sub": self.settings.username,
+            "db": self.settings.database,
+            "iat": int(time.time()),
+            "jti": random.getrandbits(64),
+        }
         parts = [{"alg": "HS256", "typ": "JWT"}, claims, {"sig": random.getrandbits(128)}]
         token = ".".join(
             base64.urlsafe_b64encode(json.dumps(p).encode()).decode().rstrip("=") for p in parts
@@ -243,12 +279,17 @@ class _Handler(BaseHTTPRequestHandler):
     emulator: ActEmulator
     protocol_version = "HTTP/1.1"  # keep-alive, as IIS: a client's session reuses its connection
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet: tests and the demo read their own output
+    def log_message(self, format, *args):
         pass
 
     # -- responses
-    def _send(self, status: int, body: bytes = b"", content_type: str = "application/json; charset=utf-8",
-              headers: dict | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "application/json; charset=utf-8",
+        headers: dict | None = None,
+    ) -> None:
         self.send_response(status)
         if body:
             self.send_header("Content-Type", content_type)
@@ -262,29 +303,44 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), headers=headers)
 
     def _aspnet_error(self, status: int, message: str, detail: str = "") -> None:
-        self._json(status, {"message": message, "exceptionMessage": detail or message,
-                            "exceptionType": "Microsoft.OData.ODataException", "stackTrace": None})
+        self._json(
+            status,
+            {
+                "message": message,
+                "exceptionMessage": detail or message,
+                "exceptionType": "Microsoft.OData.ODataException",
+                "stackTrace": None,
+            },
+        )
 
     # -- routing
-    def do_GET(self):  # noqa: N802 - the http.server protocol
+    def do_GET(self):
         emulator = self.emulator
         emulator.count("requests")
         url = urlsplit(self.path)
         path = url.path.rstrip("/").lower()
         if path.startswith("/_emulator/"):
-            return self._control_get(path[len("/_emulator/"):])
+            return self._control_get(path[len("/_emulator/") :])
         base = emulator.settings.base_path.lower().rstrip("/")
         if not path.startswith(base + "/"):
-            return self._send(404, b"<html><head><title>404 - File or directory not found.</title></head></html>",
-                              "text/html")
-        route = path[len(base) + 1:]
+            return self._send(
+                404,
+                b"<html><head><title>404 - File or directory not found.</title></head></html>",
+                "text/html",
+            )
+        route = path[len(base) + 1 :]
         if route == "authorize":
             return self._authorize()
         if route.startswith("api/"):
             table = BUILDS[emulator.settings.build].get(route[4:])
             if table is None:
-                return self._json(404, {"message": f"No HTTP resource was found that matches the request URI "
-                                                   f"'{self.path}'."})
+                return self._json(
+                    404,
+                    {
+                        "message": f"No HTTP resource was found that matches the request URI "
+                        f"'{self.path}'."
+                    },
+                )
             return self._collection(table, dict(parse_qsl(url.query, keep_blank_values=True)))
         return self._send(404)
 
@@ -311,31 +367,53 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(settings.delay)
         limits = {}
         if settings.rate_limit_headers:
-            limits = {"X-RateLimit-Limit": "600", "X-RateLimit-Remaining": "599",
-                      "X-RateLimit-Reset": str(int(time.time()) + 60)}
+            limits = {
+                "X-RateLimit-Limit": "600",
+                "X-RateLimit-Remaining": "599",
+                "X-RateLimit-Reset": str(int(time.time()) + 60),
+            }
         if settings.throttle_every and number % settings.throttle_every == 0:
             emulator.count("faults")
-            return self._json(429, {"message": "Too many requests."},
-                              {**limits, "X-RateLimit-Remaining": "0",
-                               "Retry-After": f"{settings.retry_after:g}"})
+            return self._json(
+                429,
+                {"message": "Too many requests."},
+                {
+                    **limits,
+                    "X-RateLimit-Remaining": "0",
+                    "Retry-After": f"{settings.retry_after:g}",
+                    "X-RateLimit-Reset": str(int(time.time() + settings.retry_after)),
+                },
+            )
         if settings.error_every and number % settings.error_every == 0:
             emulator.count("faults")
             if settings.error_html:
-                html = ("<html><head><title>Service Unavailable</title></head><body><h1>HTTP Error "
-                        f"{settings.error_status}. The service is unavailable.</h1></body></html>")
+                html = (
+                    "<html><head><title>Service Unavailable</title></head><body><h1>HTTP Error "
+                    f"{settings.error_status}. The service is unavailable.</h1></body></html>"
+                )
                 return self._send(settings.error_status, html.encode(), "text/html")
-            return self._json(settings.error_status, {
-                "message": "An error has occurred.", "exceptionMessage": "Transaction (Process ID 61) was "
-                "deadlocked on lock resources with another process.",
-                "exceptionType": "System.Data.SqlClient.SqlException", "stackTrace": None})
+            return self._json(
+                settings.error_status,
+                {
+                    "message": "An error has occurred.",
+                    "exceptionMessage": "Transaction (Process ID 61) was "
+                    "deadlocked on lock resources with another process.",
+                    "exceptionType": "System.Data.SqlClient.SqlException",
+                    "stackTrace": None,
+                },
+            )
         store = emulator.store
         try:
-            query = Query(params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table])
+            query = Query(
+                params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table]
+            )
             if settings.page_cap:
                 query.top = min(query.top or settings.page_cap, settings.page_cap)
             texts = store.page(table, query)
         except ODataError as error:
-            return self._aspnet_error(400, "The query specified in the URI is not valid. " + str(error), str(error))
+            return self._aspnet_error(
+                400, "The query specified in the URI is not valid. " + str(error), str(error)
+            )
         rows = "[" + ",".join(texts) + "]"
         body = rows if settings.envelope == "array" else f'{{"value":{rows},"Count":{len(texts)}}}'
         self._send(200, body.encode("utf-8"), headers=limits)
@@ -348,14 +426,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _control_get(self, route: str):
         emulator = self.emulator
         if route.startswith("truth/"):
-            return self._json(200, emulator.store.truth(route[len("truth/"):]))
+            return self._json(200, emulator.store.truth(route[len("truth/") :]))
         if route == "stats":
             return self._json(200, emulator.stats)
         if route == "settings":
             return self._json(200, asdict(emulator.settings))
         return self._send(404)
 
-    def do_POST(self):  # noqa: N802 - the http.server protocol
+    def do_POST(self):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")

@@ -1,0 +1,156 @@
+"""End to end: the real `fivetran debug` against the emulator over HTTP, every row compared."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from tests.conftest import emulator_configuration
+from tests.e2e.harness import (
+    differences,
+    fivetran_debug,
+    staged_project,
+    start_fivetran_debug,
+    wait_for,
+)
+
+pytestmark = pytest.mark.e2e
+
+SIX = ("contacts", "companies", "opportunities", "activities", "activity_types", "products")
+
+
+@pytest.fixture
+def project(tmp_path):
+    return staged_project(tmp_path / "connector")
+
+
+def assert_synced(emulator, run, tables=SIX):
+    assert run.returncode == 0, run.output[-3000:]
+    for table in tables:
+        problems = differences(emulator.store.truth(table), run.rows(table))
+        assert not problems, f"{table}: {problems}"
+
+
+def records_logged(run, table) -> int:
+    marker = f"Table '{table}': "
+    line = next(
+        line for line in run.output.splitlines() if marker in line and " records in " in line
+    )
+    return int(line.split(marker)[1].split()[0])
+
+
+def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, project):
+    configuration = emulator_configuration(emulator, batch_size="60")
+    first = fivetran_debug(project, configuration)
+    assert_synced(emulator, first)
+    assert "SYNC SUCCEEDED" in first.output
+    assert set(first.state["tables"]) == set(SIX) - {"activity_types"}  # a full table's pass ended
+
+    edited = emulator.store.edit("contacts", 7)
+    created = emulator.store.create("contacts", 3)
+    emulator.store.edit("products", 2)
+    deleted_type = emulator.store.delete("activity_types", 1)
+    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second)
+    assert records_logged(second, "contacts") == len(edited) + len(created)
+    assert records_logged(second, "products") == 2
+    assert records_logged(second, "companies") == 0
+    types = {row["id"]: row["_fivetran_deleted"] for row in second.rows("activity_types")}
+    assert types[deleted_type[0]] is True  # a full-sync table shows deletions
+
+
+def test_a_page_size_cap_and_large_timestamp_ties(emulator, project):
+    emulator.configure(page_cap=9, envelope="odata")
+    ties = [
+        c for c in emulator.store.truth("contacts") if c["edited"] == "2025-03-15T09:00:00+00:00"
+    ]
+    assert len(ties) > 3 * 9
+    run = fivetran_debug(project, emulator_configuration(emulator, batch_size="25"))
+    assert_synced(emulator, run)
+
+
+def test_edits_and_inserts_during_the_sync_then_a_second_sync(emulator, project):
+    before = {r["id"]: r for r in emulator.store.truth("contacts")}
+    emulator.configure(churn_edits=2, churn_creates=1)
+    configuration = emulator_configuration(emulator, batch_size="15", tables="contacts")
+    first = fivetran_debug(project, configuration)
+    emulator.configure(churn_edits=0, churn_creates=0)
+    assert first.returncode == 0, first.output[-3000:]
+    unchanged = [r for r in emulator.store.truth("contacts") if before.get(r["id"]) == r]
+    assert len(unchanged) < len(before) - 20
+    landed = {row["id"]: row for row in first.rows("contacts")}
+    assert not differences(unchanged, [landed[r["id"]] for r in unchanged if r["id"] in landed])
+    assert {r["id"] for r in unchanged} <= set(landed)
+    time.sleep(1.1)
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second, ("contacts",))
+
+
+def test_a_sync_killed_mid_table_is_finished_by_the_next(emulator, project):
+    emulator.configure(delay=0.15)
+    configuration = emulator_configuration(emulator, batch_size="20", tables="contacts,companies")
+    process = start_fivetran_debug(project, configuration)
+    state_file = project / "files" / "state.json"
+
+    def contacts_checkpointed():
+        """a checkpoint part-way through contacts"""
+        try:
+            return "contacts" in json.loads(state_file.read_text()).get("tables", {})
+        except (OSError, ValueError):
+            return False
+
+    wait_for(contacts_checkpointed, timeout=120)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    saved = json.loads(state_file.read_text())["tables"]["contacts"]
+    emulator.configure(delay=0)
+    run = fivetran_debug(project, configuration)
+    assert f"after id '{saved['id']}'" in run.output  # it resumed, not restarted
+    assert_synced(emulator, run, ("contacts", "companies"))
+
+
+def test_throttling_and_server_errors(emulator, project):
+    emulator.configure(throttle_every=4, retry_after=0.2, error_every=7, rate_limit_headers=True)
+    run = fivetran_debug(
+        project, emulator_configuration(emulator, batch_size="40", rate_limit_pause="0")
+    )
+    assert_synced(emulator, run)
+    assert "Act! is throttling (HTTP 429); waiting" in run.output
+    assert (
+        "HTTP 500: An error has occurred.: Transaction (Process ID 61) was deadlocked"
+        in run.output
+    )
+    emulator.configure(throttle_every=0, error_every=2, error_status=503, error_html=True)
+    (project / "files" / "state.json").unlink()  # a full pass: two requests, one of them fails
+    run = fivetran_debug(
+        project, emulator_configuration(emulator, batch_size="100", tables="products")
+    )
+    assert_synced(emulator, run, ("products",))
+    assert "HTTP 503: Service Unavailable" in run.output
+
+
+@pytest.mark.parametrize(
+    ("build", "activity_path", "type_path"),
+    [("legacy", "activities", "activitytypes"), ("seed", "activities", "activity-types")],
+)
+def test_other_builds_activity_paths(emulator, project, build, activity_path, type_path):
+    emulator.configure(build=build)
+    run = fivetran_debug(
+        project, emulator_configuration(emulator, tables="activities,activity_types")
+    )
+    assert_synced(emulator, run, ("activities", "activity_types"))
+    assert f"Table 'activities' from /api/{activity_path}" in run.output
+    assert f"Table 'activity_types' from /api/{type_path}: full sync" in run.output
+
+
+def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
+    secret = "Wr0ng-but-secret!"
+    run = fivetran_debug(project, emulator_configuration(emulator, password=secret))
+    assert run.returncode != 0
+    assert "Act! refused the user name, password or database name (HTTP 401" in run.output
+    assert secret not in run.output
+    assert secret not in json.dumps(run.state)
+    assert emulator.stats["requests"] == 1  # one refused authorization, no retry loop

@@ -1,0 +1,47 @@
+"""What the tests share: a stand-in for the SDK's Operations and a ready configuration."""
+
+from __future__ import annotations
+
+import copy
+
+PASSWORD = "S3cret-pässword"
+
+BASE_CONFIGURATION = {
+    "protocol": "http",
+    "hostname": "act.test",
+    "api_path": "/act.web.api",
+    "username": "John Hollo",
+    "password": PASSWORD,
+    "database_name": "ActDemo",
+}
+BASE_URL = "http://act.test/act.web.api"
+
+
+def configuration(**changes: str) -> dict:
+    return {**BASE_CONFIGURATION, **changes}
+
+
+class RecordingOperations:
+    """Records what a sync emits, in order, as the SDK's Operations would receive it."""
+
+    def __init__(self):
+        self.events: list[tuple] = []
+
+    def upsert(self, table: str, data: dict) -> None:
+        self.events.append(("upsert", table, data))
+
+    def truncate(self, table: str) -> None:
+        self.events.append(("truncate", table))
+
+    def checkpoint(self, state: dict) -> None:
+        self.events.append(("checkpoint", copy.deepcopy(state)))
+
+    def warning(self, message: str) -> None:
+        self.events.append(("warning", message))
+
+    def rows(self, table: str) -> list[dict]:
+        return [event[2] for event in self.events if event[0] == "upsert" and event[1] == table]
+
+    @property
+    def checkpoints(self) -> list[dict]:
+        return [event[1] for event in self.events if event[0] == "checkpoint"]

@@ -1,0 +1,281 @@
+import base64
+
+import pytest
+import requests
+import responses
+
+from act_connector.client import TOKEN_REFRESH_SECONDS, ActClient, server_message
+from act_connector.config import validate_configuration
+from act_connector.errors import ActHttpError, ActUnavailable, CredentialsRefused
+from tests.helpers import BASE_URL, PASSWORD, configuration
+
+AUTHORIZE = f"{BASE_URL}/authorize"
+CONTACTS = f"{BASE_URL}/api/contacts"
+TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJKb2huIn0.c2ln"
+
+
+@pytest.fixture
+def settings(catalog):
+    return validate_configuration(configuration(rate_limit_pause="0.5"), catalog)
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def client_for(settings, slept=None, clock=None):
+    return ActClient(settings, sleep=(slept if slept is not None else []).append, clock=clock)
+
+
+def authorize_ok(body=TOKEN, **headers):
+    responses.get(AUTHORIZE, body=body, content_type="text/html", headers=headers)
+
+
+@responses.activate
+def test_authorize_sends_utf8_basic_credentials_and_database(settings):
+    authorize_ok(body=f'"{TOKEN}"')  # some servers quote the token
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    client = client_for(settings)
+    assert client.get_rows("contacts", "contacts", {"$top": "1"}) == [{"id": "a"}]
+    auth_request, data_request = (call.request for call in responses.calls)
+    expected = base64.b64encode(f"John Hollo:{PASSWORD}".encode()).decode()
+    assert auth_request.headers["Authorization"] == f"Basic {expected}"
+    assert auth_request.headers["Act-Database-Name"] == "ActDemo"
+    assert data_request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert data_request.headers["Act-Database-Name"] == "ActDemo"
+    assert data_request.url == f"{CONTACTS}?$top=1"
+
+
+@responses.activate
+def test_odata_query_is_percent_encoded_with_odata_characters_kept(settings):
+    authorize_ok()
+    responses.get(CONTACTS, json=[])
+    client_for(settings).get_rows(
+        "contacts", "contacts", {"$filter": "id gt 'O''Brien' and edited le 2025-01-01T00:00:00Z"}
+    )
+    assert responses.calls[1].request.url == (
+        f"{CONTACTS}?$filter=id%20gt%20'O''Brien'%20and%20edited%20le%202025-01-01T00:00:00Z"
+    )
+
+
+@responses.activate
+def test_every_request_has_a_timeout(settings):
+    authorize_ok()
+    responses.get(CONTACTS, json=[])
+    client_for(settings).get_rows("contacts", "contacts", {})
+    assert [call.request.req_kwargs["timeout"] for call in responses.calls] == [60.0, 60.0]
+
+
+@responses.activate
+def test_odata_envelope_is_accepted(settings):
+    authorize_ok()
+    responses.get(CONTACTS, json={"value": [{"id": "a"}, {"id": "b"}], "Count": 2})
+    assert client_for(settings).get_rows("contacts", "contacts", {}) == [{"id": "a"}, {"id": "b"}]
+
+
+@responses.activate
+def test_refused_credentials_fail_at_once_without_retry_or_secret(settings):
+    responses.get(AUTHORIZE, status=401)
+    with pytest.raises(CredentialsRefused) as raised:
+        client_for(settings).get_rows("contacts", "contacts", {})
+    message = str(raised.value)
+    assert "refused the user name, password or database name" in message
+    assert PASSWORD not in message
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_expired_token_is_refreshed_once_and_the_request_retried(settings):
+    authorize_ok()
+    authorize_ok(body="fresh-token")
+    responses.get(CONTACTS, status=401)
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    client = client_for(settings)
+    assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert responses.calls[3].request.headers["Authorization"] == "Bearer fresh-token"
+    assert client.stats.token_refreshes == 2
+
+
+@responses.activate
+def test_a_second_401_after_refresh_fails_with_a_clear_message(settings):
+    authorize_ok()
+    authorize_ok()
+    responses.get(CONTACTS, status=401)
+    responses.get(CONTACTS, status=401)
+    with pytest.raises(
+        CredentialsRefused, match="Table 'contacts': Act! refused a freshly issued"
+    ):
+        client_for(settings).get_rows("contacts", "contacts", {})
+    assert len(responses.calls) == 4
+
+
+@responses.activate
+def test_token_is_refreshed_before_its_lifetime_runs_out(settings):
+    authorize_ok()
+    authorize_ok(body="second")
+    responses.get(CONTACTS, json=[])
+    clock = FakeClock()
+    client = client_for(settings, clock=clock)
+    client.get_rows("contacts", "contacts", {})
+    clock.now += TOKEN_REFRESH_SECONDS + 1
+    client.get_rows("contacts", "contacts", {})
+    urls = [call.request.url for call in responses.calls]
+    assert urls == [AUTHORIZE, CONTACTS, AUTHORIZE, CONTACTS]
+    assert responses.calls[3].request.headers["Authorization"] == "Bearer second"
+
+
+@responses.activate
+def test_429_waits_for_retry_after_and_then_keeps_the_configured_pause(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=429, headers={"Retry-After": "7"})
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    responses.get(CONTACTS, json=[])
+    slept = []
+    client = client_for(settings, slept)
+    assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert slept == [7.0, 0.5]
+    client.get_rows("contacts", "contacts", {})
+    assert slept == [7.0, 0.5, 0.5]
+    assert client.stats.throttled == 1
+
+
+@responses.activate
+def test_429_without_retry_after_uses_the_rate_limit_reset(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=429, headers={"X-RateLimit-Reset": "12"})
+    responses.get(CONTACTS, json=[])
+    slept = []
+    client_for(settings, slept).get_rows("contacts", "contacts", {})
+    assert slept[0] == 12.0
+
+
+@responses.activate
+def test_a_used_up_rate_limit_waits_for_its_reset_before_the_next_request(settings):
+    authorize_ok()
+    responses.get(
+        CONTACTS, json=[], headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "3"}
+    )
+    slept = []
+    client_for(settings, slept).get_rows("contacts", "contacts", {})
+    assert slept == [3.0]
+
+
+@responses.activate
+def test_an_unthrottled_sync_never_sleeps(settings):
+    authorize_ok()
+    for _ in range(5):
+        responses.get(CONTACTS, json=[{"id": "a"}], headers={"X-RateLimit-Remaining": "99"})
+    slept = []
+    client = client_for(settings, slept)
+    for _ in range(5):
+        client.get_rows("contacts", "contacts", {})
+    assert slept == []
+    assert client.stats.sleep_seconds == 0
+
+
+@responses.activate
+def test_server_errors_are_retried_with_growing_backoff(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=503, body="<html><title>Service Unavailable</title></html>")
+    responses.get(CONTACTS, status=500, json={"message": "An error has occurred."})
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    slept = []
+    client = client_for(settings, slept)
+    assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert len(slept) == 2
+    assert 0.5 <= slept[0] <= 1.0 and 1.0 <= slept[1] <= 2.0
+    assert client.stats.retries == 2
+
+
+@responses.activate
+def test_persistent_server_errors_fail_with_table_status_and_message(settings):
+    authorize_ok()
+    body = {"message": "An error has occurred.", "exceptionMessage": "Deadlock on lock resources"}
+    responses.get(CONTACTS, status=500, json=body)
+    slept = []
+    with pytest.raises(ActHttpError) as raised:
+        client_for(settings, slept).get_rows("contacts", "contacts", {"$top": "5"})
+    message = str(raised.value)
+    assert message.startswith(f"Table 'contacts': Act! answered HTTP 500 for {CONTACTS}?$top=5")
+    assert "An error has occurred.: Deadlock on lock resources" in message
+    assert len(slept) == 4  # five attempts in all
+
+
+@responses.activate
+def test_dropped_connections_are_retried_then_reported(settings):
+    authorize_ok()
+    responses.get(CONTACTS, body=requests.ConnectionError("Connection reset by peer"))
+    slept = []
+    with pytest.raises(ActUnavailable, match=r"could not reach Act! .* after 5 attempt"):
+        client_for(settings, slept).get_rows("contacts", "contacts", {})
+    assert len(slept) == 4
+
+
+@responses.activate
+def test_timeouts_are_retried(settings):
+    authorize_ok()
+    responses.get(CONTACTS, body=requests.ReadTimeout("read timed out"))
+    responses.get(CONTACTS, json=[])
+    slept = []
+    assert client_for(settings, slept).get_rows("contacts", "contacts", {}) == []
+    assert len(slept) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (
+            400,
+            {
+                "message": "The query specified in the URI is not valid.",
+                "exceptionMessage": "Could not find a property named 'editdate'.",
+            },
+            "HTTP 400 for http://act.test/act.web.api/api/contacts: The query specified in the "
+            "URI "
+            "is not valid.: Could not find a property named 'editdate'.",
+        ),
+        (
+            403,
+            {"code": 4032, "message": "User lacks the Web API Access permission"},
+            "HTTP 403 for http://act.test/act.web.api/api/contacts: code 4032: User lacks the "
+            "Web API "
+            "Access permission (the Act! user needs the 'Web API Access' permission",
+        ),
+        (
+            404,
+            "<html><head><title>404 - File or directory not found.</title></head></html>",
+            "HTTP 404 for http://act.test/act.web.api/api/contacts: 404 - File or directory "
+            "not found.",
+        ),
+    ],
+)
+def test_client_errors_fail_at_once_with_the_server_message(settings, status, body, expected):
+    authorize_ok()
+    if isinstance(body, dict):
+        responses.get(CONTACTS, status=status, json=body)
+    else:
+        responses.get(CONTACTS, status=status, body=body, content_type="text/html")
+    with pytest.raises(ActHttpError) as raised:
+        client_for(settings).get_rows("contacts", "contacts", {})
+    assert expected in str(raised.value)
+    assert raised.value.status == status
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_server_clock_is_read_from_the_date_header(settings):
+    authorize_ok(Date="Tue, 01 Jul 2025 10:00:05 GMT")
+    client = client_for(settings)
+    client.authorize()
+    assert client.server_time.isoformat() == "2025-07-01T10:00:05+00:00"
+
+
+def test_server_message_without_body():
+    response = requests.Response()
+    response.status_code, response.reason, response._content = 502, "Bad Gateway", b""
+    assert server_message(response) == "no message (HTTP 502 Bad Gateway)"

@@ -1,0 +1,156 @@
+import os
+from datetime import timedelta
+
+import pytest
+import responses
+
+import connector
+from act_connector.config import DEFAULT_START_DATE, unknown_keys, validate_configuration
+from act_connector.errors import ConfigurationError
+from tests.helpers import PASSWORD, configuration
+
+
+@pytest.mark.parametrize(
+    ("protocol", "port", "expected"),
+    [  # the brief's four examples
+        ("http", "8080", "http://192.168.7.27:8080/act.web.api"),
+        ("http", "", "http://192.168.7.27/act.web.api"),
+        ("https", "8443", "https://192.168.7.27:8443/act.web.api"),
+        ("https", "", "https://192.168.7.27/act.web.api"),
+    ],
+)
+def test_base_url_is_built_as_the_brief_shows(catalog, protocol, port, expected):
+    settings = validate_configuration(
+        configuration(protocol=protocol, hostname="192.168.7.27", port=port), catalog
+    )
+    assert settings.base_url == expected
+
+
+def test_default_port_and_slashes_are_normalised(catalog):
+    settings = validate_configuration(
+        configuration(
+            protocol="HTTPS", hostname="apius.act.com", port="443", api_path="x-api/act.web.api/"
+        ),
+        catalog,
+    )
+    assert settings.base_url == "https://apius.act.com/x-api/act.web.api"
+
+
+def test_defaults(catalog):
+    settings = validate_configuration(configuration(), catalog)
+    assert settings.batch_size == 10000
+    assert settings.rate_limit_pause == 0.25
+    assert settings.default_start_date == DEFAULT_START_DATE
+    assert settings.tables == (
+        "contacts",
+        "companies",
+        "opportunities",
+        "activities",
+        "activity_types",
+        "products",
+    )
+    assert settings.request_timeout == 60
+    assert settings.verify is True
+    assert settings.lookback == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"port": "70000"}, "Port must be between 1 and 65535"),
+        ({"port": "0"}, "Port must be between 1 and 65535"),
+        ({"port": "http"}, "Port must be a whole number"),
+        ({"protocol": "ftp"}, "protocol must be 'http' or 'https', got 'ftp'"),
+        ({"hostname": "https://act.example.com"}, "hostname must be a host name or IP address"),
+        ({"api_path": "/"}, "api_path must be the path of the Act! Web API"),
+        ({"default_start_date": "last tuesday"}, "default_start_date must be an ISO 8601"),
+        ({"default_start_date": "2024-13-01"}, "default_start_date must be an ISO 8601"),
+        ({"batch_size": "0"}, "batch_size must be a positive whole number, got '0'"),
+        ({"batch_size": "ten"}, "batch_size must be a positive whole number, got 'ten'"),
+        ({"rate_limit_pause": "-1"}, "rate_limit_pause must be a number of at least 0"),
+        (
+            {"request_timeout_seconds": "0"},
+            "request_timeout_seconds must be a number of at least 1",
+        ),
+        ({"lookback_minutes": "-5"}, "lookback_minutes must be a whole number of 0 or more"),
+        (
+            {"tables": "contacts,deals"},
+            "tables names unknown table(s) deals; choose from: contacts",
+        ),
+        ({"verify_tls": "maybe"}, "verify_tls must be 'true' or 'false'"),
+        ({"ca_bundle": "/no/such/file.pem"}, "ca_bundle must be a PEM certificate"),
+        ({"verify_tls": "false", "ca_bundle": "/etc/hosts"}, "ca_bundle is set but verify_tls"),
+        ({"username": "  "}, "Missing required configuration value(s): username"),
+        ({"batch_size": 100}, "Configuration value 'batch_size' must be a string"),
+    ],
+)
+def test_each_bad_value_is_named(catalog, changes, message):
+    with pytest.raises(ConfigurationError) as raised:
+        validate_configuration(configuration(**changes), catalog)
+    assert message in str(raised.value)
+    assert PASSWORD not in str(raised.value)
+
+
+def test_missing_keys_are_listed_together(catalog):
+    with pytest.raises(ConfigurationError, match="protocol, hostname, password"):
+        validate_configuration({"api_path": "/a", "username": "u", "database_name": "d"}, catalog)
+
+
+def test_a_non_string_password_is_not_echoed(catalog):
+    with pytest.raises(ConfigurationError) as raised:
+        validate_configuration(configuration(password=12345678), catalog)
+    assert "12345678" not in str(raised.value)
+
+
+def test_tables_are_chosen_in_order_once(catalog):
+    settings = validate_configuration(configuration(tables=" Products, notes,products "), catalog)
+    assert settings.tables == ("products", "notes")
+
+
+def test_start_date_accepts_dates_and_offsets(catalog):
+    for text, expected in [
+        ("2024-01-01", "2024-01-01T00:00:00Z"),
+        ("2024-01-01T02:00:00+02:00", "2024-01-01T00:00:00Z"),
+    ]:
+        assert (
+            validate_configuration(
+                configuration(default_start_date=text), catalog
+            ).default_start_date
+            == expected
+        )
+
+
+def test_pasted_pem_certificate_becomes_a_bundle_file(catalog):
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    settings = validate_configuration(configuration(ca_bundle=pem), catalog)
+    assert os.path.isfile(settings.verify)
+    with open(settings.verify, encoding="ascii") as bundle:
+        assert bundle.read() == pem
+
+
+def test_settings_repr_holds_no_password(catalog):
+    assert PASSWORD not in repr(validate_configuration(configuration(), catalog))
+
+
+def test_unknown_keys_are_reported():
+    assert unknown_keys(configuration(batchsize="5")) == ["batchsize"]
+
+
+@responses.activate
+def test_update_validates_before_any_request():
+    with pytest.raises(ConfigurationError, match="Port must be between 1 and 65535"):
+        connector.update(configuration(port="99999"), {})
+    assert len(responses.calls) == 0
+
+
+def test_schema_declares_the_chosen_tables(catalog):
+    tables = connector.schema(configuration(tables="contacts,activity_types"))
+    assert [t["table"] for t in tables] == ["contacts", "activity_types"]
+    contacts, types = tables
+    assert contacts["primary_key"] == ["id"]
+    assert contacts["columns"]["edited"] == "UTC_DATETIME"
+    assert contacts["columns"]["businessAddress_city"] == "STRING"
+    assert contacts["columns"]["businessAddress_latitude"] == "DOUBLE"
+    assert contacts["columns"]["isFavorite"] == "BOOLEAN"
+    assert types["columns"]["id"] == "INT"
+    assert types["columns"]["historyTypes"] == "JSON"
