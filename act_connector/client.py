@@ -11,6 +11,7 @@ import json
 import random
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -20,7 +21,13 @@ import requests
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.config import Settings
-from act_connector.errors import ActHttpError, ActUnavailable, CredentialsRefused
+from act_connector.errors import (
+    AUTHORIZATION,
+    ActHttpError,
+    ActUnavailable,
+    CredentialsRefused,
+    subject,
+)
 
 # Act! tokens live about 65 minutes on self-hosted servers and an hour in the cloud, with no `exp`
 # claim to read: refresh well before either runs out.
@@ -61,10 +68,15 @@ class ActClient:
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
         self._session = requests.Session()
-        self._session.verify = settings.verify
         self._session.headers.update(
             {"Act-Database-Name": settings.database_name, "Accept": "application/json"}
         )
+        if settings.verify is False:
+            log.warning(
+                "verify_tls is 'false': the server's certificate is not checked. Prefer ca_bundle."
+            )
+            # Said once above; urllib3 would otherwise repeat it on every request.
+            warnings.filterwarnings("ignore", message="Unverified HTTPS request")
         self._token: str | None = None
         self._token_time = 0.0
         self._throttled = False  # once the server pushes back, keep the configured pause
@@ -79,7 +91,7 @@ class ActClient:
         url = f"{self._settings.base_url}/authorize"
         credentials = f"{self._settings.username}:{self._settings.password}".encode()
         basic = "Basic " + base64.b64encode(credentials).decode("ascii")
-        response = self._send("authorization", url, None, {"Authorization": basic})
+        response = self._send(AUTHORIZATION, url, None, {"Authorization": basic})
         if response.status_code == 401:
             raise CredentialsRefused(
                 f"Act! refused the user name, password or database name (HTTP 401 from {url}). "
@@ -87,12 +99,10 @@ class ActClient:
                 "database_name."
             )
         if response.status_code != 200:
-            raise ActHttpError(
-                "authorization", response.status_code, url, server_message(response)
-            )
+            raise ActHttpError(AUTHORIZATION, response.status_code, url, server_message(response))
         token = response.text.strip().strip('"')
         if not token:
-            raise ActHttpError("authorization", 200, url, "the server sent an empty token")
+            raise ActHttpError(AUTHORIZATION, 200, url, "the server sent an empty token")
         self._token = token
         self._token_time = self._clock()
         self.stats.token_refreshes += 1
@@ -149,12 +159,17 @@ class ActClient:
             started = self._clock()
             self.stats.requests += 1
             try:
+                # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
                 response = self._session.get(
-                    url, params=params, headers=headers, timeout=self._settings.request_timeout
+                    url,
+                    params=params,
+                    headers=headers,
+                    timeout=self._settings.request_timeout,
+                    verify=self._settings.verify,
                 )
             except requests.exceptions.SSLError as error:
                 raise ActUnavailable(
-                    f"Table '{table}': TLS verification failed for {url}: {_reason(error)}. "
+                    f"{subject(table)}: TLS verification failed for {url}: {_reason(error)}. "
                     "If the server uses its own certificate, set ca_bundle to it."
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as error:
@@ -171,13 +186,13 @@ class ActClient:
                 if status is not None:
                     raise ActHttpError(table, status, url, server_message(response))
                 raise ActUnavailable(
-                    f"Table '{table}': could not reach Act! at {url} after {attempt} "
+                    f"{subject(table)}: could not reach Act! at {url} after {attempt} "
                     f"attempt(s) ({problem}). Check hostname, port and that the server is up."
                 )
             delay = backoff_delay(attempt)
             self.stats.retries += 1
             log.warning(
-                f"Table '{table}': {problem} from {url}; retry {attempt} of "
+                f"{subject(table)}: {problem} from {url}; retry {attempt} of "
                 f"{self._attempts - 1} in {delay:.1f}s"
             )
             self._pause(delay)
@@ -296,7 +311,10 @@ def _date_header(response: requests.Response) -> datetime | None:
 
 
 def _reason(error: Exception) -> str:
-    """A short cause for a network error, without urllib3's nested repr noise."""
+    """The cause of a network error in a few words, without urllib3's nested reprs."""
     text = str(error)
-    match = re.search(r"\(Caused by \w+\((?:<[^>]*>, )?'?(.*?)'?\)\)", text)
-    return (match.group(1) if match else text)[:200]
+    errno = re.search(r"\[Errno -?\d+\] [^\"')(]+", text)
+    if errno:
+        return errno.group(0).strip()
+    verify = re.search(r"certificate verify failed: [^\"')(]+", text)
+    return verify.group(0).strip() if verify else text[:200]

@@ -1,5 +1,12 @@
 """The connector's own errors: each message says what happened and what to do, never a secret."""
 
+AUTHORIZATION = "authorization"  # what a message names instead of a table for /authorize
+
+
+def subject(table: str) -> str:
+    """How a message opens: the table it concerns, or the authorization step."""
+    return "Authorization" if table == AUTHORIZATION else f"Table '{table}'"
+
 
 class ActConnectorError(Exception):
     """Base of every error the connector raises on purpose."""
@@ -20,7 +27,7 @@ class ActHttpError(ActConnectorError):
         self.table, self.status, self.url, self.server_message = table, status, url, server_message
         hint = HTTP_HINTS.get(status, "")
         super().__init__(
-            f"Table '{table}': Act! answered HTTP {status} for {url}: {server_message}"
+            f"{subject(table)}: Act! answered HTTP {status} for {url}: {server_message}"
             + (f" ({hint})" if hint else "")
         )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import ssl
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -209,13 +210,22 @@ class ActEmulator:
         self.stats = {"requests": 0, "data_requests": 0, "authorizations": 0, "faults": 0}
         self._counter_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
+        self.scheme = "http"
         self._thread: threading.Thread | None = None
 
     # -- lifecycle
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> int:
+    def start(
+        self, port: int = 0, host: str = "127.0.0.1", tls: tuple[str, str] | None = None
+    ) -> int:
+        """Serves in a background thread; with `tls` (certificate file, key file), over HTTPS."""
         handler = type("Handler", (_Handler,), {"emulator": self})
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self.port
@@ -226,7 +236,7 @@ class ActEmulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.settings.base_path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{self.settings.base_path}"
 
     def stop(self) -> None:
         if self._httpd:
