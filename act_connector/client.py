@@ -289,7 +289,7 @@ def _clip(text: str) -> str:
 
 def _rows(table: str, url: str, response: requests.Response) -> list[dict]:
     try:
-        body = response.json()
+        body = json.loads(response.content)  # from the bytes: no decoded copy of a large page
     except ValueError:
         raise ActHttpError(
             table,

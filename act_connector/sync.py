@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient
+from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
 from act_connector.errors import ActHttpError
 from act_connector.flatten import Flattener
@@ -46,6 +46,7 @@ class TableResult:
 @dataclass
 class SyncSummary:
     tables: list[TableResult] = field(default_factory=list)
+    stats: RequestStats = field(default_factory=RequestStats)
 
     @property
     def records(self) -> int:
@@ -136,7 +137,7 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
             summary.tables.append(result)
     finally:
         client.close()
-    stats = client.stats
+    stats = summary.stats = client.stats
     per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
     log.info(
         f"Sync finished in {time.monotonic() - started:.1f}s: {summary.records} records "

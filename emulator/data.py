@@ -97,6 +97,20 @@ TASK_TYPES = [
 ]
 
 
+def embedded_contacts(contacts: list[dict]) -> list[dict]:
+    """Contacts as other records embed them (Contacts.EmbeddedContact)."""
+    return [
+        {"id": c["id"], "displayName": c["fullName"], "company": c["company"], "isInvited": False}
+        for c in contacts
+    ]
+
+
+def audit(created: str, edited: str) -> dict:
+    """The fields that close every editable entity: when, and by whom."""
+    return {"created": created, "edited": edited, "editedBy": "John Hollo",
+            "recordManager": "John Hollo"}  # fmt: skip
+
+
 def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
@@ -200,10 +214,7 @@ class Generator:
                 "user4": "",
                 "annual_value": round(self.rng.uniform(0, 1e5), 2),
             },
-            "created": created,
-            "edited": edited,
-            "editedBy": "John Hollo",
-            "recordManager": "John Hollo",
+            **audit(created, edited),
         }
 
     def company(self) -> dict:
@@ -241,10 +252,7 @@ class Generator:
             "website": "https://example.org",
             "recordManagerID": self.guid(),
             "customFields": {"user1": self.maybe("Key account")},
-            "created": created,
-            "edited": edited,
-            "editedBy": "John Hollo",
-            "recordManager": "John Hollo",
+            **audit(created, edited),
         }
 
     def opportunity(self, contacts: list[dict], companies: list[dict]) -> dict:
@@ -270,15 +278,7 @@ class Generator:
             ],
             "competitor": self.maybe("Globex"),
             "contactNames": ", ".join(c["fullName"] for c in linked),
-            "contacts": [
-                {
-                    "id": c["id"],
-                    "displayName": c["fullName"],
-                    "company": c["company"],
-                    "isInvited": False,
-                }
-                for c in linked
-            ],
+            "contacts": embedded_contacts(linked),
             "creator": "John Hollo",
             "daysOpen": self.rng.randrange(0, 400),
             "daysInStage": self.rng.randrange(0, 90),
@@ -314,10 +314,7 @@ class Generator:
             "relatedEntitiesResolver": False,
             "recordManagerID": self.guid(),
             "customFields": {"user2": self.maybe("Q3")},
-            "created": created,
-            "edited": edited,
-            "editedBy": "John Hollo",
-            "recordManager": "John Hollo",
+            **audit(created, edited),
         }
 
     def activity(self, contacts: list[dict], task_types: list[dict]) -> dict:
@@ -451,10 +448,7 @@ class Generator:
             "address": self.address(),
             "recordManagerID": self.guid(),
             "customFields": {},
-            "created": created,
-            "edited": edited,
-            "editedBy": "John Hollo",
-            "recordManager": "John Hollo",
+            **audit(created, edited),
         }
 
     def note(self, contacts: list[dict]) -> dict:
@@ -472,15 +466,7 @@ class Generator:
             "created": created,
             "edited": edited,
             "companies": [],
-            "contacts": [
-                {
-                    "id": c["id"],
-                    "displayName": c["fullName"],
-                    "company": c["company"],
-                    "isInvited": False,
-                }
-                for c in linked
-            ],
+            "contacts": embedded_contacts(linked),
             "groups": [],
             "opportunities": [],
             "attachment": None,
@@ -519,15 +505,7 @@ class Generator:
             "created": created,
             "edited": edited,
             "companies": [],
-            "contacts": [
-                {
-                    "id": c["id"],
-                    "displayName": c["fullName"],
-                    "company": c["company"],
-                    "isInvited": False,
-                }
-                for c in linked
-            ],
+            "contacts": embedded_contacts(linked),
             "groups": [],
             "opportunities": [],
             "attachment": None,

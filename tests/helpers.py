@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from emulator.data import IMPORT_SECOND, stamp
+
 PASSWORD = "S3cret-pässword"
 
 BASE_CONFIGURATION = {
@@ -15,6 +17,15 @@ BASE_CONFIGURATION = {
     "database_name": "ActDemo",
 }
 BASE_URL = "http://act.test/act.web.api"
+# The tables synced when the configuration chooses none.
+DEFAULT_TABLES = (
+    "contacts",
+    "companies",
+    "opportunities",
+    "activities",
+    "activity_types",
+    "products",
+)
 
 
 def configuration(**changes: str) -> dict:
@@ -45,3 +56,8 @@ class RecordingOperations:
     @property
     def checkpoints(self) -> list[dict]:
         return [event[1] for event in self.events if event[0] == "checkpoint"]
+
+
+def bulk_import(records: list[dict]) -> list[dict]:
+    """The records of the emulator's bulk import: all edited in one and the same second."""
+    return [record for record in records if record["edited"] == stamp(IMPORT_SECOND)]

@@ -7,7 +7,7 @@ import responses
 import connector
 from act_connector.config import DEFAULT_START_DATE, unknown_keys, validate_configuration
 from act_connector.errors import ConfigurationError
-from tests.helpers import PASSWORD, configuration
+from tests.helpers import DEFAULT_TABLES, PASSWORD, configuration
 
 
 @pytest.mark.parametrize(
@@ -38,17 +38,10 @@ def test_default_port_and_slashes_are_normalised(catalog):
 
 def test_defaults(catalog):
     settings = validate_configuration(configuration(), catalog)
-    assert settings.batch_size == 10000
+    assert settings.batch_size == 2000
     assert settings.rate_limit_pause == 0.25
     assert settings.default_start_date == DEFAULT_START_DATE
-    assert settings.tables == (
-        "contacts",
-        "companies",
-        "opportunities",
-        "activities",
-        "activity_types",
-        "products",
-    )
+    assert settings.tables == DEFAULT_TABLES
     assert settings.request_timeout == 60
     assert settings.verify is True
     assert settings.lookback == timedelta(0)

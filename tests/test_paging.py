@@ -54,40 +54,22 @@ def test_position_moves_to_the_last_row(catalog):
     assert position == Position(cursor="2025-01-01T23:00:00Z", id="a")
 
 
-def test_a_server_ignoring_top_is_stopped(catalog):
-    page = rows(("a", "2025-01-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z"))
-    with pytest.raises(PagingError, match="asked for 1 rows and got 2; the server ignores \\$top"):
-        next_position(
-            catalog.tables["contacts"],
-            Position(cursor="2024-01-01T00:00:00Z"),
-            page,
-            UNTIL_TIME,
+@pytest.mark.parametrize(
+    ("page", "top", "message"),
+    [
+        (
+            rows(("a", "2025-01-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z")),
             1,
-        )
-
-
-def test_a_server_ignoring_the_filter_is_stopped(catalog):
-    page = rows(("a", "2023-01-01T00:00:00Z"))
-    with pytest.raises(PagingError, match="outside the window asked for"):
-        next_position(
-            catalog.tables["contacts"],
-            Position(cursor="2024-01-01T00:00:00Z"),
-            page,
-            UNTIL_TIME,
-            5,
-        )
-
-
-def test_rows_out_of_order_are_stopped(catalog):
-    page = rows(("a", "2025-02-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z"))
-    with pytest.raises(PagingError, match="out of order"):
-        next_position(
-            catalog.tables["contacts"],
-            Position(cursor="2024-01-01T00:00:00Z"),
-            page,
-            UNTIL_TIME,
-            5,
-        )
+            r"asked for 1 rows and got 2; the server ignores \$top",
+        ),
+        (rows(("a", "2023-01-01T00:00:00Z")), 5, "outside the window asked for"),
+        (rows(("a", "2025-02-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z")), 5, "out of order"),
+    ],
+)
+def test_a_page_that_breaks_the_query_is_stopped(catalog, page, top, message):
+    start = Position(cursor="2024-01-01T00:00:00Z")
+    with pytest.raises(PagingError, match=message):
+        next_position(catalog.tables["contacts"], start, page, UNTIL_TIME, top)
 
 
 def test_the_same_page_twice_is_stopped(catalog):

@@ -6,10 +6,18 @@ import pytest
 import responses
 
 from act_connector.config import validate_configuration
-from act_connector.errors import ActHttpError, CredentialsRefused
+from act_connector.errors import ActHttpError, CredentialsRefused, PagingError
 from act_connector.sync import SyncState, run_sync
+from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
-from tests.helpers import BASE_URL, PASSWORD, RecordingOperations, configuration
+from tests.helpers import (
+    BASE_URL,
+    DEFAULT_TABLES,
+    PASSWORD,
+    RecordingOperations,
+    bulk_import,
+    configuration,
+)
 
 TOKEN = "tok.en.value"
 
@@ -210,21 +218,12 @@ def ids(rows):
 def test_every_record_arrives_once_under_a_page_cap_and_large_ties(emulator, catalog):
     emulator.configure(page_cap=7)
     operations = emulator_sync(emulator, catalog, batch_size="20")
-    for table in (
-        "contacts",
-        "companies",
-        "opportunities",
-        "activities",
-        "activity_types",
-        "products",
-    ):
+    for table in DEFAULT_TABLES:
         truth = ids(emulator.store.truth(table))
         got = ids(operations.rows(table))
         assert sorted(got) == sorted(truth), table
         assert len(got) == len(set(got)), f"{table} duplicated rows"
-    ties = [
-        c for c in emulator.store.truth("contacts") if c["edited"] == "2025-03-15T09:00:00+00:00"
-    ]
+    ties = bulk_import(emulator.store.truth("contacts"))
     assert len(ties) > 30  # a tie group many pages long
 
 
@@ -273,3 +272,25 @@ def test_throttling_and_server_errors_are_ridden_out(emulator, catalog, no_sleep
     )
     assert emulator.stats["faults"] >= 2
     assert no_sleep  # it waited as told
+
+
+def test_a_server_sending_the_same_page_forever_is_stopped(catalog, act):
+    page = [contact(1), contact(2)]
+    act.get(f"{BASE_URL}/api/contacts", json=page)  # the same answer to every request
+    with pytest.raises(PagingError, match="the same page twice"):
+        sync(catalog, tables="contacts", batch_size="2")
+    assert len(act.calls) == 3  # authorize, the page, the same page again: then it stops
+
+
+def test_thousands_of_records_in_one_second_under_a_small_cap(catalog):
+    server = ActEmulator(seed=4, sizes={"contacts": 6000})
+    server.start()
+    try:
+        ties = bulk_import(server.store.truth("contacts"))
+        assert len(ties) > 1000
+        server.configure(page_cap=100)
+        operations = emulator_sync(server, catalog, tables="contacts", batch_size="250")
+    finally:
+        server.stop()
+    got = ids(operations.rows("contacts"))
+    assert len(got) == len(set(got)) == 6000
