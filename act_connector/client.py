@@ -15,6 +15,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
+from itertools import count
 from urllib.parse import quote, urlencode
 
 import requests
@@ -91,7 +92,7 @@ class ActClient:
         url = f"{self._settings.base_url}/authorize"
         credentials = f"{self._settings.username}:{self._settings.password}".encode()
         basic = "Basic " + base64.b64encode(credentials).decode("ascii")
-        response = self._send(AUTHORIZATION, url, None, {"Authorization": basic})
+        response = self._send(AUTHORIZATION, url, {"Authorization": basic})
         if response.status_code == 401:
             raise CredentialsRefused(
                 f"Act! refused the user name, password or database name (HTTP 401 from {url}). "
@@ -120,9 +121,7 @@ class ActClient:
                 self.authorize()
             if self._throttled and self._settings.rate_limit_pause:
                 self._pause(self._settings.rate_limit_pause)
-            response = self._send(
-                table, full_url, None, {"Authorization": f"Bearer {self._token}"}
-            )
+            response = self._send(table, full_url, {"Authorization": f"Bearer {self._token}"})
             status = response.status_code
             if status == 200:
                 self._note_rate_limit(response)
@@ -153,16 +152,15 @@ class ActClient:
                 continue
             raise ActHttpError(table, status, full_url, server_message(response))
 
-    def _send(self, table: str, url: str, params, headers: dict) -> requests.Response:
+    def _send(self, table: str, url: str, headers: dict) -> requests.Response:
         """A GET with a timeout, retried with backoff on 5xx, timeouts and dropped connections."""
-        for attempt in range(1, self._attempts + 1):
+        for attempt in count(1):
             started = self._clock()
             self.stats.requests += 1
             try:
                 # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
                 response = self._session.get(
                     url,
-                    params=params,
                     headers=headers,
                     timeout=self._settings.request_timeout,
                     verify=self._settings.verify,
@@ -196,7 +194,6 @@ class ActClient:
                 f"{self._attempts - 1} in {delay:.1f}s"
             )
             self._pause(delay)
-        raise AssertionError("unreachable")
 
     def _note_rate_limit(self, response: requests.Response) -> None:
         """With X-RateLimit-Remaining at 0 on a success, wait for the reset instead of a 429.

@@ -191,9 +191,8 @@ def sync_table(
             rows = upcoming.result()
 
     if not table.incremental:
-        sync_state.positions.pop(
-            table.name, None
-        )  # the pass is complete: the next one starts anew
+        # The pass is complete: the next sync starts a new one (and marks deletions again).
+        sync_state.positions.pop(table.name, None)
         operations.checkpoint(sync_state.to_dict())
     for column, count in flattener.unreadable.items():
         operations.warning(

@@ -39,6 +39,8 @@ from bench.extraction import connector_configuration  # noqa: E402
 from emulator.data import generate  # noqa: E402
 
 SEED = 17
+# Measured commands run under this small wrapper, which reports their own peak RSS.
+PEAK_RSS = [sys.executable, str(PROJECT / "bench" / "peak_rss.py")]
 RESULTS = PROJECT / "bench" / "results"
 ENV = {
     **os.environ,
@@ -91,13 +93,12 @@ def fivetran_debug(project: Path, configuration: dict) -> dict:
     log = project / "debug.log"
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as output:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "fivetran"), "debug", "--configuration",
-             "configuration.json"],
+        status = subprocess.run(
+            [*PEAK_RSS, str(Path(sys.executable).parent / "fivetran"), "debug",
+             "--configuration", "configuration.json"],
             cwd=project, env=ENV, stdout=output, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        _, status, usage = os.wait4(process.pid, 0)
+            stdin=subprocess.DEVNULL, check=False,
+        ).returncode  # fmt: skip
     wall = time.perf_counter() - started
     text = log.read_text(encoding="utf-8")
     if status != 0 or "SYNC SUCCEEDED" not in text:
@@ -110,7 +111,7 @@ def fivetran_debug(project: Path, configuration: dict) -> dict:
     return {
         "wall_seconds": round(wall, 2),
         "sync_seconds": round(sync_seconds, 2),
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(text),
         "update_peak_mb": float(update_memory[2]) if update_memory else None,
         "requests": int(summary[1]) if summary else None,
         "paused_seconds": float(summary[2]) if summary else None,
@@ -140,15 +141,17 @@ def floor_project(folder: Path, contacts: int, batch_size: int) -> tuple[Path, d
 
 def extraction(port: int, batch_size: int) -> dict:
     """bench.extraction in its own process: its figures, and its peak RSS."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.extraction", str(port), str(batch_size)],
-        cwd=PROJECT, stdout=subprocess.PIPE, text=True,
+    done = subprocess.run(
+        [*PEAK_RSS, sys.executable, "-m", "bench.extraction", str(port), str(batch_size)],
+        cwd=PROJECT, capture_output=True, text=True, check=False,
     )  # fmt: skip
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit("the extraction run failed")
-    return {**json.loads(output), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    if done.returncode != 0:
+        raise SystemExit(f"the extraction run failed:\n{done.stderr[-3000:]}")
+    return {**json.loads(done.stdout), "peak_rss_mb": peak_rss_mb(done.stderr)}
+
+
+def peak_rss_mb(text: str) -> float:
+    return round(int(re.search(r"PEAK_RSS_KB (\d+)", text)[1]) / 1024, 1)
 
 
 def cpu_name() -> str:

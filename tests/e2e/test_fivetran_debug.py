@@ -153,3 +153,13 @@ def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
     assert secret not in run.output
     assert secret not in json.dumps(run.state)
     assert emulator.stats["requests"] == 1  # one refused authorization, no retry loop
+
+
+def test_a_token_expiring_mid_sync_is_renewed(emulator, project):
+    emulator.configure(token_ttl=0.4, delay=0.15)
+    run = fivetran_debug(
+        project, emulator_configuration(emulator, batch_size="20", tables="contacts")
+    )
+    assert_synced(emulator, run, ("contacts",))
+    assert "the Act! token expired; authorizing again" in run.output
+    assert emulator.stats["authorizations"] >= 2
