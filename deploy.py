@@ -7,7 +7,8 @@
 The staging folder holds connector.py, the act_connector package, fields.json and requirements.txt:
 never the tests, the emulator, the benchmarks or local state, so that Fivetran's requirements scan
 sees only what runs in production. The configuration is validated by the connector's own rules
-before anything is uploaded. The API key is read from the environment and never printed.
+before anything is uploaded. The API key stays in the environment, where `fivetran deploy` reads
+it too: it is never printed and never on a command line (where `ps` would show it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ RUNTIME_FILES = ("connector.py", "fields.json", "requirements.txt")
 RUNTIME_PACKAGES = ("act_connector",)
 # Fivetran's rule for a connection (destination schema) name.
 CONNECTION_NAME = re.compile(r"[_a-z][_a-z0-9]*")
-PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 DEFAULT_PYTHON_VERSION = "3.12"
 API_KEY_VARIABLE = "FIVETRAN_API_KEY"
 
@@ -53,10 +54,9 @@ def stage(destination: Path) -> list[str]:
     )
 
 
-def deploy_command(args: argparse.Namespace, api_key: str, staged: Path) -> list[str]:
+def deploy_command(args: argparse.Namespace, staged: Path) -> list[str]:
     return [
         "fivetran", "deploy", str(staged),
-        "--api-key", api_key,
         "--destination", args.destination,
         "--connection", args.connection,
         "--configuration", str(Path(args.configuration).resolve()),
@@ -64,12 +64,8 @@ def deploy_command(args: argparse.Namespace, api_key: str, staged: Path) -> list
     ]  # fmt: skip
 
 
-def masked(command: list[str], api_key: str) -> str:
-    return " ".join("****" if part == api_key else part for part in command)
-
-
-def check(args: argparse.Namespace, environ) -> str:
-    """Everything that can be wrong before uploading; returns the API key."""
+def check(args: argparse.Namespace, environ) -> None:
+    """Everything that can be wrong before uploading."""
     if not CONNECTION_NAME.fullmatch(args.connection):
         raise SystemExit(
             f"--connection '{args.connection}' is not a valid Fivetran connection name: use "
@@ -86,13 +82,11 @@ def check(args: argparse.Namespace, environ) -> str:
         raise SystemExit(f"{args.configuration}: {error}") from None
     for key in unknown_keys(configuration):
         print(f"warning: {args.configuration}: '{key}' is not a setting of this connector")
-    api_key = environ.get(API_KEY_VARIABLE, "").strip()
-    if not api_key and not args.dry_run:
+    if not environ.get(API_KEY_VARIABLE, "").strip() and not args.dry_run:
         raise SystemExit(
             f"Set {API_KEY_VARIABLE} to your Fivetran API key (base64 of key:secret); it is "
             "read from the environment so that it never lands in your shell history."
         )
-    return api_key or "<FIVETRAN_API_KEY>"
 
 
 def main(argv: list[str], environ=os.environ, run=subprocess.run) -> int:
@@ -107,19 +101,19 @@ def main(argv: list[str], environ=os.environ, run=subprocess.run) -> int:
         "--dry-run", action="store_true", help="show the files and the command; upload nothing"
     )
     args = parser.parse_args(argv)
-    api_key = check(args, environ)
+    check(args, environ)
     with tempfile.TemporaryDirectory(prefix="act-connector-deploy-") as folder:
         staged = Path(folder)
         files = stage(staged)
-        command = deploy_command(args, api_key, staged)
+        command = deploy_command(args, staged)
         print(f"Files to upload from {staged}:")
         for name in files:
             print(f"  {name}")
-        print(f"Command: {masked(command, api_key)}")
+        print(f"Command (the API key goes in {API_KEY_VARIABLE}): {' '.join(command)}")
         if args.dry_run:
             print("Dry run: nothing uploaded.")
             return 0
-        return run(command, check=False).returncode
+        return run(command, check=False, env=dict(environ)).returncode
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ class FakeRun:
         self.calls, self.returncode = [], returncode
         self.staged_files = None
 
-    def __call__(self, command, check):
+    def __call__(self, command, check, env):
         self.calls.append(command)
+        self.env = env
         staged = Path(command[2])
         self.staged_files = sorted(
             str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file()
@@ -59,13 +60,14 @@ def test_the_staged_connector_imports_only_what_fivetran_provides(tmp_path):
     assert names <= {"fivetran_connector_sdk", "requests"}, names
 
 
-def test_dry_run_lists_files_and_masks_the_key(config_file, capsys):
+def test_dry_run_lists_files_and_never_shows_the_key(config_file, capsys):
     run = FakeRun()
     code = deploy.main(args(config_file, "--dry-run"), {"FIVETRAN_API_KEY": API_KEY}, run)
     out = capsys.readouterr().out
     assert code == 0 and run.calls == []
     assert "  connector.py" in out and "  act_connector/client.py" in out
-    assert "--api-key **** --destination Warehouse --connection act_crm" in out
+    assert "deploy" in out and "--destination Warehouse --connection act_crm" in out
+    assert "--api-key" not in out
     assert "--python-version 3.12" in out
     assert API_KEY not in out and PASSWORD not in out
 
@@ -78,7 +80,8 @@ def test_deploy_runs_fivetran_from_the_staging_folder(config_file, capsys):
     assert code == 0
     (command,) = run.calls
     assert command[:2] == ["fivetran", "deploy"]
-    assert command[command.index("--api-key") + 1] == API_KEY
+    assert API_KEY not in command and "--api-key" not in command  # `ps` would show it
+    assert run.env["FIVETRAN_API_KEY"] == API_KEY  # fivetran deploy reads it from there
     assert command[command.index("--configuration") + 1] == str(config_file.resolve())
     assert command[command.index("--python-version") + 1] == "3.11"
     assert "connector.py" in run.staged_files and "tests/conftest.py" not in run.staged_files
