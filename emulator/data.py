@@ -105,6 +105,12 @@ def embedded_contacts(contacts: list[dict]) -> list[dict]:
     ]
 
 
+def associations(contacts: list[dict]) -> dict:
+    """What a note or a history item is attached to: here, only contacts."""
+    return {"companies": [], "contacts": embedded_contacts(contacts), "groups": [],
+            "opportunities": [], "attachment": None}  # fmt: skip
+
+
 def audit(created: str, edited: str) -> dict:
     """The fields that close every editable entity: when, and by whom."""
     return {"created": created, "edited": edited, "editedBy": "John Hollo",
@@ -465,11 +471,7 @@ class Generator:
             "displayDate": created,
             "created": created,
             "edited": edited,
-            "companies": [],
-            "contacts": embedded_contacts(linked),
-            "groups": [],
-            "opportunities": [],
-            "attachment": None,
+            **associations(linked),
         }
 
     def history(self, contacts: list[dict]) -> dict:
@@ -504,11 +506,7 @@ class Generator:
             },
             "created": created,
             "edited": edited,
-            "companies": [],
-            "contacts": embedded_contacts(linked),
-            "groups": [],
-            "opportunities": [],
-            "attachment": None,
+            **associations(linked),
         }
 
 
