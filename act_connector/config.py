@@ -6,10 +6,13 @@ here, before any request is made, and each error names the key and says what is 
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import os
+import re
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from act_connector.catalog import Catalog
 from act_connector.errors import ConfigurationError
@@ -22,6 +25,9 @@ REQUIRED_KEYS = ("protocol", "hostname", "api_path", "username", "password", "da
 # JSON and 54 MB parsed, and one page is parsed while the last is written: 2,000 keeps the
 # connector's own memory well under 80 MB of Fivetran's 1 GB, for a request every 2,000 rows.
 DEFAULT_BATCH_SIZE = 2000
+# The brief's own default, and the most a page may ask for: two pages of 10,000 contacts in flight
+# are already 110 MB parsed, and a larger $top risks the 1 GB Fivetran gives a connector.
+MAX_BATCH_SIZE = 10_000
 # The brief's defaults, kept so that an existing configuration means the same thing here.
 DEFAULT_RATE_LIMIT_PAUSE = 0.25
 DEFAULT_START_DATE = "1900-01-01T00:00:00Z"
@@ -45,6 +51,9 @@ SECRET_KEYS = frozenset({"password"})
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PEM_MARKER = "-----BEGIN CERTIFICATE-----"
+# A DNS name (or a Windows server name, which may hold underscores): dot-separated labels of
+# letters, digits, hyphens and underscores, none starting or ending with a hyphen.
+HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
 
 
 @dataclass(frozen=True)
@@ -94,7 +103,7 @@ def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
         username=configuration["username"].strip(),
         password=configuration["password"],
         database_name=configuration["database_name"].strip(),
-        batch_size=_positive_int("batch_size", optional("batch_size"), DEFAULT_BATCH_SIZE),
+        batch_size=_batch_size(optional("batch_size")),
         rate_limit_pause=_number(
             "rate_limit_pause", optional("rate_limit_pause"), DEFAULT_RATE_LIMIT_PAUSE, minimum=0
         ),
@@ -125,13 +134,7 @@ def unknown_keys(configuration: dict) -> list[str]:
 
 def build_base_url(protocol: str, hostname: str, port: str, api_path: str) -> str:
     """protocol://hostname[:port]/api_path, without the port when it is the default one."""
-    host = hostname.strip()
-    if not host or "://" in host or "/" in host or " " in host:
-        raise ConfigurationError(
-            f"hostname must be a host name or IP address only, such as 'act.example.com' or "
-            f"'192.168.7.27', got '{hostname}' (put http/https in 'protocol' and the path in "
-            f"'api_path')."
-        )
+    host = _host(hostname)
     port_text = port.strip()
     if port_text:
         try:
@@ -140,16 +143,47 @@ def build_base_url(protocol: str, hostname: str, port: str, api_path: str) -> st
             raise ConfigurationError(f"Port must be a whole number, got '{port}'.") from None
         if not 1 <= port_number <= 65535:
             raise ConfigurationError(f"Port must be between 1 and 65535, got {port_number}.")
-        if port_number == DEFAULT_PORTS[protocol]:
-            port_text = ""
+        port_text = "" if port_number == DEFAULT_PORTS[protocol] else str(port_number)
     path = api_path.strip().strip("/")
-    if not path or " " in path or "?" in path:
+    if (
+        not path
+        or any(mark in path for mark in ("://", "?", "#"))
+        or any(character.isspace() for character in path)
+    ):
         raise ConfigurationError(
             f"api_path must be the path of the Act! Web API on the server, such as "
-            f"'/act.web.api', got '{api_path}'."
+            f"'/act.web.api' or '/acme-api/act.web.api', got '{api_path}' (put the server in "
+            f"'hostname')."
         )
     netloc = f"{host}:{port_text}" if port_text else host
     return f"{protocol}://{netloc}/{path}"
+
+
+def _host(hostname: str) -> str:
+    """The host as a URL holds it: a name, an IPv4 address, or an IPv6 address in brackets."""
+    host = hostname.strip()
+    try:
+        address = ipaddress.ip_address(host[1:-1] if host.startswith("[") else host)
+    except ValueError:
+        address = None
+    if address is not None:
+        # An IPv6 zone (fe80::1%eth0) is written %25eth0 inside a URL.
+        return f"[{str(address).replace('%', '%25')}]" if address.version == 6 else str(address)
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and HOST_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"hostname must not include a port, got '{hostname}': put '{name}' in hostname and "
+            f"'{port}' in port."
+        )
+    # All digits and dots is meant as an IPv4 address, and ip_address() refused it (999.1.1.1).
+    dotted_digits = host.replace(".", "").isdigit()
+    if not HOST_NAME.fullmatch(host) or len(host) > 253 or dotted_digits:
+        raise ConfigurationError(
+            f"hostname must be a host name or IP address only, such as 'act.example.com' or "
+            f"'192.168.7.27', got '{hostname}' (put http/https in 'protocol' and the path in "
+            f"'api_path')."
+        )
+    return host
 
 
 def _protocol(value: str) -> str:
@@ -173,6 +207,16 @@ def _positive_int(key: str, text: str, default: int, zero: bool = False) -> int:
     return number
 
 
+def _batch_size(text: str) -> int:
+    size = _positive_int("batch_size", text, DEFAULT_BATCH_SIZE)
+    if size > MAX_BATCH_SIZE:
+        raise ConfigurationError(
+            f"batch_size must be at most {MAX_BATCH_SIZE:,}, got '{text}': larger pages risk the "
+            "memory Fivetran gives a connector, and Act! servers may send fewer rows anyway."
+        )
+    return size
+
+
 def _number(key: str, text: str, default: float, minimum: float) -> float:
     if not text:
         return default
@@ -189,12 +233,18 @@ def _start_date(text: str) -> str:
     if not text:
         return DEFAULT_START_DATE
     try:
-        return format_utc(parse_timestamp(text))
+        start = parse_timestamp(text)
     except ValueError:
         raise ConfigurationError(
             f"default_start_date must be an ISO 8601 date or time such as "
             f"'2024-01-01T00:00:00Z', got '{text}'."
         ) from None
+    if start > datetime.now(timezone.utc):
+        raise ConfigurationError(
+            f"default_start_date must not be in the future, got '{text}': the first sync would "
+            "read no records at all."
+        )
+    return format_utc(start)
 
 
 def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
@@ -225,14 +275,23 @@ def _tls(verify_text: str, ca_bundle: str) -> bool | str:
     if not ca_bundle:
         return True
     if ca_bundle.startswith(PEM_MARKER):
-        # Fivetran has no file system to point at, so the certificate may be pasted in as text.
-        handle, path = tempfile.mkstemp(prefix="act-ca-", suffix=".pem")
-        with os.fdopen(handle, "w", encoding="ascii") as bundle:
-            bundle.write(ca_bundle + "\n")
-        return path
+        return _pem_file(ca_bundle)
     if not os.path.isfile(ca_bundle):
         raise ConfigurationError(
             f"ca_bundle must be a PEM certificate (starting with '{PEM_MARKER}') or the path "
             f"of a PEM file; no file at '{ca_bundle}'."
         )
     return ca_bundle
+
+
+def _pem_file(pem: str) -> str:
+    """A pasted certificate as the file requests needs (Fivetran has no file system to point
+    at); named by its content, so that validating the configuration again reuses it."""
+    digest = hashlib.sha256(pem.encode("utf-8")).hexdigest()[:16]
+    path = os.path.join(tempfile.gettempdir(), f"act-ca-{digest}.pem")
+    if not os.path.isfile(path):
+        handle, partial = tempfile.mkstemp(prefix="act-ca-", suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as bundle:
+            bundle.write(pem + "\n")
+        os.replace(partial, path)  # whole or not at all, even if two validations race
+    return path

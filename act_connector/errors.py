@@ -11,6 +11,11 @@ def subject(table: str) -> str:
 class ActConnectorError(Exception):
     """Base of every error the connector raises on purpose."""
 
+    # True when the error concerns one table alone (its path, its permission, its paging): the
+    # sync then goes on with the other tables. Refused credentials, an unreachable server or a
+    # TLS failure would fail every table the same way, so they stop the sync at once.
+    table_scoped = False
+
 
 class ConfigurationError(ActConnectorError, ValueError):
     """A configuration value is missing or malformed; raised before any request."""
@@ -25,6 +30,7 @@ class ActHttpError(ActConnectorError):
 
     def __init__(self, table: str, status: int, url: str, server_message: str):
         self.table, self.status, self.url, self.server_message = table, status, url, server_message
+        self.table_scoped = table != AUTHORIZATION
         hint = HTTP_HINTS.get(status, "")
         super().__init__(
             f"{subject(table)}: Act! answered HTTP {status} for {url}: {server_message}"
@@ -38,6 +44,24 @@ class ActUnavailable(ActConnectorError):
 
 class PagingError(ActConnectorError):
     """The server's pages make no progress; stopping instead of looping."""
+
+    table_scoped = True
+
+    def __init__(self, table: str, problem: str):
+        self.table = table
+        super().__init__(f"{subject(table)}: {problem}")
+
+
+class TablesFailed(ActConnectorError):
+    """Some tables failed after the others had synced and been checkpointed."""
+
+    def __init__(self, failures: list[ActConnectorError], table_count: int):
+        self.failures = failures
+        super().__init__(
+            f"{len(failures)} of {table_count} table(s) failed; the others synced and their "
+            "progress is saved, and the next sync retries the failed ones. "
+            + " | ".join(str(error) for error in failures)
+        )
 
 
 HTTP_HINTS = {

@@ -162,27 +162,40 @@ def configuration_form() -> ConfigurationForm:
 
 
 def connect_to_act(configuration: dict):
-    """Authorizes, then reads a record of each chosen table; a failure names table and cause."""
+    """Authorizes, then reads a record of each chosen table; a failure names table and cause.
+
+    Every table is tried, so that one test run lists every table that needs attention; refused
+    credentials, an unreachable server or a TLS failure end the test at once.
+    """
     catalog = load_catalog()
     try:
         settings = config.validate_configuration(configuration, catalog)
     except ActConnectorError as error:
         return Test.failure(f"Configuration: {error}")
     client = ActClient(settings, attempts=SETUP_TEST_ATTEMPTS)
+    found, failures = [], []
     try:
         client.authorize()
         until = format_utc(sync_until(client))
-        found = []
         for name in settings.tables:
             table = catalog.tables[name]
             start = (
                 Position(cursor=settings.default_start_date) if table.incremental else Position()
             )
-            _, path = first_page(client, table, page_query(table, start, until, 1))
-            found.append(f"{name} (/api/{path})")
+            try:
+                _, path = first_page(client, table, page_query(table, start, until, 1))
+            except ActConnectorError as error:
+                if not error.table_scoped:
+                    raise
+                failures.append(str(error))
+            else:
+                found.append(f"{name} (/api/{path})")
     except ActConnectorError as error:
         return Test.failure(str(error))
     finally:
         client.close()
-    log.info(f"Connected to Act! at {settings.base_url}; readable: {', '.join(found)}")
+    readable = f"readable: {', '.join(found)}" if found else "no table is readable"
+    if failures:
+        return Test.failure(" | ".join(failures) + f" ({readable})")
+    log.info(f"Connected to Act! at {settings.base_url}; {readable}")
     return Test.success()

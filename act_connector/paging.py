@@ -84,20 +84,20 @@ def next_position(
     """
     if len(rows) > top:
         raise PagingError(
-            f"Table '{table.name}': asked for {top} rows and got {len(rows)}; the server "
-            "ignores $top, so paging cannot be trusted."
+            table.name,
+            f"asked for {top} rows and got {len(rows)}; the server "
+            "ignores $top, so paging cannot be trusted.",
         )
     last = rows[-1]
     new_id = last.get(table.primary_key)
     if new_id is None:
-        raise PagingError(
-            f"Table '{table.name}': a record arrived without its key '{table.primary_key}'."
-        )
+        raise PagingError(table.name, f"a record arrived without its key '{table.primary_key}'.")
     if not table.incremental:
         if new_id == position.id:
             raise PagingError(
-                f"Table '{table.name}': the server sent the same page twice (last id "
-                f"{new_id!r}); it ignores $filter, so paging would never end."
+                table.name,
+                f"the server sent the same page twice (last id "
+                f"{new_id!r}); it ignores $filter, so paging would never end.",
             )
         return Position(id=new_id)
     lower = parse_timestamp(position.cursor)
@@ -107,16 +107,18 @@ def next_position(
         moment = parse_timestamp(value) if isinstance(value, str) and value else None
         if moment is None or moment < previous or moment > until:
             raise PagingError(
-                f"Table '{table.name}': record {row.get(table.primary_key)!r} has "
+                table.name,
+                f"record {row.get(table.primary_key)!r} has "
                 f"{table.cursor}={value!r}, outside the window asked for "
                 f"({position.cursor} to {format_utc(until)}) or out of order; the server "
-                "ignores $filter or $orderby, so paging cannot be trusted."
+                "ignores $filter or $orderby, so paging cannot be trusted.",
             )
         previous = moment
     new_cursor = format_utc(previous)
     if new_cursor == position.cursor and new_id == position.id:
         raise PagingError(
-            f"Table '{table.name}': the server sent the same page twice (last record "
-            f"{new_id!r} at {new_cursor}); paging would never end."
+            table.name,
+            f"the server sent the same page twice (last record "
+            f"{new_id!r} at {new_cursor}); paging would never end.",
         )
     return Position(cursor=new_cursor, id=new_id)

@@ -24,7 +24,7 @@ from fivetran_connector_sdk import Logging as log
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
-from act_connector.errors import ActHttpError
+from act_connector.errors import ActConnectorError, ActHttpError, TablesFailed
 from act_connector.flatten import Flattener
 from act_connector.paging import Position, next_position, page_query
 from act_connector.timestamps import format_utc, parse_timestamp
@@ -46,6 +46,7 @@ class TableResult:
 @dataclass
 class SyncSummary:
     tables: list[TableResult] = field(default_factory=list)
+    failures: list[ActConnectorError] = field(default_factory=list)
     stats: RequestStats = field(default_factory=RequestStats)
 
     @property
@@ -118,7 +119,12 @@ def start_position(table: TableSpec, saved: Position | None, settings: Settings)
 
 
 def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operations) -> SyncSummary:
-    """Syncs every chosen table; `operations` is the SDK's Operations (or a stand-in)."""
+    """Syncs every chosen table; `operations` is the SDK's Operations (or a stand-in).
+
+    A table that fails on its own (a missing path, a 403, a server that breaks paging) does not
+    hold the others back: they sync and checkpoint, and the sync then fails naming each failed
+    table, so that nobody mistakes a partial sync for a complete one.
+    """
     sync_state = SyncState.load(state, catalog)
     client = ActClient(settings)
     summary = SyncSummary()
@@ -131,19 +137,31 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
             f"up to {format_utc(until)}: {', '.join(settings.tables)}"
         )
         for name in settings.tables:
-            result = sync_table(
-                client, catalog.tables[name], settings, sync_state, until, operations
-            )
-            summary.tables.append(result)
+            try:
+                result = sync_table(
+                    client, catalog.tables[name], settings, sync_state, until, operations
+                )
+            except ActConnectorError as error:
+                if not error.table_scoped:
+                    raise
+                log.error(f"{error} Syncing the other tables; this one fails the sync.")
+                summary.failures.append(error)
+            else:
+                summary.tables.append(result)
     finally:
         client.close()
     stats = summary.stats = client.stats
     per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
+    failed = (
+        f"; failed: {', '.join(e.table for e in summary.failures)}" if summary.failures else ""
+    )
     log.info(
         f"Sync finished in {time.monotonic() - started:.1f}s: {summary.records} records "
-        f"({per_table}); {stats.requests} requests, {stats.retries} retries, "
+        f"({per_table}){failed}; {stats.requests} requests, {stats.retries} retries, "
         f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
     )
+    if summary.failures:
+        raise TablesFailed(summary.failures, len(settings.tables))
     return summary
 
 

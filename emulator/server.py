@@ -82,6 +82,7 @@ class Settings:
     error_status: int = 500
     error_html: bool = False  # an IIS HTML page instead of ASP.NET's JSON body
     delay: float = 0.0  # seconds added to every data response
+    forbidden_tables: str = ""  # comma-separated tables this user may not read: 403
     churn_edits: int = 0  # records edited after each data page served, as users would
     churn_creates: int = 0  # records created after each data page served
 
@@ -379,6 +380,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not (header.startswith("Bearer ") and emulator.token_valid(header[7:])):
             return self._send(401)
         number = emulator.count("data_requests")
+        if table in settings.forbidden_tables.split(","):
+            return self._json(
+                403,
+                {"message": f"The user does not have permission to read {ENTITIES[table]}."},
+            )
         if settings.delay:
             time.sleep(settings.delay)
         limits = {}

@@ -36,6 +36,27 @@ def test_default_port_and_slashes_are_normalised(catalog):
     assert settings.base_url == "https://apius.act.com/x-api/act.web.api"
 
 
+@pytest.mark.parametrize(
+    ("hostname", "port", "expected"),
+    [
+        ("::1", "8443", "https://[::1]:8443/act.web.api"),
+        ("[2001:db8::7]", "", "https://[2001:db8::7]/act.web.api"),
+        ("fe80::1%eth0", "", "https://[fe80::1%25eth0]/act.web.api"),
+        ("ACT_SERVER01", "", "https://ACT_SERVER01/act.web.api"),
+        (" apius.act.com ", "443", "https://apius.act.com/act.web.api"),
+    ],
+)
+def test_ip_addresses_and_server_names_make_valid_urls(catalog, hostname, port, expected):
+    settings = validate_configuration(
+        configuration(protocol="https", hostname=hostname, port=port), catalog
+    )
+    assert settings.base_url == expected
+
+
+def test_the_largest_page_is_the_briefs_default(catalog):
+    assert validate_configuration(configuration(batch_size="10000"), catalog).batch_size == 10000
+
+
 def test_defaults(catalog):
     settings = validate_configuration(configuration(), catalog)
     assert settings.batch_size == 2000
@@ -55,10 +76,24 @@ def test_defaults(catalog):
         ({"port": "http"}, "Port must be a whole number"),
         ({"protocol": "ftp"}, "protocol must be 'http' or 'https', got 'ftp'"),
         ({"hostname": "https://act.example.com"}, "hostname must be a host name or IP address"),
+        ({"hostname": "-act-"}, "hostname must be a host name or IP address"),
+        ({"hostname": "999.1.1.1"}, "hostname must be a host name or IP address"),
+        (
+            {"hostname": "act.example.com:8080"},
+            "hostname must not include a port, got 'act.example.com:8080': put "
+            "'act.example.com' in hostname and '8080' in port.",
+        ),
         ({"api_path": "/"}, "api_path must be the path of the Act! Web API"),
+        ({"api_path": "https://act.example.com/act.web.api"}, "(put the server in 'hostname')"),
+        ({"api_path": "/act.web.api?x=1"}, "api_path must be the path of the Act! Web API"),
         ({"default_start_date": "last tuesday"}, "default_start_date must be an ISO 8601"),
         ({"default_start_date": "2024-13-01"}, "default_start_date must be an ISO 8601"),
+        (
+            {"default_start_date": "2999-01-01"},
+            "default_start_date must not be in the future, got '2999-01-01'",
+        ),
         ({"batch_size": "0"}, "batch_size must be a positive whole number, got '0'"),
+        ({"batch_size": "10001"}, "batch_size must be at most 10,000, got '10001'"),
         ({"batch_size": "ten"}, "batch_size must be a positive whole number, got 'ten'"),
         ({"rate_limit_pause": "-1"}, "rate_limit_pause must be a number of at least 0"),
         (
@@ -119,6 +154,8 @@ def test_pasted_pem_certificate_becomes_a_bundle_file(catalog):
     assert os.path.isfile(settings.verify)
     with open(settings.verify, encoding="ascii") as bundle:
         assert bundle.read() == pem
+    # schema() and update() each validate: the same certificate makes no second file
+    assert validate_configuration(configuration(ca_bundle=pem), catalog).verify == settings.verify
 
 
 def test_settings_repr_holds_no_password(catalog):

@@ -66,10 +66,15 @@ def test_a_permission_error_shows_acts_code():
         status=403,
         json={"code": 4032, "message": "The user does not have the Web API Access permission."},
     )
-    result = connect_to_act(configuration())
+    responses.get(f"{BASE_URL}/api/companies", json=[{"id": "c1"}])
+    responses.get(f"{BASE_URL}/api/Products", status=404)
+    result = connect_to_act(configuration(tables="contacts,companies,products"))
     assert result.failure.startswith("Table 'contacts': Act! answered HTTP 403")
     assert "code 4032: The user does not have the Web API Access permission." in result.failure
     assert "needs the 'Web API Access' permission" in result.failure
+    # every table is tried: one run of the test lists each table that needs attention
+    assert " | Table 'products': Act! answered HTTP 404" in result.failure
+    assert result.failure.endswith("(readable: companies (/api/companies))")
 
 
 def test_an_unreachable_host_fails_in_one_attempt():

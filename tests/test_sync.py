@@ -6,7 +6,7 @@ import pytest
 import responses
 
 from act_connector.config import validate_configuration
-from act_connector.errors import ActHttpError, CredentialsRefused, PagingError
+from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
 from act_connector.sync import SyncState, run_sync
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
@@ -178,12 +178,46 @@ def test_the_activity_path_of_an_older_build_is_found(catalog, act, capsys):
 def test_no_activity_path_at_all_fails_clearly(catalog, act):
     for path in ("task-types", "activitytypes", "activity-types"):
         act.get(f"{BASE_URL}/api/{path}", status=404)
-    with pytest.raises(ActHttpError) as raised:
+    with pytest.raises(TablesFailed) as raised:
         sync(catalog, tables="activity_types")
     assert "none of /api/task-types, /api/activitytypes, /api/activity-types exists" in str(
         raised.value
     )
     assert "Table 'activity_types'" in str(raised.value)
+    [failure] = raised.value.failures
+    assert isinstance(failure, ActHttpError) and failure.status == 404
+
+
+def test_a_failing_table_does_not_hold_back_the_others(catalog, act, capsys):
+    act.get(f"{BASE_URL}/api/contacts", json=[contact(1), contact(2)])
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    act.get(
+        f"{BASE_URL}/api/opportunities",
+        status=403,
+        json={"message": "Access to opportunities is denied for this user."},
+    )
+    act.get(f"{BASE_URL}/api/Products", json=[{"id": "p1", "editDate": "2025-02-01T00:00:00Z"}])
+    act.get(f"{BASE_URL}/api/Products", json=[])
+    settings = validate_configuration(
+        configuration(tables="contacts,opportunities,products", batch_size="2"), catalog
+    )
+    operations = RecordingOperations()
+    with pytest.raises(TablesFailed) as raised:
+        run_sync(settings, catalog, {}, operations)
+    message = str(raised.value)
+    assert message.startswith("1 of 3 table(s) failed; the others synced")
+    assert (
+        "Table 'opportunities': Act! answered HTTP 403 for http://act.test/act.web.api/api/"
+        "opportunities?" in message
+    )
+    assert "Access to opportunities is denied for this user." in message
+    # the tables after the failed one synced too, and their progress is checkpointed
+    assert [row["id"] for row in operations.rows("contacts")] == ["c001", "c002"]
+    assert [row["id"] for row in operations.rows("products")] == ["p1"]
+    assert set(operations.checkpoints[-1]["tables"]) == {"contacts", "products"}
+    log = capsys.readouterr().out
+    assert "Syncing the other tables; this one fails the sync." in log
+    assert "3 records (contacts 2, products 1); failed: opportunities;" in log
 
 
 def test_no_secret_reaches_logs_errors_or_state(catalog, act, capsys):
@@ -277,8 +311,9 @@ def test_throttling_and_server_errors_are_ridden_out(emulator, catalog, no_sleep
 def test_a_server_sending_the_same_page_forever_is_stopped(catalog, act):
     page = [contact(1), contact(2)]
     act.get(f"{BASE_URL}/api/contacts", json=page)  # the same answer to every request
-    with pytest.raises(PagingError, match="the same page twice"):
+    with pytest.raises(TablesFailed, match="the same page twice") as raised:
         sync(catalog, tables="contacts", batch_size="2")
+    assert isinstance(raised.value.failures[0], PagingError)
     assert len(act.calls) == 3  # authorize, the page, the same page again: then it stops
 
 

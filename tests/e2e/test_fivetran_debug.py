@@ -145,6 +145,29 @@ def test_other_builds_activity_paths(emulator, project, build, activity_path, ty
     assert f"Table 'activity_types' from /api/{type_path}: full sync" in run.output
 
 
+def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, project):
+    emulator.configure(forbidden_tables="opportunities")
+    configuration = emulator_configuration(emulator, batch_size="50")
+    run = fivetran_debug(project, configuration)
+    assert run.returncode != 0  # a partial sync is never reported as a success
+    assert "SYNC SUCCEEDED" not in run.output
+    assert "1 of 6 table(s) failed; the others synced" in run.output
+    assert (
+        "Table 'opportunities': Act! answered HTTP 403 for http://127.0.0.1:" in run.output
+        and "The user does not have permission to read Opportunities.Opportunity." in run.output
+    )
+    others = [table for table in DEFAULT_TABLES if table != "opportunities"]
+    for table in others:  # every other table landed in full, and its progress is saved
+        assert not differences(emulator.store.truth(table), run.rows(table)), table
+    assert "opportunities" not in run.state["tables"]
+
+    emulator.configure(forbidden_tables="")
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second)
+    assert records_logged(second, "opportunities") == len(emulator.store.truth("opportunities"))
+    assert records_logged(second, "contacts") == 0
+
+
 def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
     secret = "Wr0ng-but-secret!"
     run = fivetran_debug(project, emulator_configuration(emulator, password=secret))
