@@ -6,6 +6,8 @@ here, before any request is made, and each error names the key and says what is 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import ipaddress
 import os
@@ -51,6 +53,10 @@ SECRET_KEYS = frozenset({"password"})
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PEM_MARKER = "-----BEGIN CERTIFICATE-----"
+PEM_END = "-----END CERTIFICATE-----"
+# A certificate block, whatever whitespace a one-line form field left in it (or took out).
+PEM_BLOCK = re.compile(re.escape(PEM_MARKER) + r"(.*?)" + re.escape(PEM_END), re.DOTALL)
+PEM_LINE = 64  # the line length PEM (RFC 7468) writes base64 in
 # A DNS name (or a Windows server name, which may hold underscores): dot-separated labels of
 # letters, digits, hyphens and underscores, none starting or ending with a hyphen.
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
@@ -275,13 +281,41 @@ def _tls(verify_text: str, ca_bundle: str) -> bool | str:
     if not ca_bundle:
         return True
     if ca_bundle.startswith(PEM_MARKER):
-        return _pem_file(ca_bundle)
+        return _pem_file(_normal_pem(ca_bundle))
     if not os.path.isfile(ca_bundle):
         raise ConfigurationError(
             f"ca_bundle must be a PEM certificate (starting with '{PEM_MARKER}') or the path "
             f"of a PEM file; no file at '{ca_bundle}'."
         )
     return ca_bundle
+
+
+def _normal_pem(text: str) -> str:
+    """The certificates of pasted PEM text, one base64 line of 64 characters after another.
+
+    A one-line form field may turn the line breaks into spaces or drop them; Python's ssl then
+    fails with a message nobody can act on, so the text is rebuilt and checked here.
+    """
+    blocks = []
+    for body in PEM_BLOCK.findall(text):
+        encoded = "".join(body.split())
+        try:
+            base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            encoded = ""
+        if not encoded:
+            raise ConfigurationError(
+                "ca_bundle holds a certificate whose body is not base64: paste the whole PEM "
+                f"text, from {PEM_MARKER} to {PEM_END}."
+            )
+        lines = [encoded[at : at + PEM_LINE] for at in range(0, len(encoded), PEM_LINE)]
+        blocks.append("\n".join([PEM_MARKER, *lines, PEM_END]))
+    if not blocks:
+        raise ConfigurationError(
+            f"ca_bundle starts like a PEM certificate but has no '{PEM_END}': paste the whole "
+            "certificate."
+        )
+    return "\n".join(blocks)
 
 
 def _pem_file(pem: str) -> str:

@@ -150,11 +150,18 @@ def configuration_form() -> ConfigurationForm:
                 placeholder=placeholder,
             )
         )
+    # A dropdown, not a toggle: a toggle nobody touched might arrive as "false" and turn
+    # certificate checks off; an unset dropdown arrives empty, which means "true".
     form.add_field(
-        form_field.ToggleField(
+        form_field.DropdownField(
             "verify_tls",
             "Verify TLS certificate",
-            description="Optional, on by default. Turn off only to test a self-signed server.",
+            fields=[
+                form_field.DropdownFieldParam("true", "Yes", "Recommended; the default"),
+                form_field.DropdownFieldParam("false", "No", "Only to test a self-signed server"),
+            ],
+            description="Optional, yes by default. Prefer giving the server's CA certificate.",
+            required=False,
         )
     )
     form.add_test(label="Connect to Act!", func=connect_to_act)

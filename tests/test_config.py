@@ -107,6 +107,14 @@ def test_defaults(catalog):
         ),
         ({"verify_tls": "maybe"}, "verify_tls must be 'true' or 'false'"),
         ({"ca_bundle": "/no/such/file.pem"}, "ca_bundle must be a PEM certificate"),
+        (
+            {"ca_bundle": "-----BEGIN CERTIFICATE-----\nMIIB"},
+            "ca_bundle starts like a PEM certificate but has no '-----END CERTIFICATE-----'",
+        ),
+        (
+            {"ca_bundle": "-----BEGIN CERTIFICATE----- not base64! -----END CERTIFICATE-----"},
+            "ca_bundle holds a certificate whose body is not base64",
+        ),
         ({"verify_tls": "false", "ca_bundle": "/etc/hosts"}, "ca_bundle is set but verify_tls"),
         ({"username": "  "}, "Missing required configuration value(s): username"),
         ({"batch_size": 100}, "Configuration value 'batch_size' must be a string"),
@@ -149,11 +157,17 @@ def test_start_date_accepts_dates_and_offsets(catalog):
 
 
 def test_pasted_pem_certificate_becomes_a_bundle_file(catalog):
-    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    body = "QUJD" * 20  # 80 base64 characters: PEM writes them as lines of 64
+    pem = f"-----BEGIN CERTIFICATE-----\n{body[:64]}\n{body[64:]}\n-----END CERTIFICATE-----\n"
     settings = validate_configuration(configuration(ca_bundle=pem), catalog)
     assert os.path.isfile(settings.verify)
     with open(settings.verify, encoding="ascii") as bundle:
         assert bundle.read() == pem
+    # a one-line form field turned the line breaks into spaces: the same file comes back
+    one_line = " ".join(pem.split())
+    assert validate_configuration(configuration(ca_bundle=one_line), catalog).verify == (
+        settings.verify
+    )
     # schema() and update() each validate: the same certificate makes no second file
     assert validate_configuration(configuration(ca_bundle=pem), catalog).verify == settings.verify
 

@@ -18,7 +18,9 @@ def test_the_form_offers_every_setting():
     assert {name for name, field in fields.items() if field.required} == set(REQUIRED_KEYS)
     assert fields["password"].text_field == form_field.PASSWORD
     assert [option.value for option in fields["protocol"].dropdown_options] == ["https", "http"]
-    assert fields["verify_tls"].toggle
+    # a dropdown left unset arrives empty and means "verify"; a toggle could arrive as "false"
+    assert [option.value for option in fields["verify_tls"].dropdown_options] == ["true", "false"]
+    assert not fields["verify_tls"].required
     for name in set(KNOWN_KEYS) - set(REQUIRED_KEYS):
         assert fields[name].description.startswith("Optional"), name
 
@@ -115,6 +117,11 @@ def test_a_self_signed_server_fails_until_its_certificate_is_given(tls_emulator,
     assert "set ca_bundle to it" in failure
     assert connect_to_act({**settings, "ca_bundle": str(certificate)}).success
     assert connect_to_act({**settings, "ca_bundle": certificate.read_text()}).success
+    # pasted into a one-line field, its line breaks become spaces or vanish: it still works
+    one_line = " ".join(certificate.read_text().split())
+    assert connect_to_act({**settings, "ca_bundle": one_line}).success
+    no_breaks = certificate.read_text().replace("\n", "")
+    assert connect_to_act({**settings, "ca_bundle": no_breaks}).success
     assert connect_to_act({**settings, "verify_tls": "false"}).success
     captured = capsys.readouterr()
     assert "verify_tls is 'false': the server's certificate is not checked" in captured.out
