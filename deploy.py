@@ -109,7 +109,8 @@ def main(argv: list[str], environ=os.environ, run=subprocess.run) -> int:
         print(f"Files to upload from {staged}:")
         for name in files:
             print(f"  {name}")
-        print(f"Command (the API key goes in {API_KEY_VARIABLE}): {' '.join(command)}")
+        key_shown = "****" if environ.get(API_KEY_VARIABLE, "").strip() else "<not set>"
+        print(f"Command: {API_KEY_VARIABLE}={key_shown} {' '.join(command)}")
         if args.dry_run:
             print("Dry run: nothing uploaded.")
             return 0

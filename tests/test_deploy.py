@@ -69,7 +69,13 @@ def test_dry_run_lists_files_and_never_shows_the_key(config_file, capsys):
     assert "deploy" in out and "--destination Warehouse --connection act_crm" in out
     assert "--api-key" not in out
     assert "--python-version 3.12" in out
+    assert "Command: FIVETRAN_API_KEY=**** fivetran deploy " in out  # found, and masked
     assert API_KEY not in out and PASSWORD not in out
+
+
+def test_dry_run_says_when_the_key_is_missing(config_file, capsys):
+    assert deploy.main(args(config_file, "--dry-run"), {}, FakeRun()) == 0
+    assert "Command: FIVETRAN_API_KEY=<not set> fivetran deploy " in capsys.readouterr().out
 
 
 def test_deploy_runs_fivetran_from_the_staging_folder(config_file, capsys):
