@@ -27,17 +27,15 @@ def configuration_form() -> ConfigurationForm:
     text, secret = form_field.TextField.plain_text, form_field.TextField.password
     form = ConfigurationForm()
     form.add_field(
-        form_field.DropdownField(
+        _dropdown(
             "protocol",
             "Protocol",
-            fields=[
-                form_field.DropdownFieldParam("https", "HTTPS", "Act! cloud and most servers"),
-                form_field.DropdownFieldParam("http", "HTTP", "A self-hosted server on a LAN"),
-            ],
-            description="How to reach the Act! Web API.",
+            [("https", "HTTPS", "Act! cloud and most servers"),
+             ("http", "HTTP", "A self-hosted server on a LAN")],
+            "How to reach the Act! Web API.",
             required=True,
         )
-    )
+    )  # fmt: skip
     fields = [
         (
             "hostname",
@@ -153,19 +151,28 @@ def configuration_form() -> ConfigurationForm:
     # A dropdown, not a toggle: a toggle nobody touched might arrive as "false" and turn
     # certificate checks off; an unset dropdown arrives empty, which means "true".
     form.add_field(
-        form_field.DropdownField(
+        _dropdown(
             "verify_tls",
             "Verify TLS certificate",
-            fields=[
-                form_field.DropdownFieldParam("true", "Yes", "Recommended; the default"),
-                form_field.DropdownFieldParam("false", "No", "Only to test a self-signed server"),
-            ],
-            description="Optional, yes by default. Prefer giving the server's CA certificate.",
+            [("true", "Yes", "Recommended; the default"),
+             ("false", "No", "Only to test a self-signed server")],
+            "Optional, yes by default. Prefer giving the server's CA certificate.",
             required=False,
         )
-    )
+    )  # fmt: skip
     form.add_test(label="Connect to Act!", func=connect_to_act)
     return form
+
+
+def _dropdown(name, label, options, description, required):
+    """A dropdown of (value, label, description) options."""
+    return form_field.DropdownField(
+        name,
+        label,
+        fields=[form_field.DropdownFieldParam(*option) for option in options],
+        description=description,
+        required=required,
+    )
 
 
 def connect_to_act(configuration: dict):

@@ -63,6 +63,24 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     assert types[deleted_type[0]] is True  # a full-sync table shows deletions
 
 
+def test_the_optional_tables_groups_notes_and_history(emulator, project):
+    optional = ("groups", "notes", "history")
+    configuration = emulator_configuration(emulator, tables=",".join(optional), batch_size="40")
+    run = fivetran_debug(project, configuration)
+    assert_synced(emulator, run, optional)
+    assert all(
+        records_logged(run, table) == len(emulator.store.truth(table)) for table in optional
+    )
+    assert set(run.state["tables"]) == set(optional)
+
+    emulator.store.edit("notes", 3)
+    emulator.store.create("history", 2)
+    time.sleep(1.1)
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second, optional)
+    assert [records_logged(second, table) for table in optional] == [0, 3, 2]
+
+
 def test_a_page_size_cap_and_large_timestamp_ties(emulator, project):
     emulator.configure(page_cap=9, envelope="odata")
     ties = bulk_import(emulator.store.truth("contacts"))
