@@ -106,9 +106,9 @@ def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
         base_url=build_base_url(
             protocol, configuration["hostname"], optional("port"), configuration["api_path"]
         ),
-        username=configuration["username"].strip(),
+        username=_username(configuration["username"]),
         password=configuration["password"],
-        database_name=configuration["database_name"].strip(),
+        database_name=_database_name(configuration["database_name"]),
         batch_size=_batch_size(optional("batch_size")),
         rate_limit_pause=_number(
             "rate_limit_pause", optional("rate_limit_pause"), DEFAULT_RATE_LIMIT_PAUSE, minimum=0
@@ -211,6 +211,28 @@ def _positive_int(key: str, text: str, default: int, zero: bool = False) -> int:
         kind = "a whole number of 0 or more" if zero else "a positive whole number"
         raise ConfigurationError(f"{key} must be {kind}, got '{text}'.")
     return number
+
+
+def _username(text: str) -> str:
+    name = text.strip()
+    if ":" in name:  # Basic authentication ends the user name at the first colon (RFC 7617)
+        raise ConfigurationError(
+            f"username must not contain ':', got '{name}': Act! could not tell it from the "
+            "password."
+        )
+    return name
+
+
+def _database_name(text: str) -> str:
+    name = text.strip()
+    try:
+        name.encode("latin-1")  # it travels as the Act-Database-Name header
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"database_name can hold only Latin-1 characters (it is sent as an HTTP header, "
+            f"Act-Database-Name), got '{name}'."
+        ) from None
+    return name
 
 
 def _batch_size(text: str) -> int:

@@ -117,6 +117,11 @@ def test_defaults(catalog):
         ),
         ({"verify_tls": "false", "ca_bundle": "/etc/hosts"}, "ca_bundle is set but verify_tls"),
         ({"username": "  "}, "Missing required configuration value(s): username"),
+        ({"username": "Hollo: John"}, "username must not contain ':', got 'Hollo: John'"),
+        (
+            {"database_name": "東京データ"},
+            "database_name can hold only Latin-1 characters (it is sent as an HTTP header)",
+        ),
         ({"batch_size": 100}, "Configuration value 'batch_size' must be a string"),
     ],
 )
