@@ -120,7 +120,7 @@ def test_defaults(catalog):
         ({"username": "Hollo: John"}, "username must not contain ':', got 'Hollo: John'"),
         (
             {"database_name": "東京データ"},
-            "database_name can hold only Latin-1 characters (it is sent as an HTTP header)",
+            "database_name can hold only Latin-1 characters (it is sent as an HTTP header,",
         ),
         ({"batch_size": 100}, "Configuration value 'batch_size' must be a string"),
     ],
