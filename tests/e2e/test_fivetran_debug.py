@@ -193,6 +193,9 @@ def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
     assert "Act! refused the user name, password or database name (HTTP 401" in run.output
     assert secret not in run.output
     assert secret not in json.dumps(run.state)
+    reports = list((project / "crash-reports").glob("*"))  # the SDK's report of the failure
+    assert reports
+    assert not any(secret in report.read_text(encoding="utf-8") for report in reports)
     assert emulator.stats["requests"] == 1  # one refused authorization, no retry loop
 
 
