@@ -179,18 +179,29 @@ def sync_table(
     top = settings.batch_size
     flattener = Flattener(table.columns)
 
+    from_scratch = table.name not in sync_state.positions
     rows, path = first_page(client, table, page_query(table, position, until_text, top))
     result = TableResult(table.name, path)
+    if from_scratch:
+        # Its first sync, a Fivetran re-sync (which empties the state) or a full table's new
+        # pass. As Fivetran's own connectors do, every row is first marked deleted, and what Act!
+        # still has is upserted again: what it no longer has stays deleted. Only now that the
+        # table has answered, so that a table that fails keeps its rows as they were.
+        operations.truncate(table.name)
+        if table.incremental:  # saved at once: a table with no records yet is truncated once
+            sync_state.positions[table.name] = position
+            operations.checkpoint(sync_state.to_dict())
+    scratch_note = (
+        " (from scratch: rows Act! no longer has show as deleted)" if from_scratch else ""
+    )
     if table.incremental:
         log.info(
             f"Table '{table.name}' from /api/{path}: {table.cursor} from {position.cursor}"
             f"{' after id ' + repr(position.id) if position.id is not None else ''} "
-            f"to {until_text}"
+            f"to {until_text}{scratch_note}"
         )
     else:
-        if position.id is None:
-            operations.truncate(table.name)  # rows not upserted again in this pass are deleted
-        log.info(f"Table '{table.name}' from /api/{path}: full sync")
+        log.info(f"Table '{table.name}' from /api/{path}: full sync{scratch_note}")
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"act-{table.name}") as prefetch:
         while rows:

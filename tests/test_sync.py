@@ -49,6 +49,27 @@ def act():
         yield mock
 
 
+def test_a_table_read_from_scratch_is_truncated_once(catalog, act):
+    """An empty state is a first sync or a Fivetran re-sync: rows Act! deleted show deleted."""
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    operations, _ = sync(catalog, tables="contacts")
+    assert operations.events == [
+        ("truncate", "contacts"),
+        ("checkpoint", {"version": 2, "tables": {"contacts": {"cursor": "1900-01-01T00:00:00Z"}}}),
+    ]
+    again, _ = sync(catalog, operations.checkpoints[-1], tables="contacts")
+    assert again.events == []  # a table still without records is not truncated each sync
+
+
+def test_a_table_that_fails_is_not_truncated(catalog, act):
+    act.get(f"{BASE_URL}/api/contacts", status=403, json={"message": "denied"})
+    settings = validate_configuration(configuration(tables="contacts"), catalog)
+    operations = RecordingOperations()
+    with pytest.raises(TablesFailed):
+        run_sync(settings, catalog, {}, operations)
+    assert operations.events == []  # its rows stay as they were, none marked deleted
+
+
 def test_a_quiet_sync_succeeds_and_keeps_the_state(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", json=[])
     state = {"version": 2, "tables": {"contacts": {"cursor": "2025-01-01T00:00:00Z", "id": "c9"}}}
@@ -64,10 +85,15 @@ def test_rows_are_emitted_then_checkpointed_page_by_page(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", json=[])
     operations, _ = sync(catalog, tables="contacts", batch_size="2")
     kinds = [
-        (e[0], e[2]["id"]) if e[0] == "upsert" else (e[0], e[1]["tables"]["contacts"]["id"])
+        (e[0], e[2]["id"])
+        if e[0] == "upsert"
+        else (e[0], e[1]) if e[0] == "truncate"
+        else (e[0], e[1]["tables"]["contacts"].get("id"))
         for e in operations.events
-    ]
+    ]  # fmt: skip
     assert kinds == [
+        ("truncate", "contacts"),  # read from scratch: rows not upserted again show deleted
+        ("checkpoint", None),  # at the start date, so that the truncate is not repeated
         ("upsert", "c001"),
         ("upsert", "c002"),
         ("checkpoint", "c002"),

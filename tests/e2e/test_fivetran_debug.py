@@ -81,6 +81,20 @@ def test_the_optional_tables_groups_notes_and_history(emulator, project):
     assert [records_logged(second, table) for table in optional] == [0, 3, 2]
 
 
+def test_a_resync_from_scratch_marks_what_act_deleted(emulator, project):
+    configuration = emulator_configuration(emulator, tables="contacts,companies")
+    assert fivetran_debug(project, configuration).returncode == 0
+    deleted = emulator.store.delete("contacts", 4)
+    edited = emulator.store.edit("contacts", 2)
+    (project / "files" / "state.json").unlink()  # Fivetran's re-sync empties the state
+    run = fivetran_debug(project, configuration)
+    assert_synced(emulator, run, ("contacts", "companies"))
+    flags = {row["id"]: row["_fivetran_deleted"] for row in run.rows("contacts")}
+    assert {row_id for row_id, gone in flags.items() if gone} == set(deleted)
+    assert not any(flags[row_id] for row_id in edited)
+    assert "(from scratch: rows Act! no longer has show as deleted)" in run.output
+
+
 def test_a_page_size_cap_and_large_timestamp_ties(emulator, project):
     emulator.configure(page_cap=9, envelope="odata")
     ties = bulk_import(emulator.store.truth("contacts"))
@@ -113,10 +127,10 @@ def test_a_sync_killed_mid_table_is_finished_by_the_next(emulator, project):
     state_file = project / "files" / "state.json"
 
     def contacts_checkpointed():
-        """a checkpoint part-way through contacts"""
+        """a checkpoint part-way through contacts, after its first page"""
         try:
-            return "contacts" in json.loads(state_file.read_text()).get("tables", {})
-        except (OSError, ValueError):
+            return "id" in json.loads(state_file.read_text())["tables"]["contacts"]
+        except (OSError, ValueError, KeyError):
             return False
 
     wait_for(contacts_checkpointed, timeout=120)
