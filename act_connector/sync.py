@@ -7,9 +7,10 @@ State (plain JSON, no secrets):
 
 An incremental table keeps the (cursor, id) of the last row emitted; the next sync, or the same one
 resumed after a crash, starts after it. A full-sync table keeps a position only while a pass is
-under way; a new pass first marks the table's rows deleted (op.truncate) and then upserts what
-exists, so rows deleted in Act! show as deleted. Each page is checkpointed once its rows are
-emitted, so the state never runs ahead of the rows.
+under way. A table with no position (its first sync, after a Fivetran re-sync, or a full table's
+new pass) is read from scratch: its rows are first marked deleted (op.truncate) and what exists
+is upserted again, so rows deleted in Act! show as deleted. Each page is checkpointed once its
+rows are emitted, so the state never runs ahead of the rows.
 """
 
 from __future__ import annotations
