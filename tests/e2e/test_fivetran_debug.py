@@ -86,6 +86,7 @@ def test_a_resync_from_scratch_marks_what_act_deleted(emulator, project):
     assert fivetran_debug(project, configuration).returncode == 0
     deleted = emulator.store.delete("contacts", 4)
     edited = emulator.store.edit("contacts", 2)
+    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
     (project / "files" / "state.json").unlink()  # Fivetran's re-sync empties the state
     run = fivetran_debug(project, configuration)
     assert_synced(emulator, run, ("contacts", "companies"))
