@@ -81,7 +81,8 @@ class ActClient:
         self._token: str | None = None
         self._token_time = 0.0
         self._throttled = False  # once the server pushes back, keep the configured pause
-        self.server_time: datetime | None = None  # the server's clock, from its Date header
+        # The server's clock, from the Date header of its latest answer.
+        self.server_time: datetime | None = None
         self.stats = RequestStats()
 
     def close(self) -> None:
@@ -107,7 +108,6 @@ class ActClient:
         self._token = token
         self._token_time = self._clock()
         self.stats.token_refreshes += 1
-        self.server_time = _date_header(response) or self.server_time
 
     def get_rows(self, table: str, path: str, params: dict[str, str]) -> list[dict]:
         """One page of a collection: the rows, from a bare array or an OData {"value": [...]}."""
@@ -174,6 +174,7 @@ class ActClient:
                 problem = f"{type(error).__name__}: {_reason(error)}"
                 status = None
             else:
+                self.server_time = _date_header(response) or self.server_time
                 if response.status_code not in RETRYABLE_STATUSES:
                     self.stats.wait_seconds += self._clock() - started
                     return response

@@ -204,21 +204,40 @@ def sync_table(
     else:
         log.info(f"Table '{table.name}' from /api/{path}: full sync{scratch_note}")
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"act-{table.name}") as prefetch:
-        while rows:
-            position = next_position(table, position, rows, until, top)
-            # The next page's query is known now: fetch it while this page is being written.
-            upcoming = prefetch.submit(
-                client.get_rows, table.name, path, page_query(table, position, until_text, top)
+    def walk(position: Position, rows: list[dict], until: datetime) -> Position:
+        """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
+        until_text = format_utc(until)
+        with ThreadPoolExecutor(1, thread_name_prefix=f"act-{table.name}") as prefetch:
+            while rows:
+                position = next_position(table, position, rows, until, top)
+                # The next page's query is known now: fetch it while this page is being written.
+                upcoming = prefetch.submit(
+                    client.get_rows, table.name, path, page_query(table, position, until_text, top)
+                )
+                for record in rows:
+                    operations.upsert(table.name, flattener.row(record))
+                result.records += len(rows)
+                result.pages += 1
+                sync_state.positions[table.name] = position
+                operations.checkpoint(sync_state.to_dict())
+                log.debug(f"Table '{table.name}': page {result.pages}, {result.records} records")
+                rows = upcoming.result()
+        return position
+
+    position = walk(position, rows, until)
+    if from_scratch and table.incremental:
+        # Records edited while the table was read moved past `until`; read from scratch, they
+        # were just marked deleted. Walk on once to the server's present (less the same second),
+        # so that they land now rather than show as deleted until the next sync.
+        present = sync_until(client)
+        if present > until:
+            read = result.records
+            query = page_query(table, position, format_utc(present), top)
+            walk(position, client.get_rows(table.name, path, query), present)
+            log.info(
+                f"Table '{table.name}': {result.records - read} record(s) edited during the "
+                f"sync, read up to {format_utc(present)}"
             )
-            for record in rows:
-                operations.upsert(table.name, flattener.row(record))
-            result.records += len(rows)
-            result.pages += 1
-            sync_state.positions[table.name] = position
-            operations.checkpoint(sync_state.to_dict())
-            log.debug(f"Table '{table.name}': page {result.pages}, {result.records} records")
-            rows = upcoming.result()
 
     if not table.incremental:
         # The pass is complete: the next sync starts a new one (and marks deletions again).

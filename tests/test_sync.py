@@ -61,6 +61,38 @@ def test_a_table_read_from_scratch_is_truncated_once(catalog, act):
     assert again.events == []  # a table still without records is not truncated each sync
 
 
+def test_a_table_read_from_scratch_also_reads_what_was_edited_meanwhile(catalog, act, capsys):
+    """Read from scratch, the table was truncated: an edit made during the sync must land now."""
+    act.get(f"{BASE_URL}/api/contacts", json=[contact(1), contact(2)])
+    later = {"Date": "Wed, 01 Oct 2025 12:00:05 GMT"}  # the server's clock has moved on
+    act.get(f"{BASE_URL}/api/contacts", json=[], headers=later)
+    act.get(
+        f"{BASE_URL}/api/contacts", json=[contact(3, "2025-10-01T12:00:02+00:00")], headers=later
+    )
+    act.get(f"{BASE_URL}/api/contacts", json=[], headers=later)
+    operations, _ = sync(catalog, tables="contacts", batch_size="2")
+    assert [row["id"] for row in operations.rows("contacts")] == ["c001", "c002", "c003"]
+    chase = query_of(act.calls[3])
+    assert chase["$filter"] == (
+        "(edited gt 2025-01-01T00:00:00Z or (edited eq 2025-01-01T00:00:00Z and id gt 'c002')) "
+        "and edited le 2025-10-01T12:00:04Z"
+    )
+    assert operations.checkpoints[-1]["tables"]["contacts"] == {
+        "cursor": "2025-10-01T12:00:02Z",
+        "id": "c003",
+    }
+    assert "Table 'contacts': 1 record(s) edited during the sync, read up to " in (
+        capsys.readouterr().out
+    )
+
+
+def test_an_incremental_sync_makes_no_extra_request_for_edits_made_meanwhile(catalog, act):
+    act.get(f"{BASE_URL}/api/contacts", json=[], headers={"Date": "Wed, 01 Oct 2025 12:00:05 GMT"})
+    state = {"version": 2, "tables": {"contacts": {"cursor": "2025-01-01T00:00:00Z", "id": "c9"}}}
+    sync(catalog, state, tables="contacts")
+    assert len(act.calls) == 2  # authorize, one empty page: edits made since wait for next sync
+
+
 def test_a_table_that_fails_is_not_truncated(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", status=403, json={"message": "denied"})
     settings = validate_configuration(configuration(tables="contacts"), catalog)

@@ -14,6 +14,7 @@ from tests.e2e.harness import (
     staged_project,
     start_fivetran_debug,
     wait_for,
+    warehouse_rows,
 )
 from tests.helpers import DEFAULT_TABLES, bulk_import
 
@@ -30,6 +31,18 @@ def assert_synced(emulator, run, tables=DEFAULT_TABLES):
     for table in tables:
         problems = differences(emulator.store.truth(table), run.rows(table))
         assert not problems, f"{table}: {problems}"
+
+
+def first_page_checkpointed(project, table):
+    def checkpointed():
+        """a checkpoint part-way through the table, after its first page"""
+        try:
+            state = json.loads((project / "files" / "state.json").read_text())
+            return "id" in state["tables"][table]
+        except (OSError, ValueError, KeyError):
+            return False
+
+    return checkpointed
 
 
 def records_logged(run, table) -> int:
@@ -96,6 +109,21 @@ def test_a_resync_from_scratch_marks_what_act_deleted(emulator, project):
     assert "(from scratch: rows Act! no longer has show as deleted)" in run.output
 
 
+def test_a_resync_reads_what_is_edited_while_it_runs(emulator, project):
+    """Read from scratch, a table is truncated first: what users edit meanwhile must land too."""
+    configuration = emulator_configuration(emulator, tables="contacts", batch_size="10")
+    assert fivetran_debug(project, configuration).returncode == 0
+    (project / "files" / "state.json").unlink()  # Fivetran's re-sync empties the state
+    emulator.configure(delay=0.25)  # 23 pages: the re-sync runs for seconds after the edits
+    process = start_fivetran_debug(project, configuration)
+    wait_for(first_page_checkpointed(project, "contacts"), timeout=120)
+    edited = emulator.store.edit("contacts", 5)
+    assert process.wait(timeout=180) == 0
+    rows = warehouse_rows(project, "contacts")
+    assert not differences(emulator.store.truth("contacts"), rows)
+    assert not any(row["_fivetran_deleted"] for row in rows if row["id"] in edited)
+
+
 def test_a_page_size_cap_and_large_timestamp_ties(emulator, project):
     emulator.configure(page_cap=9, envelope="odata")
     ties = bulk_import(emulator.store.truth("contacts"))
@@ -125,19 +153,10 @@ def test_a_sync_killed_mid_table_is_finished_by_the_next(emulator, project):
     emulator.configure(delay=0.15)
     configuration = emulator_configuration(emulator, batch_size="20", tables="contacts,companies")
     process = start_fivetran_debug(project, configuration)
-    state_file = project / "files" / "state.json"
-
-    def contacts_checkpointed():
-        """a checkpoint part-way through contacts, after its first page"""
-        try:
-            return "id" in json.loads(state_file.read_text())["tables"]["contacts"]
-        except (OSError, ValueError, KeyError):
-            return False
-
-    wait_for(contacts_checkpointed, timeout=120)
+    wait_for(first_page_checkpointed(project, "contacts"), timeout=120)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    saved = json.loads(state_file.read_text())["tables"]["contacts"]
+    saved = json.loads((project / "files" / "state.json").read_text())["tables"]["contacts"]
     emulator.configure(delay=0)
     run = fivetran_debug(project, configuration)
     assert f"after id '{saved['id']}'" in run.output  # it resumed, not restarted
