@@ -235,7 +235,8 @@ def render(results: dict, memory_sizes: list[int]) -> str:
         f"| extraction alone | {ext['records_per_second']:,} records/s "
         f"({ext['records_per_second'] / floor_rate:.1f}x the floor) | at least 5x the floor |",
         f"| requests (extraction run) | {ext['requests']} for {ext['records']:,} records | "
-        f"pages of {results['batch_size']:,}, plus authorize and the closing empty page |",
+        f"pages of {results['batch_size']:,}, plus authorize, the closing empty page and "
+        "(a first sync) one look for edits made meanwhile |",
         f"| sleeping / network wait | {ext['sleep_seconds']} s / {ext['network_wait_seconds']} s"
         " | no sleep when not throttled |",
     ]
