@@ -2,14 +2,18 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# tools/offline-bin first: its pipreqs wrapper spares `fivetran debug` ~12 s of PyPI retries offline.
-RUN_ENV := PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(BIN):$(PATH)" DO_NOT_TRACK=1
+# The environment to run tests and tools in, from the virtual environment $(1); tools/offline-bin
+# first: its pipreqs wrapper spares `fivetran debug` ~12 s of PyPI retries offline.
+run_env = PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(1)/bin:$(PATH)" DO_NOT_TRACK=1
+RUN_ENV := $(call run_env,$(VENV))
 
 .PHONY: demo test test-py310 lint bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+# One recipe builds each virtual environment, with the interpreter set for it below.
+$(VENV)/.installed: VENV_PYTHON = $(PYTHON)
+%/.installed: requirements.txt requirements-dev.txt
+	$(VENV_PYTHON) -m venv $*
+	$*/bin/python -m pip install --quiet --disable-pip-version-check \
 		-r requirements-dev.txt -r requirements.txt
 	touch $@
 
@@ -23,15 +27,10 @@ test: lint
 # whose datetime parsing is the strictest. Not part of `make test`: it needs a python3.10.
 PYTHON310 ?= python3.10
 VENV310 := .venv310
-$(VENV310)/.installed: requirements.txt requirements-dev.txt
-	$(PYTHON310) -m venv $(VENV310)
-	$(VENV310)/bin/python -m pip install --quiet --disable-pip-version-check \
-		-r requirements-dev.txt -r requirements.txt
-	touch $@
+$(VENV310)/.installed: VENV_PYTHON = $(PYTHON310)
 
 test-py310: $(VENV310)/.installed
-	PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(VENV310)/bin:$(PATH)" DO_NOT_TRACK=1 \
-		$(VENV310)/bin/python -m pytest -p no:cacheprovider
+	$(call run_env,$(VENV310)) $(VENV310)/bin/python -m pytest -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
