@@ -48,6 +48,16 @@ SERVER_MESSAGE_LIMIT = 500
 
 
 @dataclass
+class Page:
+    """One answer of a collection: its records, and how the server sent them."""
+
+    rows: list
+    envelope: str  # "array" (a bare JSON array) or "odata" ({"value": [...]})
+    headers: dict[str, str]
+    seconds: float  # from sending the request to having the answer parsed
+
+
+@dataclass
 class RequestStats:
     """What the sync cost: the summary logs it and the benchmark reads it."""
 
@@ -111,6 +121,11 @@ class ActClient:
 
     def get_rows(self, table: str, path: str, params: dict[str, str]) -> list[dict]:
         """One page of a collection: the rows, from a bare array or an OData {"value": [...]}."""
+        return self.get_page(table, path, params).rows
+
+    def get_page(self, table: str, path: str, params: dict[str, str]) -> Page:
+        """One page of a collection, with the envelope and headers it came in."""
+        started = self._clock()
         url = f"{self._settings.base_url}/api/{path}"
         query = urlencode(params, quote_via=quote, safe=ODATA_SAFE)
         full_url = f"{url}?{query}" if query else url
@@ -125,7 +140,8 @@ class ActClient:
             status = response.status_code
             if status == 200:
                 self._note_rate_limit(response)
-                return _rows(table, full_url, response)
+                rows, envelope = _rows(table, full_url, response)
+                return Page(rows, envelope, dict(response.headers), self._clock() - started)
             if status == 401 and not refreshed:
                 log.info(f"Table '{table}': the Act! token expired; authorizing again")
                 refreshed = True
@@ -285,7 +301,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= SERVER_MESSAGE_LIMIT else text[:SERVER_MESSAGE_LIMIT] + "…"
 
 
-def _rows(table: str, url: str, response: requests.Response) -> list[dict]:
+def _rows(table: str, url: str, response: requests.Response) -> tuple[list, str]:
     try:
         body = json.loads(response.content)  # from the bytes: no decoded copy of a large page
     except ValueError:
@@ -298,7 +314,7 @@ def _rows(table: str, url: str, response: requests.Response) -> list[dict]:
     rows = body.get("value") if isinstance(body, dict) else body
     if not isinstance(rows, list):
         raise ActHttpError(table, response.status_code, url, "the answer held no list of records")
-    return rows
+    return rows, "odata" if isinstance(body, dict) else "array"
 
 
 def _date_header(response: requests.Response) -> datetime | None:

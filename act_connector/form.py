@@ -13,9 +13,9 @@ from fivetran_connector_sdk import Logging as log
 from act_connector import config
 from act_connector.catalog import load_catalog
 from act_connector.client import ActClient
+from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
 from act_connector.paging import Position, page_query
-from act_connector.sync import first_page, sync_until
 from act_connector.timestamps import format_utc
 
 # A setup test should answer in seconds: one attempt per request, no backoff.

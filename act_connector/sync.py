@@ -18,21 +18,20 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
-from act_connector.errors import ActConnectorError, ActHttpError, TablesFailed
+from act_connector.discovery import first_page, sync_until
+from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.flatten import Flattener
 from act_connector.paging import Position, next_position, page_query
 from act_connector.timestamps import format_utc, parse_timestamp
 
 STATE_VERSION = 2
-# The second the server is in may still receive records: leave it for the next sync.
-UNTIL_MARGIN = timedelta(seconds=1)
 
 
 @dataclass
@@ -100,12 +99,6 @@ def _position(table: TableSpec, cursor, row_id) -> Position | None:
             return None
         return Position(cursor=cursor_text, id=row_id if isinstance(row_id, (str, int)) else None)
     return Position(id=row_id) if isinstance(row_id, (str, int)) else None
-
-
-def sync_until(client: ActClient) -> datetime:
-    """The upper bound shared by every table of this sync: the server's clock, else ours."""
-    now = client.server_time or datetime.now(timezone.utc)
-    return now.replace(microsecond=0) - UNTIL_MARGIN
 
 
 def start_position(table: TableSpec, saved: Position | None, settings: Settings) -> Position:
@@ -181,7 +174,8 @@ def sync_table(
     flattener = Flattener(table.columns)
 
     from_scratch = table.name not in sync_state.positions
-    rows, path = first_page(client, table, page_query(table, position, until_text, top))
+    page, path = first_page(client, table, page_query(table, position, until_text, top))
+    rows = page.rows
     result = TableResult(table.name, path)
     if from_scratch:
         # Its first sync, a Fivetran re-sync (which empties the state) or a full table's new
@@ -254,24 +248,3 @@ def sync_table(
         f"{result.seconds:.1f}s"
     )
     return result
-
-
-def first_page(
-    client: ActClient, table: TableSpec, query: dict[str, str]
-) -> tuple[list[dict], str]:
-    """The first page, from the first of the table's paths this Act! build answers on."""
-    for path in table.paths:
-        try:
-            return client.get_rows(table.name, path, query), path
-        except ActHttpError as error:
-            if error.status != 404:
-                raise
-            log.info(f"Table '{table.name}': /api/{path} is not on this server (HTTP 404)")
-    tried = ", ".join(f"/api/{path}" for path in table.paths)
-    raise ActHttpError(
-        table.name,
-        404,
-        f"{client.base_url}/api/{table.paths[-1]}",
-        f"none of {tried} exists on this Act! server; this build does not offer "
-        f"'{table.name}': remove it from the tables setting",
-    )
