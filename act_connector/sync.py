@@ -68,7 +68,9 @@ class SyncState:
         tables = state.get("tables")
         for name, entry in (tables if isinstance(tables, dict) else {}).items():
             if name in catalog.tables and isinstance(entry, dict):
-                position = _position(catalog.tables[name], entry.get("cursor"), entry.get("id"))
+                position = _position(
+                    catalog.tables[name], entry.get("cursor"), entry.get("id"), entry.get("skip")
+                )
                 if position:
                     positions[name] = position
         # The brief's earlier layout: {"table_cursors": {"contacts": "2024-…Z"}}.
@@ -87,7 +89,7 @@ class SyncState:
         }
 
 
-def _position(table: TableSpec, cursor, row_id) -> Position | None:
+def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
     """A stored position, or None (with a warning) when it cannot be trusted."""
     if table.incremental:
         try:
@@ -98,7 +100,11 @@ def _position(table: TableSpec, cursor, row_id) -> Position | None:
                 "syncing the table again from default_start_date"
             )
             return None
-        return Position(cursor=cursor, id=row_id if isinstance(row_id, (str, int)) else None)
+        return Position(
+            cursor=cursor,
+            id=row_id if isinstance(row_id, (str, int)) else None,
+            skip=skip if isinstance(skip, int) and skip > 0 else 0,
+        )
     return Position(id=row_id) if isinstance(row_id, (str, int)) else None
 
 
@@ -269,8 +275,8 @@ def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None
         )
     if anomalies["untracked"]:
         parts.append(
-            f"{anomalies['untracked']} record(s) had no readable {table.cursor}; they landed, "
-            "but only a from-scratch read or a reconciliation can see their later edits"
+            f"{anomalies['untracked']} record(s) came without a readable {table.cursor}; they "
+            "landed, and paging went past them by their position"
         )
     if anomalies["oversized"]:
         parts.append(
