@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import re
 import ssl
 import threading
 import time
@@ -85,6 +86,15 @@ class Settings:
     forbidden_tables: str = ""  # comma-separated tables this user may not read: 403
     churn_edits: int = 0  # records edited after each data page served, as users would
     churn_creates: int = 0  # records created after each data page served
+    clock_offset_seconds: float = 0.0  # the server's clock minus real time (its Date header)
+    select_supported: bool = True  # False: any $select answers 400
+    max_orderby_keys: int = 0  # 0 no limit; 1 refuses a two-key $orderby with 400
+    or_supported: bool = True  # False: a $filter using `or` (the keyset clause) answers 400
+    fraction_digits: int = 0  # time stamps written with this many fractional digits (.NET: 7)
+
+
+# A whole-second time stamp as the records hold it, up to its offset: where fraction_digits go.
+WHOLE_SECOND = re.compile(r'("\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?=[+-]\d{2}:\d{2}"|Z")')
 
 
 def now_stamp(ago: float = 0) -> str:
@@ -292,12 +302,38 @@ class ActEmulator:
             return self.stats[key]
 
 
+def _refusal(settings: Settings, params: dict, query: Query) -> str | None:
+    """What this server refuses in a query, in ASP.NET OData's words; None if nothing."""
+    if not settings.select_supported and "$select" in params:
+        return "Query option 'Select' is not allowed."
+    if settings.max_orderby_keys and len(query.orderby) > settings.max_orderby_keys:
+        return (
+            "The number of clauses in $orderby query option exceeded the maximum number "
+            f"allowed. The maximum number of $orderby clauses allowed is "
+            f"{settings.max_orderby_keys}."
+        )
+    if not settings.or_supported and _uses_or(query.filter):
+        return "Logical operator 'Or' is not allowed."
+    return None
+
+
+def _uses_or(node) -> bool:
+    if node is None or node[0] == "cmp":
+        return False
+    return node[0] == "or" or any(_uses_or(child) for child in node[1:])
+
+
 class _Handler(BaseHTTPRequestHandler):
     emulator: ActEmulator
     protocol_version = "HTTP/1.1"  # keep-alive, as IIS: a client's session reuses its connection
 
     def log_message(self, format, *args):
         pass
+
+    def date_time_string(self, timestamp=None):
+        """The Date header, by this server's clock (clock_offset_seconds from real time)."""
+        moment = time.time() if timestamp is None else timestamp
+        return super().date_time_string(moment + self.emulator.settings.clock_offset_seconds)
 
     # -- responses
     def _send(
@@ -429,6 +465,9 @@ class _Handler(BaseHTTPRequestHandler):
             query = Query(
                 params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table]
             )
+            refusal = _refusal(settings, params, query)
+            if refusal:
+                raise ODataError(refusal)
             if settings.page_cap:
                 query.top = min(query.top or settings.page_cap, settings.page_cap)
             texts = store.page(table, query)
@@ -437,6 +476,8 @@ class _Handler(BaseHTTPRequestHandler):
                 400, "The query specified in the URI is not valid. " + str(error), str(error)
             )
         rows = "[" + ",".join(texts) + "]"
+        if settings.fraction_digits:
+            rows = WHOLE_SECOND.sub(r"\1." + "0" * settings.fraction_digits, rows)
         body = rows if settings.envelope == "array" else f'{{"value":{rows},"Count":{len(texts)}}}'
         self._send(200, body.encode("utf-8"), headers=limits)
         if settings.churn_edits:
