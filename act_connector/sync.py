@@ -16,6 +16,7 @@ rows are emitted, so the state never runs ahead of the rows.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +27,9 @@ from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
 from act_connector.discovery import first_page, sync_until
-from act_connector.errors import ActConnectorError, TablesFailed
+from act_connector.errors import ActConnectorError, PagingError, TablesFailed
 from act_connector.flatten import Flattener
-from act_connector.paging import Position, next_position, page_query
+from act_connector.paging import Position, next_position, page_query, usable_rows
 from act_connector.progress import Progress, time_shares
 from act_connector.timestamps import format_utc, parse_timestamp
 
@@ -91,14 +92,14 @@ def _position(table: TableSpec, cursor, row_id) -> Position | None:
     """A stored position, or None (with a warning) when it cannot be trusted."""
     if table.incremental:
         try:
-            cursor_text = format_utc(parse_timestamp(cursor))
+            parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
         except (TypeError, ValueError, AttributeError):
             log.warning(
                 f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
                 "syncing the table again from default_start_date"
             )
             return None
-        return Position(cursor=cursor_text, id=row_id if isinstance(row_id, (str, int)) else None)
+        return Position(cursor=cursor, id=row_id if isinstance(row_id, (str, int)) else None)
     return Position(id=row_id) if isinstance(row_id, (str, int)) else None
 
 
@@ -202,12 +203,21 @@ def sync_table(
     else:
         log.info(f"Table '{table.name}' from /api/{path}: full sync{scratch_note}")
 
-    def walk(position: Position, rows: list[dict], until: datetime) -> Position:
+    anomalies = Counter()
+
+    def walk(position: Position, rows: list, until: datetime) -> Position:
         """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
         until_text = format_utc(until)
         with ThreadPoolExecutor(1, thread_name_prefix=f"act-{table.name}") as prefetch:
             while rows:
-                position = next_position(table, position, rows, until, top)
+                if len(rows) > top:
+                    anomalies["oversized"] += 1
+                rows, malformed = usable_rows(table, rows)
+                anomalies["malformed"] += malformed
+                if not rows:
+                    raise PagingError(table.name, "a page held no record that can land.")
+                position, untracked = next_position(table, position, rows, until)
+                anomalies["untracked"] += untracked
                 # The next page's query is known now: fetch it while this page is being written.
                 upcoming = prefetch.submit(
                     client.get_rows, table.name, path, page_query(table, position, until_text, top)
@@ -242,14 +252,34 @@ def sync_table(
         # The pass is complete: the next sync starts a new one (and marks deletions again).
         sync_state.positions.pop(table.name, None)
         operations.checkpoint(sync_state.to_dict())
-    for column, count in flattener.unreadable.items():
-        operations.warning(
-            f"Table '{table.name}': {count} value(s) of {column} were not timestamps and were "
-            "left empty"
-        )
+    for message in filter(
+        None, [flattener.report(table.name), anomaly_report(table, anomalies, top)]
+    ):
+        operations.warning(message)
     result.seconds = time.monotonic() - started
     log.info(
         f"Table '{table.name}': {result.records} records in {result.pages} page(s), "
         f"{result.seconds:.1f}s"
     )
     return result
+
+
+def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None:
+    """One warning for what the server sent that paging had to work around."""
+    parts = []
+    if anomalies["malformed"]:
+        parts.append(
+            f"{anomalies['malformed']} row(s) were not records with an '{table.primary_key}' "
+            "and were skipped"
+        )
+    if anomalies["untracked"]:
+        parts.append(
+            f"{anomalies['untracked']} record(s) had no readable {table.cursor}; they landed, "
+            "but only a from-scratch read or a reconciliation can see their later edits"
+        )
+    if anomalies["oversized"]:
+        parts.append(
+            f"{anomalies['oversized']} page(s) held more than the {top} records asked for (the "
+            "server ignores $top); they were used as they came"
+        )
+    return f"Table '{table.name}': " + "; ".join(parts) + "." if parts else None
