@@ -240,10 +240,8 @@ def test_a_server_refusing_select_still_shows_its_page_cap(emulator, tmp_path, c
     status, report = json_report(tmp_path, capsys, emulator)
     assert status == 0  # the sync does not use $select
     assert report["select_supported"] is False
-    assert report["findings"]["$select"].startswith(
-        "refused (HTTP 400, The query specified in the URI is not valid. Query option 'Select' "
-        "is not allowed."
-    )
+    assert report["findings"]["$select"].startswith("refused (HTTP 400, ")
+    assert "The query parameter '$select' is not supported." in report["findings"]["$select"]
     assert report["findings"]["$select"].endswith(
         "the sync does not use it, but the page cap below had to be read from whole records"
     )
@@ -277,10 +275,8 @@ def test_a_server_refusing_the_keyset_clause_cannot_be_synced(emulator, tmp_path
     status, text = text_report(tmp_path, capsys, emulator)
     assert status == 1
     keyset = line_of(text, "Keyset clause")
-    assert keyset.startswith(
-        "refused (HTTP 400, The query specified in the URI is not valid. Logical operator 'Or' "
-        "is not allowed."
-    )
+    assert keyset.startswith("refused (HTTP 400, ")
+    assert "The binary operator 'Or' is not supported." in keyset
     assert "): (edited gt " in keyset
     assert "  - The server refuses the keyset clause the sync pages with." in text
     _, report = json_report(tmp_path, capsys, emulator)
@@ -331,12 +327,13 @@ def test_a_throttling_server_is_ridden_out_and_reported(emulator, tmp_path, caps
 
 def test_dotnet_time_stamps(emulator, tmp_path, capsys):
     emulator.configure(fraction_digits=7)
+    for table in ("contacts", "products"):  # stamped anew, as .NET writes them
+        emulator.store.edit(table, len(emulator.store.tables[table]), ago=5)
     status, report = json_report(tmp_path, capsys, emulator)
     assert status == 0
     contacts = report["tables"]["contacts"]["timestamps"]
     assert contacts["field"] == "edited"
     assert (contacts["offsets"], contacts["fraction_digits"]) == (["+00:00"], [7])
-    assert contacts["finer_than_microseconds"] is False  # the seventh digit is always 0 here
     assert report["tables"]["products"]["timestamps"]["field"] == "editDate"
     assert report["findings"]["time stamps"].startswith(
         "offset +00:00, 7 fractional digits (e.g. "
@@ -451,7 +448,6 @@ def test_time_stamp_forms():
         "field": "edited",
         "offsets": ["+00:00", "none"],
         "fraction_digits": [0, 7],
-        "finer_than_microseconds": True,
         "example": "2025-07-26T18:46:00.1234567+00:00",
     }
     assert timestamp_forms("edited", [{"id": 1}]) is None
@@ -486,7 +482,7 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
         "to the server's present."
     ) in lines
     assert (
-        "companies: the next sync reads records whose edited is from 2025-08-22T13:08:37Z on "
+        "companies: the next sync reads records whose edited is from 2025-08-22T15:08:37+02:00 on "
         "(earlier by lookback_minutes, if set); saved without an id, so the records of that "
         "second are read again, harmlessly."
     ) in lines

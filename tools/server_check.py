@@ -22,19 +22,20 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient, Page
+from act_connector.client import ActClient, Page, RetryPolicy
 from act_connector.config import MAX_BATCH_SIZE, Settings, unknown_keys
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
-from act_connector.paging import Position, next_position, page_query
-from act_connector.timestamps import ISO_8601, format_utc, parse_timestamp
+from act_connector.paging import Position, cursor_moment, next_position, page_query
+from act_connector.timestamps import ISO_8601, format_utc
 
-# No check starts after this long; with one slow request after it (DOCTOR_ATTEMPTS of at most
-# DOCTOR_REQUEST_TIMEOUT each) the report still comes within the minute the issue promises.
+# No check starts after this long; with one slow request after it (DOCTOR_POLICY's attempts of
+# at most DOCTOR_REQUEST_TIMEOUT each) the report still comes within the minute the issue promises.
 DOCTOR_BUDGET_SECONDS = 35.0
 DOCTOR_REQUEST_TIMEOUT = 10.0
-# One retry: a single passing 5xx should not spoil a report, and the minute allows no more.
-DOCTOR_ATTEMPTS = 2
+# One retry: a single passing 5xx or 429 should not spoil a report, and the minute allows no
+# more. Waits go through the doctor's Budget, which ends a wait that would outlast it.
+DOCTOR_POLICY = RetryPolicy(attempts=2)
 # Records read per table to find its path: enough to see how its time stamps are written.
 SAMPLE_ROWS = 10
 # Records the keyset check asks for: the sync's own query, only smaller.
@@ -47,7 +48,6 @@ MAX_COUNTED = 50_000_000
 # A Date header carries whole seconds: differences this small are the header's rounding.
 IN_STEP_SECONDS = 2
 DATE_HEADER_RESOLUTION = 1.0
-MICROSECOND_DIGITS = 6  # what a Python datetime (and so the connector's cursor) keeps
 # Headers a server may pace its clients with (Act!'s cloud sends X-RateLimit-*).
 RATE_LIMIT_HEADER = re.compile(r"(x-)?rate-?limit.*|retry-after", re.IGNORECASE)
 SECRETS_NOTE = (
@@ -138,7 +138,7 @@ def examine(settings: Settings, catalog: Catalog, configuration: dict) -> Server
     quick = replace(
         settings, request_timeout=min(settings.request_timeout, DOCTOR_REQUEST_TIMEOUT)
     )
-    client = ActClient(quick, sleep=budget.sleep, attempts=DOCTOR_ATTEMPTS)
+    client = ActClient(quick, sleep=budget.sleep, policy=DOCTOR_POLICY)
     try:
         _run_checks(client, settings, catalog, report, budget)
     except OutOfTime:
@@ -396,7 +396,7 @@ def time_first_page(
     )
     if page.rows:
         try:
-            next_position(spec, start, page.rows, until, top)
+            next_position(spec, start, page.rows, until)
         except PagingError as error:
             report.problems.append(str(error))
             report.findings["time per page"] += f"; but the page breaks paging: {error}"
@@ -420,14 +420,15 @@ def check_keyset(
         )
         return False
     first = sample[0]
-    try:
-        cursor = format_utc(parse_timestamp(first[spec.cursor])) if spec.cursor else None
-    except (KeyError, TypeError, ValueError, AttributeError):
+    if spec.cursor and cursor_moment(spec, first) is None:
         report.findings["keyset clause"] = (
             f"not checked: the first record of {spec.name} has no readable {spec.cursor}"
         )
         return False
-    after = Position(cursor=cursor, id=first.get(spec.primary_key))
+    # As the sync does: the cursor sent back as the server wrote it.
+    after = Position(
+        cursor=first.get(spec.cursor) if spec.cursor else None, id=first.get(spec.primary_key)
+    )
     query = page_query(spec, after, format_utc(until), KEYSET_PROBE_ROWS)
     if not report.orderby_supported:  # the clause alone, so that the order's refusal hides nothing
         del query["$orderby"]
@@ -445,7 +446,7 @@ def check_keyset(
         return False
     if rows and report.orderby_supported:
         try:
-            next_position(spec, after, rows, until, KEYSET_PROBE_ROWS)
+            next_position(spec, after, rows, until)
         except PagingError as error:
             report.findings["keyset clause"] = f"accepted but not honoured: {error}"
             report.problems.append(str(error))
@@ -635,21 +636,18 @@ def timestamp_forms(field_name: str, rows: list[dict]) -> dict | None:
     values = [value for value in values if isinstance(value, str) and value]
     if not values:
         return None
-    offsets, digits, finer = set(), set(), False
+    offsets, digits = set(), set()
     for value in values:
         match = ISO_8601.fullmatch(value.strip())
         if match is None:
             offsets.add("unreadable")
             continue
-        fraction = match.group("fraction") or ""
         offsets.add(match.group("offset") or "none")
-        digits.add(len(fraction))
-        finer = finer or bool(fraction[MICROSECOND_DIGITS:].strip("0"))
+        digits.add(len(match.group("fraction") or ""))
     return {
         "field": field_name,
         "offsets": sorted(offsets),
         "fraction_digits": sorted(digits),
-        "finer_than_microseconds": finer,
         "example": values[0],
     }
 
@@ -673,11 +671,6 @@ def timestamp_words(tables: dict[str, TableFinding]) -> str:
             warnings.append(
                 f"{name}.{forms['field']} has no offset: the connector takes it as UTC, so a "
                 "server writing local time would be off by its UTC offset"
-            )
-        if forms["finer_than_microseconds"]:
-            warnings.append(
-                f"{name}.{forms['field']} is finer than the microseconds the connector keeps: "
-                "a record whose digits beyond the sixth are not 0 compares after its own cursor"
             )
     if not groups:
         return "none seen (no readable table with a cursor holds a record)"
