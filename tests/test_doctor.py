@@ -300,6 +300,18 @@ def test_a_clock_in_step(emulator, tmp_path, capsys):
     }
 
 
+@pytest.mark.parametrize("date_header", ["none", "garbage"])
+def test_a_server_without_a_readable_date_header(emulator, tmp_path, capsys, date_header):
+    emulator.configure(date_header=date_header)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert report["clock_skew_seconds"] is None
+    assert report["findings"]["clock"] == (
+        "unknown: the server sends no readable Date header, so the sync bounds its reads by "
+        "this machine's clock instead; keep it right"
+    )
+
+
 def test_rate_limit_headers(emulator, tmp_path, capsys):
     emulator.configure(rate_limit_headers=True)
     status, report = json_report(tmp_path, capsys, emulator)
@@ -323,6 +335,12 @@ def test_a_throttling_server_is_ridden_out_and_reported(emulator, tmp_path, caps
     assert line_of(text, "Throttling") == (
         f"the server answered {emulator.stats['faults']} of the doctor's requests with HTTP 429"
     )
+
+
+def test_a_throttled_authorization_is_ridden_out(emulator, tmp_path, capsys):
+    emulator.configure(authorize_throttle_every=2)
+    status, report = json_report(tmp_path, capsys, emulator, rate_limit_pause="0")
+    assert (status, report["authorized"], report["throttled_requests"]) == (0, True, 1)
 
 
 def test_dotnet_time_stamps(emulator, tmp_path, capsys):
