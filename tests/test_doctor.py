@@ -2,6 +2,7 @@
 reading what they print and their exit status."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -370,7 +371,8 @@ def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys)
     assert counts["activity_types"] == {"at_least": 12, "at_most": 12}
     assert counts["groups"] is None  # not chosen
     # six tables of one page each, and the empty page that ends each
-    assert report["first_sync_seconds"] == round(12 * report["page"]["seconds"], 1)
+    assert report["first_sync_read_seconds"] == round(12 * report["page"]["seconds"], 1)
+    assert report["first_sync_records"] == {"at_least": 457, "at_most": 457}  # 230+40+…+25
     estimate = report["findings"]["first sync"]
     assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
     assert "Act! has no documented $count" in report["findings"]["first sync"]
@@ -382,7 +384,14 @@ def test_tables_larger_than_a_page_are_counted_with_skip_probes(emulator, tmp_pa
     counted = report["tables"]["contacts"]["first_sync_records"]
     assert counted["at_least"] <= 230 <= counted["at_most"]
     assert counted["at_most"] - counted["at_least"] <= 23  # within a page or 10%
-    assert report["findings"]["first sync"].startswith("under a second to read from Act! (")
+    estimate = report["findings"]["first sync"]
+    low, high = counted["at_least"], counted["at_most"]
+    assert re.match(
+        rf"(under a second|about \d+ s) to read {low} to {high} records from Act! \(\d+ pages at ",
+        estimate,
+    )
+    assert f"contacts {low} to {high} records, " in estimate
+    assert estimate.endswith("on this project's 2-core machine (README, Performance).")
 
 
 def test_a_slow_server_gets_a_report_within_the_doctors_time(
