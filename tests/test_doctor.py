@@ -484,10 +484,19 @@ def test_time_stamp_forms():
 
 
 def explain(tmp_path, capsys, state) -> tuple[int, list[str]]:
+    """The exit status, and the explanation's lines with their wrapped continuations joined."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps(state), encoding="utf-8")
     status = doctor.main(["--state", str(path)])
-    return status, capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr().out.splitlines()
+    assert max(map(len, printed)) <= 99
+    lines: list[str] = []
+    for line in printed:
+        if line.startswith(" " * 6):
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return status, lines
 
 
 def test_a_state_explained_table_by_table(tmp_path, capsys):

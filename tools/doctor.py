@@ -60,13 +60,13 @@ def main(argv: list[str]) -> int:
         loaded = json.loads(source.read_text(encoding="utf-8"))
         if not isinstance(loaded, dict):
             raise ValueError(f"{source} holds no JSON object")
-        if args.state:
-            print(explain_state(loaded, catalog))
-            return EXIT_SYNCABLE
-        settings = validate_configuration(loaded, catalog)
+        settings = None if args.state else validate_configuration(loaded, catalog)
     except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
         print(f"{'State' if args.state else 'Configuration'}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE_INPUT
+    if args.state:
+        print(explain_state(loaded, catalog))
+        return EXIT_SYNCABLE
     report = examine(settings, catalog, loaded)
     print(
         json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else render(report)

@@ -9,6 +9,7 @@ remember) appears as saved instead of being hidden or crashing the explanation.
 from __future__ import annotations
 
 import json
+import textwrap
 
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.paging import Position
@@ -19,6 +20,8 @@ POSITION_KEYS = ("cursor", "id")
 # Top-level keys of today's layout (`tables`) and of the brief's older one (`table_cursors`).
 KNOWN_TOP_KEYS = ("version", "tables", "table_cursors")
 VALUE_PREVIEW = 80  # characters of an unknown value shown; an id set could be megabytes
+REPORT_WIDTH = 99
+CONTINUATION = "      "  # wrapped lines go this much further in than the line they continue
 RESYNC = (
     "A re-sync (Fivetran's re-sync of the connection, or `fivetran reset` locally) empties "
     "this state: every table is then read from scratch, from default_start_date, its rows "
@@ -41,7 +44,18 @@ def explain_state(state: dict, catalog: Catalog) -> str:
         if key not in KNOWN_TOP_KEYS
     ]
     lines += ["", RESYNC]
-    return "\n".join(lines)
+    return "\n".join(wrapped for line in lines for wrapped in _wrap(line))
+
+
+def _wrap(line: str) -> list[str]:
+    indent = line[: len(line) - len(line.lstrip())]
+    return textwrap.wrap(
+        line,
+        REPORT_WIDTH,
+        subsequent_indent=indent + CONTINUATION,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [""]
 
 
 def layout_words(state: dict) -> str:
