@@ -30,6 +30,7 @@ from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, PagingError, TablesFailed
 from act_connector.flatten import Flattener
 from act_connector.paging import Position, next_position, page_query, usable_rows
+from act_connector.progress import Progress, time_shares
 from act_connector.timestamps import format_utc, parse_timestamp
 
 STATE_VERSION = 2
@@ -153,12 +154,14 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
         client.close()
     stats = summary.stats = client.stats
     per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
+    elapsed = time.monotonic() - started
+    shares = time_shares({r.name: r.seconds for r in summary.tables}, elapsed)
     failed = (
         f"; failed: {', '.join(e.table for e in summary.failures)}" if summary.failures else ""
     )
     log.info(
-        f"Sync finished in {time.monotonic() - started:.1f}s: {summary.records} records "
-        f"({per_table}){failed}; {stats.requests} requests, {stats.retries} retries, "
+        f"Sync finished in {elapsed:.1f}s: {summary.records} records ({per_table}){failed}; "
+        f"share of the time: {shares}; {stats.requests} requests, {stats.retries} retries, "
         f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
     )
     if summary.failures:
@@ -176,6 +179,7 @@ def sync_table(
 ) -> TableResult:
     started = time.monotonic()
     position = start_position(table, sync_state.positions.get(table.name), settings)
+    progress = Progress(table.name, position.cursor, until)
     until_text = format_utc(until)
     top = settings.batch_size
     flattener = Flattener(table.columns)
@@ -231,6 +235,7 @@ def sync_table(
                 sync_state.positions[table.name] = position
                 operations.checkpoint(sync_state.to_dict())
                 log.debug(f"Table '{table.name}': page {result.pages}, {result.records} records")
+                progress.page(result.records, position.cursor)
                 rows = upcoming.result()
         return position
 
