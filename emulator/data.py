@@ -12,6 +12,8 @@ import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from emulator import related
+
 EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 SPAN_SECONDS = 600 * 24 * 3600  # seeded edits spread over the 600 days after EPOCH
 IMPORT_SECOND = datetime(2025, 3, 15, 9, 0, 0, tzinfo=timezone.utc)  # the bulk import
@@ -542,11 +544,26 @@ def generate(seed: int, sizes: dict[str, int]) -> dict[str, list[dict]]:
     data["groups"] = [make.group() for _ in range(size["groups"])]
     data["notes"] = [make.note(data["contacts"]) for _ in range(size["notes"])]
     data["history"] = [make.history(data["contacts"]) for _ in range(size["history"])]
+    related.relate_all(Generator(seed + related.STREAM_OFFSET), data, size)
     return data
 
 
 def new_record(make: Generator, table: str, data: dict[str, list[dict]]) -> dict:
-    """One more record for `table`, as a user would create it."""
+    """One more record for `table`, as a user would create it, linked to records that exist."""
+    record = _new_record(make, table, data)
+    related.relate(make, table, record, data)
+    return record
+
+
+def _new_record(make: Generator, table: str, data: dict[str, list[dict]]) -> dict:
+    if table == "opportunity_products":
+        return related.line_item(make, make.rng.choice(data["opportunities"]), data["products"])
+    if table == "group_contacts":
+        group, contact = make.rng.choice(data["groups"]), make.rng.choice(data["contacts"])
+        return {"id": f"{group['id']}|{contact['id']}", "groupID": group["id"],
+                "contactID": contact["id"]}  # fmt: skip
+    if table == f"custom_{related.CUSTOM_TABLE}":
+        return related.custom_row(make, data)
     if table == "contacts":
         return make.contact(data["companies"])
     if table == "opportunities":

@@ -26,8 +26,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 from emulator.data import Generator, generate, new_record
 from emulator.odata import ODataError, Query, moment
+from emulator.related import CUSTOM_TABLE
 
-CURSORS = {"products": "editDate", "activity_types": None}  # every other table: "edited"
+# Every other table: "edited". Reference data and links carry no time stamp.
+CURSORS = {
+    "products": "editDate",
+    "activity_types": None,
+    "users": None,
+    "opportunity_processes": None,
+    "opportunity_stages": None,
+    "history_types": None,
+    "fields": None,
+    "group_contacts": None,
+}
 ENTITIES = {
     "contacts": "Contacts.Contact",
     "companies": "Companies.Company",
@@ -38,6 +49,16 @@ ENTITIES = {
     "groups": "Groups.Group",
     "notes": "Notes.Note",
     "history": "Histories.History",
+    "users": "Users.UserInfo",
+    "opportunity_processes": "Opportunities.Process",
+    "opportunity_stages": "Opportunities.Stage",
+    "history_types": "Histories.HistoryType",
+    "fields": "MetaData.Schema.Column",
+    "entities": "MetaData.Schema.Entity",
+    "opportunity_products": "Opportunities.OpportunityProduct",
+    "group_contacts": "Contacts.Contact",
+    "recurring_activities": "Activities.ActivitySeries",
+    f"custom_{CUSTOM_TABLE}": "CustomEntity",
 }
 COMMON_PATHS = {
     "contacts": "contacts",
@@ -47,12 +68,44 @@ COMMON_PATHS = {
     "groups": "groups",
     "notes": "notes",
     "history": "history",
+    "users": "users",
+    "opportunities/processes": "opportunity_processes",
+    "opportunities/stages": "opportunity_stages",
+    "metadata/fields": "fields",
+    "metadata/entities": "entities",
+    "recurring-tasks": "recurring_activities",
+    f"custom/entities/{CUSTOM_TABLE}": f"custom_{CUSTOM_TABLE}",
+}
+# Paths that take no query ("Get all users"): served whole, whatever the query or page cap.
+WHOLE = frozenset(
+    {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields", "entities"}
+)
+# Records served per parent record: (parent's path, child path) -> the table they come from.
+SCOPED = {
+    ("opportunities", "products"): "opportunity_products",
+    ("groups", "associated-contacts"): "contacts",
+    ("companies", "associated-contacts"): "contacts",
 }
 # Where each Act! build serves activities and their types (lower-case: routing ignores case).
 BUILDS = {
-    "current": {**COMMON_PATHS, "tasks": "activities", "task-types": "activity_types"},
-    "legacy": {**COMMON_PATHS, "activities": "activities", "activitytypes": "activity_types"},
-    "seed": {**COMMON_PATHS, "activities": "activities", "activity-types": "activity_types"},
+    "current": {
+        **COMMON_PATHS,
+        "tasks": "activities",
+        "task-types": "activity_types",
+        "history-types": "history_types",
+    },
+    "legacy": {
+        **COMMON_PATHS,
+        "activities": "activities",
+        "activitytypes": "activity_types",
+        "historytypes": "history_types",
+    },
+    "seed": {
+        **COMMON_PATHS,
+        "activities": "activities",
+        "activity-types": "activity_types",
+        "history-types": "history_types",
+    },
 }
 # The field a simulated user changes when editing a record of each table.
 EDITED_FIELD = {
@@ -65,6 +118,10 @@ EDITED_FIELD = {
     "groups": "description",
     "notes": "noteText",
     "history": "details",
+    "users": "role",
+    "opportunity_products": "name",
+    "recurring_activities": "location",
+    f"custom_{CUSTOM_TABLE}": "name",
 }
 
 
@@ -158,6 +215,33 @@ class Store:
             if query.select:
                 return [json.dumps(_project(r, query.select), ensure_ascii=False) for r in records]
             return [self._text(table, r) for r in records]
+
+    def scoped(self, parent: str, parent_id: str, child: str) -> list[str] | None:
+        """The JSON texts of the records a parent-scoped path serves, or None when the parent
+        does not exist: a line item's opportunityID, a member's group, a contact's company."""
+        with self.lock:
+            if parent_id not in self.tables[parent]:
+                return None
+            if (parent, child) == ("opportunities", "products"):
+                rows = self._children("opportunity_products", "opportunityID").get(parent_id, [])
+                return [self._text("opportunity_products", r) for r in rows]
+            if parent == "groups":
+                links = self._children("group_contacts", "groupID").get(parent_id, [])
+                members = [self.tables["contacts"].get(link["contactID"]) for link in links]
+                return [self._text("contacts", r) for r in members if r]
+            rows = self._children("contacts", "companyID").get(parent_id, [])
+            return [self._text("contacts", r) for r in rows]
+
+    def _children(self, table: str, key: str) -> dict[str, list[dict]]:
+        """A table's records by the parent id in `key`, kept until the table changes."""
+        cache_key = ("children", table, key)
+        cached = self._sorted.get(cache_key)
+        if cached is None or cached[0] != self.version[table]:
+            index: dict[str, list[dict]] = {}
+            for record in self.tables[table].values():
+                index.setdefault(record.get(key), []).append(record)
+            cached = self._sorted[cache_key] = (self.version[table], index)
+        return cached[1]
 
     def _text(self, table: str, record: dict) -> str:
         key = (table, record["id"])
@@ -311,6 +395,12 @@ def _as_text(value, key: str):
 def _bucket(record_id, every: int) -> int:
     """A stable share of records, the same in every run and every process."""
     return zlib.crc32(str(record_id).encode("utf-8")) % every
+
+
+def _scope_parts(scope: str) -> tuple[str, str, str]:
+    """'opportunities/<id>/products' -> (parent table, parent id, child path)."""
+    parent, parent_id, child = scope.split("/")
+    return parent, parent_id, child
 
 
 def _project(record: dict, select) -> dict:
@@ -499,6 +589,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._authorize()
         if route.startswith("api/"):
             table = BUILDS[emulator.settings.build].get(route[4:])
+            parts = route[4:].split("/")
+            if table is None and len(parts) == 3 and (parts[0], parts[2]) in SCOPED:
+                return self._collection(SCOPED[(parts[0], parts[2])], {}, "/".join(parts))
             if table is None:
                 return self._json(
                     404,
@@ -527,7 +620,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = f'"{token}"' if emulator.settings.quote_token else token
         self._send(200, body.encode("ascii"), "text/html; charset=utf-8")
 
-    def _collection(self, table: str, params: dict):
+    def _collection(self, table: str, params: dict, scope: str | None = None):
         emulator, settings = self.emulator, self.emulator.settings
         header = self.headers.get("Authorization", "")
         if not (header.startswith("Bearer ") and emulator.token_valid(header[7:])):
@@ -585,8 +678,14 @@ class _Handler(BaseHTTPRequestHandler):
             )
         store = emulator.store
         try:
-            query = self._query(table, params, number)
-            texts = store.page(table, query)
+            if scope:  # a parent's records: served whole, as Act! serves them
+                texts = store.scoped(*_scope_parts(scope))
+                if texts is None:
+                    return self._json(404, {"message": f"No record matches '{scope}'."})
+            elif table in WHOLE:
+                texts = store.page(table, Query({}, {}, ENTITIES[table]))
+            else:
+                texts = store.page(table, self._query(table, params, number))
         except ODataError as error:
             return self._aspnet_error(
                 400, "The query specified in the URI is not valid. " + str(error), str(error)

@@ -395,3 +395,71 @@ def test_seven_digit_stamps_and_lagging_edits(server):
     assert len(lagging) == 2
     assert all(re.search(r"\.\d{7}\+00:00$", record["edited"]) for record in lagging)
     assert all(moment(record["edited"]) / 1e7 < time.time() - 40 for record in lagging)
+
+
+# -- the rest of the database: reference data, line items, membership, metadata, custom tables
+def test_every_link_points_to_a_record_that_exists():
+    data = ActEmulator(seed=9).store.dump()
+    exists = {table: {r["id"] for r in rows} for table, rows in data.items()}
+    managers = {r["recordManagerID"] for t in ("contacts", "opportunities", "groups", "notes")
+                for r in data[t]}  # fmt: skip
+    assert managers <= exists["users"] and len(managers) > 1
+    for table in ("opportunities", "activities", "notes", "history", "custom_projects"):
+        for record in data[table]:
+            for array in ("contacts", "companies", "groups", "opportunities", "opportunity"):
+                linked = {link["id"] for link in record.get(array) or []}
+                target = "opportunities" if array == "opportunity" else array
+                assert linked <= exists[target], (table, array)
+    assert any(r["groups"] for r in data["activities"]) and any(
+        r["opportunities"] for r in data["notes"]
+    )
+    assert {r["historyTypeID"] for r in data["history"]} <= exists["history_types"]
+    assert {r["stage"]["id"] for r in data["opportunities"]} <= exists["opportunity_stages"]
+    for item in data["opportunity_products"]:
+        assert item["opportunityID"] in exists["opportunities"]
+        assert item["productID"] in exists["products"]
+        assert item["total"] == round(item["discountPrice"] * item["quantity"], 2)
+    for link in data["group_contacts"]:
+        assert link["groupID"] in exists["groups"] and link["contactID"] in exists["contacts"]
+
+
+def test_processes_have_ordered_stages_and_fields_describe_the_custom_fields():
+    data = ActEmulator(seed=9).store.dump()
+    for process in data["opportunity_processes"]:
+        stages = [s for s in data["opportunity_stages"] if s["process"]["id"] == process["id"]]
+        assert [s["number"] for s in stages] == list(range(1, process["stagesCount"] + 1))
+        assert [s["probability"] for s in stages] == sorted(s["probability"] for s in stages)
+    custom = {(f["recordType"], f["name"]): f["type"] for f in data["fields"] if f["isCustom"]}
+    for record_type, table in (("Contact", "contacts"), ("Company", "companies")):
+        for record in data[table]:
+            assert {(record_type, name) for name in record["customFields"]} <= set(custom)
+    dates = [r["customFields"]["last_review"] for r in data["contacts"]]
+    assert custom[("Contact", "last_review")] == "Date" and any(dates)
+    assert [e["name"] for e in data["entities"]] == ["projects"] and data["custom_projects"]
+    series = {r["seriesID"] for r in data["activities"] if r["isRecurring"]}
+    assert {r["id"] for r in data["recurring_activities"]} == series
+
+
+def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
+    bearer = {"Authorization": "Bearer " + token(server)}
+    store = server.store
+    whole = {"users": "users", "opportunities/stages": "opportunity_stages",
+             "history-types": "history_types", "metadata/fields": "fields"}  # fmt: skip
+    for path, table in whole.items():
+        status, _, body = get(f"{server.base_url}/api/{path}?$top=1", bearer)
+        assert status == 200 and len(json.loads(body)) == len(store.truth(table))  # no query
+    opportunity = store.dump()["opportunity_products"][0]["opportunityID"]
+    status, _, body = get(f"{server.base_url}/api/opportunities/{opportunity}/products", bearer)
+    items = [i for i in store.truth("opportunity_products") if i["opportunityID"] == opportunity]
+    assert status == 200 and json.loads(body) == items
+    link = store.dump()["group_contacts"][0]
+    status, _, body = get(f"{server.base_url}/api/groups/{link['groupID']}/associated-contacts",
+                          bearer)  # fmt: skip
+    assert link["contactID"] in {c["id"] for c in json.loads(body)}
+    contact = next(c for c in store.truth("contacts") if c["companyID"])
+    path = f"companies/{contact['companyID']}/associated-contacts"
+    assert contact["id"] in {c["id"] for c in json.loads(get(f"{server.base_url}/api/{path}",
+                                                              bearer)[2])}  # fmt: skip
+    assert get(f"{server.base_url}/api/groups/nope/associated-contacts", bearer)[0] == 404
+    status, _, body = get(f"{server.base_url}/api/custom/entities/projects?$top=3", bearer)
+    assert status == 200 and len(json.loads(body)) == 3  # OData, as the other collections
