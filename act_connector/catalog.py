@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
+# How a table's rows are read: "keyset" pages through an OData collection (paging.py); "whole"
+# takes a path that accepts no query (users, history types, sales stages) in one request.
+READ_KINDS = ("keyset", "whole")
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class TableSpec:
     cursor: str | None  # the edit timestamp to sync incrementally on; None syncs in full
     columns: dict[str, str]  # declared column types, flattened names
     default: bool  # synced when the configuration does not choose tables
+    read: str = "keyset"  # one of READ_KINDS
 
     @property
     def incremental(self) -> bool:
@@ -49,6 +53,13 @@ class Catalog:
 def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
     with open(path, encoding="utf-8") as handle:
         entries = json.load(handle)["tables"]
+    for name, entry in entries.items():
+        read = entry.get("read", "keyset")
+        if read not in READ_KINDS or (read == "whole" and entry.get("cursor")):
+            raise ValueError(
+                f"{path}: table '{name}' reads {read!r} with cursor {entry.get('cursor')!r}; "
+                f"read is one of {READ_KINDS}, and a 'whole' table has no cursor"
+            )
     return Catalog(
         {
             name: TableSpec(
@@ -58,6 +69,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 cursor=entry.get("cursor"),
                 columns=entry["columns"],
                 default=entry.get("default", True),
+                read=entry.get("read", "keyset"),
             )
             for name, entry in entries.items()
         }

@@ -32,6 +32,7 @@ from act_connector.flatten import Flattener
 from act_connector.paging import Position, next_position, page_query, usable_rows
 from act_connector.progress import Progress, time_shares
 from act_connector.timestamps import format_utc, parse_timestamp
+from act_connector.whole import read_whole
 
 STATE_VERSION = 2
 
@@ -177,6 +178,10 @@ def sync_table(
     until: datetime,
     operations,
 ) -> TableResult:
+    if table.read == "whole":
+        path, records, seconds = read_whole(client, table, operations)
+        operations.checkpoint(sync_state.to_dict())
+        return TableResult(table.name, path, records, 1, seconds)
     started = time.monotonic()
     position = start_position(table, sync_state.positions.get(table.name), settings)
     progress = Progress(table.name, position.cursor, until)

@@ -29,6 +29,10 @@ DEFAULT_TABLES = (
     "activities",
     "activity_types",
     "products",
+    "users",
+    "opportunity_processes",
+    "opportunity_stages",
+    "history_types",
 )
 
 

@@ -396,3 +396,45 @@ def test_thousands_of_records_in_one_second_under_a_small_cap(catalog):
         server.stop()
     got = ids(operations.rows("contacts"))
     assert len(got) == len(set(got)) == 6000
+
+
+# -- reference tables, read whole
+def test_a_reference_table_is_read_whole_in_one_request_without_a_query(catalog, act):
+    users = [{"id": "u1", "displayName": "Zoë", "lastLogOnDate": "2025-01-01T00:00:00Z"}]
+    act.get(f"{BASE_URL}/api/users", json=users)
+    operations, summary = sync(catalog, tables="users")
+    calls = [call for call in act.calls if "/api/users" in call.request.url]
+    assert len(calls) == 1 and urlsplit(calls[0].request.url).query == ""
+    assert [event[0] for event in operations.events] == ["truncate", "upsert", "checkpoint"]
+    assert operations.rows("users")[0]["lastLogOnDate"] == datetime(
+        2025, 1, 1, tzinfo=timezone.utc
+    )
+    assert operations.checkpoints[-1] == {"version": 2, "tables": {}}  # nothing to resume
+    assert summary.tables[0].records == 1
+
+
+def test_a_reference_table_that_fails_keeps_its_rows(catalog, act):
+    act.get(f"{BASE_URL}/api/users", status=403, json={"message": "No permission."})
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    operations = RecordingOperations()
+    settings = validate_configuration(configuration(tables="users,contacts"), catalog)
+    with pytest.raises(TablesFailed, match="users"):
+        run_sync(settings, catalog, None, operations)
+    assert ("truncate", "users") not in operations.events
+    assert ("truncate", "contacts") in operations.events
+
+
+@pytest.mark.parametrize("build", ["current", "legacy"])
+def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog, build):
+    emulator.configure(build=build)
+    tables = "users,opportunity_processes,opportunity_stages,history_types"
+    first = emulator_sync(emulator, catalog, tables=tables)
+    for table in tables.split(","):
+        assert sorted(ids(first.rows(table))) == sorted(ids(emulator.store.truth(table)))
+    stage = first.rows("opportunity_stages")[0]
+    assert isinstance(stage["probability"], int) and stage["process_id"]
+    removed = emulator.store.delete("users", 1)
+    second = emulator_sync(emulator, catalog, tables="users")
+    # Every row is marked deleted, then what Act! still has is upserted again.
+    assert second.events[0] == ("truncate", "users")
+    assert set(ids(second.rows("users"))) == set(ids(first.rows("users"))) - set(removed)

@@ -211,7 +211,8 @@ def _run_checks(
 def discover(client: ActClient, spec: TableSpec, chosen: bool) -> tuple[TableFinding, Page | None]:
     """The path a table answers on and whether this user may read it, from a few records."""
     try:
-        page, path = first_page(client, spec, {"$top": str(SAMPLE_ROWS)})
+        query = {} if spec.read == "whole" else {"$top": str(SAMPLE_ROWS)}  # a path with no query
+        page, path = first_page(client, spec, query)
     except ActHttpError as error:
         if error.status == 404:  # first_page tried every candidate path
             tried = ", ".join(f"/api/{path}" for path in spec.paths)
@@ -486,9 +487,12 @@ def estimate_first_sync(
         where = page_query(spec, start, format_utc(until), 1).get("$filter", "")
         path = finding.path.removeprefix("/api/")
         try:
-            low, high = count_records(
-                client, spec, path, where, per_page, report.select_supported, budget
-            )
+            if spec.read == "whole":  # one request holds them all
+                low = high = len(client.get_rows(name, path, {}))
+            else:
+                low, high = count_records(
+                    client, spec, path, where, per_page, report.select_supported, budget
+                )
         except (OutOfTime, _SkipRefused) as stop:
             why = "time ran out" if isinstance(stop, OutOfTime) else "the server refuses $skip"
             uncounted.append(f"{name} ({why})")
@@ -498,7 +502,8 @@ def estimate_first_sync(
             continue
         finding.first_sync_records = {"at_least": low, "at_most": high}
         counts.append((low, high))
-        pages = math.ceil((high or low) / per_page) + 1  # and the empty page that ends a table
+        # One request for a table read whole; otherwise its pages and the empty one that ends it.
+        pages = 1 if spec.read == "whole" else math.ceil((high or low) / per_page) + 1
         pages_total += pages
         lines.append(f"{name} {count_words(low, high)}, {pages:,} page(s)")
     if not lines:

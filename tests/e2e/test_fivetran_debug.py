@@ -19,6 +19,7 @@ from tests.e2e.harness import (
 from tests.helpers import DEFAULT_TABLES, bulk_import
 
 pytestmark = pytest.mark.e2e
+WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types"}
 
 
 @pytest.fixture
@@ -54,13 +55,13 @@ def records_logged(run, table) -> int:
 
 
 def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, project):
-    configuration = emulator_configuration(emulator, batch_size="60")
+    # No look-back: the counts below are exactly the edits (a look-back reads the last again).
+    configuration = emulator_configuration(emulator, batch_size="60", lookback_minutes="0")
     first = fivetran_debug(project, configuration)
     assert_synced(emulator, first)
     assert "SYNC SUCCEEDED" in first.output
-    assert set(first.state["tables"]) == set(DEFAULT_TABLES) - {
-        "activity_types"
-    }  # a full table's pass ended
+    # A full table's pass ended, and a table read whole keeps no position.
+    assert set(first.state["tables"]) == set(DEFAULT_TABLES) - {"activity_types"} - WHOLE
 
     edited = emulator.store.edit("contacts", 7)
     created = emulator.store.create("contacts", 3)
@@ -76,9 +77,11 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     assert types[deleted_type[0]] is True  # a full-sync table shows deletions
 
 
-def test_the_optional_tables_groups_notes_and_history(emulator, project):
-    optional = ("groups", "notes", "history")
-    configuration = emulator_configuration(emulator, tables=",".join(optional), batch_size="40")
+def test_the_optional_tables_groups_notes_history_and_recurring_series(emulator, project):
+    optional = ("groups", "notes", "history", "recurring_activities")
+    configuration = emulator_configuration(
+        emulator, tables=",".join(optional), batch_size="40", lookback_minutes="0"
+    )
     run = fivetran_debug(project, configuration)
     assert_synced(emulator, run, optional)
     assert all(
@@ -91,7 +94,7 @@ def test_the_optional_tables_groups_notes_and_history(emulator, project):
     time.sleep(1.1)
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second, optional)
-    assert [records_logged(second, table) for table in optional] == [0, 3, 2]
+    assert [records_logged(second, table) for table in optional] == [0, 3, 2, 0]
 
 
 def test_a_resync_from_scratch_marks_what_act_deleted(emulator, project):
