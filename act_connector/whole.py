@@ -40,6 +40,7 @@ def read_whole(client: ActClient, table: TableSpec, operations) -> tuple[str, in
         operations.warning(message)
     seconds = time.monotonic() - started
     log.info(
-        f"Table '{table.name}' from /api/{path}: {len(rows)} records read whole, {seconds:.1f}s"
+        f"Table '{table.name}': {len(rows)} records in 1 page(s), {seconds:.1f}s, read whole "
+        f"from /api/{path}"
     )
     return path, len(rows), seconds

@@ -14,8 +14,8 @@ import threading
 from dataclasses import fields
 from pathlib import Path
 
-from emulator.data import DEMO_SIZES
-from emulator.server import ActEmulator, Settings
+from emulator.data import CREATABLE, DEMO_SIZES, generate
+from emulator.server import EDITED_FIELD, ActEmulator, Settings
 
 DEFAULT_PORT = 8731  # the port the example configuration.json points at
 # The office activity happened before this start, while the emulator was down: stamp it so.
@@ -76,11 +76,13 @@ def main(argv: list[str]) -> int:
     data = None
     if args.state_file and args.state_file.exists():
         data = json.loads(args.state_file.read_text(encoding="utf-8"))
+        # A state file from an older emulator lacks the newer tables: they start fresh.
+        data = {**generate(args.seed, sizes), **data}
     emulator = ActEmulator(data=data, seed=args.seed, sizes=sizes, settings=settings)
     if args.office_activity:
-        for table in emulator.store.tables:
+        for table in EDITED_FIELD:  # the tables an office edits
             emulator.store.edit(table, args.office_activity, ago=OFFICE_ACTIVITY_AGE_SECONDS)
-            if table != "activity_types":
+            if table in CREATABLE:
                 count = max(1, args.office_activity // 2)
                 emulator.store.create(table, count, ago=OFFICE_ACTIVITY_AGE_SECONDS)
     port = emulator.start(args.port, args.host)

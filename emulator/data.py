@@ -548,6 +548,22 @@ def generate(seed: int, sizes: dict[str, int]) -> dict[str, list[dict]]:
     return data
 
 
+# The tables new_record makes records for (activity types are Act!'s own, and so are users).
+CREATABLE = (
+    "contacts",
+    "companies",
+    "opportunities",
+    "activities",
+    "products",
+    "groups",
+    "notes",
+    "history",
+    "opportunity_products",
+    "group_contacts",
+    f"custom_{related.CUSTOM_TABLE}",
+)
+
+
 def new_record(make: Generator, table: str, data: dict[str, list[dict]]) -> dict:
     """One more record for `table`, as a user would create it, linked to records that exist."""
     record = _new_record(make, table, data)

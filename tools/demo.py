@@ -84,9 +84,9 @@ def main() -> int:
             fetched[name] = line.split("': ")[1].split(" records")[0]
     rows = landed(DEMO / "files" / "warehouse.db", list(fetched))
     print(("First sync" if first_run else "Incremental sync") + f": {DEMO / 'files/warehouse.db'}")
-    print(f"{'table':<16}{'fetched now':>12}{'rows':>8}{'deleted':>9}")
+    print(f"{'table':<22}{'fetched now':>12}{'rows':>8}{'deleted':>9}")
     for table, live, deleted in rows:
-        print(f"{table:<16}{fetched[table]:>12}{live:>8}{deleted:>9}")
+        print(f"{table:<22}{fetched[table]:>12}{live:>8}{deleted:>9}")
     print("Run `make demo` again to see an incremental sync of the office's latest changes.")
     return 0
 
