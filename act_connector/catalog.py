@@ -6,7 +6,7 @@ Adding a table is adding an entry to fields.json; no code names a table.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
@@ -24,6 +24,9 @@ class TableSpec:
     columns: dict[str, str]  # declared column types, flattened names
     default: bool  # synced when the configuration does not choose tables
     read: str = "keyset"  # one of READ_KINDS
+    # Columns that hold another table's key: column -> that table. What joins the tables (the
+    # README's diagram is drawn from them); nothing is read or checked at sync time.
+    references: dict[str, str] = field(default_factory=dict)
 
     @property
     def incremental(self) -> bool:
@@ -54,6 +57,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
     with open(path, encoding="utf-8") as handle:
         entries = json.load(handle)["tables"]
     for name, entry in entries.items():
+        _check_references(path, name, entry, entries)
         read = entry.get("read", "keyset")
         if read not in READ_KINDS or (read == "whole" and entry.get("cursor")):
             raise ValueError(
@@ -70,7 +74,18 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 columns=entry["columns"],
                 default=entry.get("default", True),
                 read=entry.get("read", "keyset"),
+                references=entry.get("references", {}),
             )
             for name, entry in entries.items()
         }
     )
+
+
+def _check_references(path: Path, name: str, entry: dict, entries: dict) -> None:
+    """A reference names a declared column and a table of the catalogue."""
+    for column, table in entry.get("references", {}).items():
+        if column not in entry["columns"] or table not in entries:
+            raise ValueError(
+                f"{path}: table '{name}' references {table!r} by {column!r}, which is not a "
+                "declared column and a table of the catalogue"
+            )

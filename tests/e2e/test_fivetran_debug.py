@@ -4,11 +4,14 @@ import json
 import os
 import signal
 import time
+from collections import Counter
 
+import duckdb
 import pytest
 
 from tests.conftest import emulator_configuration
 from tests.e2e.harness import (
+    PROJECT,
     differences,
     fivetran_debug,
     staged_project,
@@ -283,3 +286,37 @@ def test_every_fault_of_a_stricter_server_at_once(emulator, project):
     for fault in seen:
         assert fault in first.output, fault
     assert emulator.stats["faults"] > 10
+
+
+def readme_queries() -> list[str]:
+    """The README's example queries, as a reader would copy them."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Example queries", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0] for block in section.split("```sql\n")[1:]]
+
+
+def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulator, project):
+    tables = "opportunities,opportunity_stages,users,history,history_types"
+    assert fivetran_debug(project, emulator_configuration(emulator, tables=tables)).returncode == 0
+    store = emulator.store
+    users = {u["id"]: u["displayName"] for u in store.truth("users")}
+    stages = {s["id"]: s for s in store.truth("opportunity_stages")}
+    pipeline = Counter()
+    for o in store.truth("opportunities"):
+        if o["statusName"] == "Open":
+            stage = stages[o["stage"]["id"]]
+            key = (stage["process"]["name"], stage["number"], stage["name"])
+            pipeline[(*key, users[o["recordManagerID"]])] += 1
+    types = {t["id"]: t for t in store.truth("history_types")}
+    history = Counter()
+    for h in store.truth("history"):
+        kind = types[h["historyTypeID"]]
+        history[(kind["activityTypeName"], kind["name"], users[h["recordManagerID"]])] += 1
+    first, second = readme_queries()
+    with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as connection:
+        connection.execute("SET search_path = 'tester'")
+        by_stage = connection.execute(first).fetchall()
+        by_type = connection.execute(second).fetchall()
+    assert {row[:4]: row[4] for row in by_stage} == dict(pipeline) and len(pipeline) > 3
+    assert [row[:4] for row in by_stage] == sorted(row[:4] for row in by_stage)
+    assert {row[:3]: row[3] for row in by_type} == dict(history) and len(history) > 3
