@@ -13,15 +13,17 @@ from fivetran_connector_sdk import Operations as op
 from act_connector.catalog import load_catalog
 from act_connector.config import unknown_keys, validate_configuration
 from act_connector.form import configuration_form
+from act_connector.metadata import catalog_for
 from act_connector.sync import run_sync
 
 CATALOG = load_catalog()
 
 
 def schema(configuration: dict):
-    """The chosen tables with their primary keys and the column types Act! documents."""
+    """The chosen tables with their primary keys and the column types Act! documents, custom
+    fields typed as Act!'s field definitions say."""
     settings = validate_configuration(configuration, CATALOG)
-    return CATALOG.schema(settings.tables)
+    return catalog_for(settings, CATALOG).schema(settings.tables)
 
 
 def update(configuration: dict, state: dict):
@@ -29,7 +31,7 @@ def update(configuration: dict, state: dict):
     settings = validate_configuration(configuration, CATALOG)
     for key in unknown_keys(configuration):
         log.warning(f"Configuration key '{key}' is not a setting of this connector; ignored")
-    run_sync(settings, CATALOG, state, op)
+    run_sync(settings, catalog_for(settings, CATALOG), state, op)
 
 
 connector = Connector(update=update, schema=schema, configuration_form=configuration_form)

@@ -13,6 +13,8 @@ FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
 # How a table's rows are read: "keyset" pages through an OData collection (paging.py); "whole"
 # takes a path that accepts no query (users, history types, sales stages) in one request.
 READ_KINDS = ("keyset", "whole")
+# Act! stores currency as SQL Server's money: 19 digits, 4 after the point.
+DECIMAL_SHAPE = {"precision": 19, "scale": 4}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,11 @@ class TableSpec:
     # Columns that hold another table's key: column -> that table. What joins the tables (the
     # README's diagram is drawn from them); nothing is read or checked at sync time.
     references: dict[str, str] = field(default_factory=dict)
+    # The record type Act!'s field definitions name this table's records by ("Contact"): its
+    # custom fields are typed from them (metadata.py). None: the table has no custom fields.
+    record_type: str | None = None
+    # A name in metadata.DERIVED: a column worked out from each row, for a table read whole.
+    derive: str | None = None
 
     @property
     def incremental(self) -> bool:
@@ -47,7 +54,10 @@ class Catalog:
             {
                 "table": name,
                 "primary_key": [self.tables[name].primary_key],
-                "columns": dict(self.tables[name].columns),
+                "columns": {
+                    column: {"type": kind, **DECIMAL_SHAPE} if kind == "DECIMAL" else kind
+                    for column, kind in self.tables[name].columns.items()
+                },
             }
             for name in names
         ]
@@ -75,6 +85,8 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 default=entry.get("default", True),
                 read=entry.get("read", "keyset"),
                 references=entry.get("references", {}),
+                record_type=entry.get("record_type"),
+                derive=entry.get("derive"),
             )
             for name, entry in entries.items()
         }

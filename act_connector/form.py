@@ -178,7 +178,10 @@ def _dropdown(name, label, options, description, required):
 
 def _read_two_pages(client: ActClient, table, start: Position, until: str) -> str:
     """A record of the table, then the page after it: the keyset query the sync relies on most
-    (`(edited gt C or (edited eq C and id gt 'I'))`), so that a build refusing it fails here."""
+    (`(edited gt C or (edited eq C and id gt 'I'))`), so that a build refusing it fails here.
+    A table read whole is read as the sync reads it: once, without a query."""
+    if table.read == "whole":
+        return first_page(client, table, {})[1]
     page, path = first_page(client, table, page_query(table, start, until, 1))
     rows, _ = usable_rows(table, page.rows)
     if rows and (not table.incremental or cursor_moment(table, rows[0]) is not None):

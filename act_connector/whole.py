@@ -16,6 +16,7 @@ from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
 from act_connector.flatten import Flattener
+from act_connector.metadata import DERIVED
 from act_connector.paging import usable_rows
 
 
@@ -28,8 +29,9 @@ def read_whole(client: ActClient, table: TableSpec, operations) -> tuple[str, in
     flattener = Flattener(table.columns)
     # Only once Act! has answered, so that a table that fails keeps its rows as they were.
     operations.truncate(table.name)
+    derive = DERIVED[table.derive] if table.derive else None
     for record in rows:
-        operations.upsert(table.name, flattener.row(record))
+        operations.upsert(table.name, flattener.row(derive(record) if derive else record))
     problems = [flattener.report(table.name)]
     if malformed:
         problems.append(

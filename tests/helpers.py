@@ -33,6 +33,7 @@ DEFAULT_TABLES = (
     "opportunity_processes",
     "opportunity_stages",
     "history_types",
+    "fields",
 )
 
 

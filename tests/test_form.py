@@ -36,6 +36,14 @@ def test_success_against_the_emulator(emulator, capsys):
     assert "readable: contacts (/api/contacts)" in capsys.readouterr().out
 
 
+def test_a_table_read_whole_is_read_once_without_a_query(emulator, capsys):
+    before = emulator.stats["data_requests"]
+    result = connect_to_act(emulator_configuration(emulator, tables="users,history_types"))
+    assert result.success
+    assert emulator.stats["data_requests"] - before == 2
+    assert "readable: users (/api/users)" in capsys.readouterr().out
+
+
 def test_a_build_refusing_the_keyset_clause_fails_at_setup_naming_each_table(emulator):
     emulator.configure(or_supported=False)
     result = connect_to_act(emulator_configuration(emulator, tables="contacts,activity_types"))

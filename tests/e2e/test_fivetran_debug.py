@@ -22,7 +22,7 @@ from tests.e2e.harness import (
 from tests.helpers import DEFAULT_TABLES, bulk_import
 
 pytestmark = pytest.mark.e2e
-WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types"}
+WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields"}
 
 
 @pytest.fixture
@@ -320,3 +320,45 @@ def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulato
     assert {row[:4]: row[4] for row in by_stage} == dict(pipeline) and len(pipeline) > 3
     assert [row[:4] for row in by_stage] == sorted(row[:4] for row in by_stage)
     assert {row[:3]: row[3] for row in by_type} == dict(history) and len(history) > 3
+
+
+def column_types(project, table: str) -> dict[str, str]:
+    with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as connection:
+        rows = connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'tester' AND table_name = ?",
+            [table],
+        ).fetchall()
+    return dict(rows)
+
+
+def test_custom_fields_land_typed_as_acts_field_definitions_say(emulator, project):
+    tables = ("contacts", "companies", "fields")
+    run = fivetran_debug(project, emulator_configuration(emulator, tables=",".join(tables)))
+    assert_synced(emulator, run, ("contacts", "companies"))
+    contacts, companies = column_types(project, "contacts"), column_types(project, "companies")
+    assert contacts["custom_fields_last_review"] == "TIMESTAMP WITH TIME ZONE"
+    assert contacts["custom_fields_newsletter"] == "BOOLEAN"
+    assert contacts["custom_fields_annual_value"] == "DECIMAL(19,4)"
+    assert contacts["custom_fields_user_1"] == "VARCHAR"
+    assert companies["custom_fields_seats"] == "DOUBLE"
+    fields = {row["id"]: row for row in run.rows("fields")}
+    truth = emulator.store.truth("fields")
+    assert set(fields) == {field["id"] for field in truth}
+    review = next(row for row in fields.values() if row["name"] == "last_review")
+    assert (review["display_name"], review["type"], review["is_custom"]) == (
+        "Last Review", "Date", True
+    )  # fmt: skip
+    assert review["landed_column"] == "customFields_last_review"
+    assert "could not be read" not in run.output
+
+
+def test_custom_fields_are_inferred_with_one_warning_when_act_hides_their_definitions(
+    emulator, project
+):
+    emulator.configure(forbidden_tables="fields")
+    run = fivetran_debug(project, emulator_configuration(emulator, tables="contacts"))
+    assert_synced(emulator, run, ("contacts",))
+    assert run.output.count("field definitions (/api/metadata/fields) could not be read") == 1
+    # Inferred from the values: a currency as DOUBLE, not the DECIMAL(19,4) Act! defines.
+    assert column_types(project, "contacts")["custom_fields_annual_value"] == "DOUBLE"

@@ -1,0 +1,91 @@
+"""Custom fields typed from Act!'s field definitions, and the field definitions table."""
+
+import pytest
+import responses
+
+from act_connector import metadata
+from act_connector.config import validate_configuration
+from act_connector.metadata import DERIVED, catalog_for, custom_columns, typed_catalog
+from tests.helpers import BASE_URL, configuration
+
+
+def field(record_type, name, kind, custom=True):
+    return {"recordType": record_type, "name": name, "columnName": name.upper() if not custom
+            else name, "type": kind, "isCustom": custom}  # fmt: skip
+
+
+def test_each_act_type_lands_as_its_column_type(catalog):
+    fields = [
+        field("Contact", "last_review", "Date"),
+        field("Contact", "newsletter", "YesNo"),
+        field("Contact", "annual_value", "Currency"),
+        field("Company", "Seats", "Number"),
+        field("Opportunity", "user2", "Character"),
+        field("Contact", "photo", "Picture"),  # no one form: left to inference
+        field("Contact", "firstName", "Character", custom=False),  # not a custom field
+        field("Invoice", "total", "Currency"),  # a record type no table holds
+    ]
+    assert custom_columns(fields, catalog) == {
+        "contacts": {
+            "customFields_last_review": "UTC_DATETIME",
+            "customFields_newsletter": "BOOLEAN",
+            "customFields_annual_value": "DECIMAL",
+        },
+        "companies": {"customFields_seats": "DOUBLE"},
+        "opportunities": {"customFields_user2": "STRING"},
+    }
+
+
+def test_a_declared_column_is_never_retyped_and_decimals_have_a_shape(catalog):
+    typed = typed_catalog(
+        catalog, [field("Contact", "annual_value", "Currency"), field("Contact", "x", "YesNo")]
+    )
+    assert typed.tables["contacts"].columns["customFields_annual_value"] == "DECIMAL"
+    assert catalog.tables["contacts"].columns.get("customFields_annual_value") is None
+    [contacts] = typed.schema(("contacts",))
+    assert contacts["columns"]["customFields_annual_value"] == {
+        "type": "DECIMAL", "precision": 19, "scale": 4
+    }  # fmt: skip
+    retyped = typed_catalog(typed, [field("Contact", "annual_value", "Character")])
+    assert retyped.tables["contacts"].columns["customFields_annual_value"] == "DECIMAL"
+
+
+def test_every_derived_column_of_the_catalogue_is_known(catalog):
+    for spec in catalog.tables.values():
+        assert spec.derive is None or spec.derive in DERIVED
+    row = DERIVED["landed_column"](field("Contact", "USER4", "Character"))
+    assert row["landed_column"] == "customFields_user4"
+    assert DERIVED["landed_column"](field("Contact", "firstName", "Character", custom=False))[
+        "landed_column"
+    ] == "firstName"  # fmt: skip
+
+
+@pytest.fixture
+def act():
+    metadata._read.clear()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(f"{BASE_URL}/authorize", body="tok.en", content_type="text/html")
+        yield mock
+    metadata._read.clear()
+
+
+def test_definitions_are_read_once_for_schema_and_update(catalog, act):
+    act.get(f"{BASE_URL}/api/metadata/fields", json=[field("Contact", "x", "YesNo")])
+    settings = validate_configuration(configuration(), catalog)
+    first, second = catalog_for(settings, catalog), catalog_for(settings, catalog)
+    assert first.tables["contacts"].columns["customFields_x"] == "BOOLEAN"
+    assert second.tables == first.tables
+    assert sum("/api/metadata/fields" in call.request.url for call in act.calls) == 1
+
+
+def test_no_request_when_no_chosen_table_has_custom_fields(catalog, act):
+    settings = validate_configuration(configuration(tables="activities,users"), catalog)
+    assert catalog_for(settings, catalog) is catalog
+    assert not act.calls
+
+
+def test_unreadable_definitions_leave_custom_fields_to_inference(catalog, act, capsys):
+    act.get(f"{BASE_URL}/api/metadata/fields", status=403, json={"message": "No."})
+    settings = validate_configuration(configuration(tables="contacts"), catalog)
+    assert catalog_for(settings, catalog) is catalog
+    assert capsys.readouterr().out.count("left to Fivetran's type inference") == 1
