@@ -1,9 +1,11 @@
 """Act! CRM to Fivetran: syncs an Act! database through the Act! Web API.
 
-Contacts, companies, opportunities, activities, activity types and products (and, on request,
-groups, notes and history) are read incrementally with keyset paging on each table's edit time, so
-that no record is lost or duplicated even when records change during the sync. The tables are
-declared in fields.json; the code that syncs them lives in the act_connector package.
+Contacts, companies, opportunities, activities, activity types, products and custom tables (and,
+on request, groups, notes, history and recurring series) are read incrementally with keyset
+paging on each table's edit time, so that no record is lost or duplicated even when records
+change during the sync; users, sales processes and stages, history types and field definitions
+are read whole. Custom fields are typed from Act!'s own definitions. The tables are declared in
+fields.json; the code that syncs them lives in the act_connector package.
 """
 
 from fivetran_connector_sdk import Connector
@@ -13,17 +15,18 @@ from fivetran_connector_sdk import Operations as op
 from act_connector.catalog import load_catalog
 from act_connector.config import unknown_keys, validate_configuration
 from act_connector.form import configuration_form
-from act_connector.metadata import catalog_for
+from act_connector.metadata import for_this_server
 from act_connector.sync import run_sync
 
 CATALOG = load_catalog()
 
 
 def schema(configuration: dict):
-    """The chosen tables with their primary keys and the column types Act! documents, custom
-    fields typed as Act!'s field definitions say."""
+    """The chosen tables (and this database's custom tables) with their primary keys and the
+    column types Act! documents, custom fields typed as Act!'s field definitions say."""
     settings = validate_configuration(configuration, CATALOG)
-    return catalog_for(settings, CATALOG).schema(settings.tables)
+    settings, catalog = for_this_server(settings, CATALOG)
+    return catalog.schema(settings.tables)
 
 
 def update(configuration: dict, state: dict):
@@ -31,7 +34,8 @@ def update(configuration: dict, state: dict):
     settings = validate_configuration(configuration, CATALOG)
     for key in unknown_keys(configuration):
         log.warning(f"Configuration key '{key}' is not a setting of this connector; ignored")
-    run_sync(settings, catalog_for(settings, CATALOG), state, op)
+    settings, catalog = for_this_server(settings, CATALOG)
+    run_sync(settings, catalog, state, op)
 
 
 connector = Connector(update=update, schema=schema, configuration_form=configuration_form)

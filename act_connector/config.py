@@ -63,6 +63,8 @@ PEM_BLOCK = re.compile(re.escape(PEM_MARKER) + r"(.*?)" + re.escape(PEM_END), re
 PEM_LINE = 64  # the line length PEM (RFC 7468) writes base64 in
 # A DNS name (or a Windows server name, which may hold underscores): dot-separated labels of
 # letters, digits, hyphens and underscores, none starting or ending with a hyphen.
+# The name a custom table (an entity of /api/metadata/entities) lands as.
+CUSTOM_TABLE = re.compile(r"custom_[a-z0-9_]+")
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
 
 
@@ -81,6 +83,8 @@ class Settings:
     request_timeout: float
     verify: bool | str  # what requests takes: True, False, or a CA bundle path
     lookback: timedelta
+    # Whether `tables` named the tables: if not, every custom table Act! lists is synced too.
+    tables_chosen: bool = False
 
     def __repr__(self) -> str:  # never let the password reach a log through a repr
         return f"Settings(base_url={self.base_url!r}, tables={self.tables!r})"
@@ -119,6 +123,7 @@ def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
         ),
         default_start_date=_start_date(optional("default_start_date")),
         tables=_tables(optional("tables"), catalog),
+        tables_chosen=bool(optional("tables")),
         request_timeout=_number(
             "request_timeout_seconds",
             optional("request_timeout_seconds"),
@@ -283,11 +288,14 @@ def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
     if not text:
         return catalog.default_tables
     names = [name.strip().lower() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in catalog.tables]
+    # A custom table (custom_<entity>) is known only once Act! lists its entities: at sync time.
+    unknown = [
+        name for name in names if name not in catalog.tables and not CUSTOM_TABLE.fullmatch(name)
+    ]
     if unknown:
         raise ConfigurationError(
             f"tables names unknown table(s) {', '.join(unknown)}; "
-            f"choose from: {', '.join(catalog.tables)}."
+            f"choose from: {', '.join(catalog.tables)}, or custom_<name> for a custom table."
         )
     if not names:
         raise ConfigurationError("tables must name at least one table.")

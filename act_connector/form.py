@@ -16,6 +16,7 @@ from act_connector.catalog import load_catalog
 from act_connector.client import ActClient, RetryPolicy
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
+from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, page_query, usable_rows
 from act_connector.timestamps import format_utc
 
@@ -85,9 +86,10 @@ def configuration_form() -> ConfigurationForm:
             text,
             False,
             ",".join(catalog.default_tables),
-            "Optional. Comma-separated tables to sync; empty syncs the default six. Available: "
+            "Optional. Comma-separated tables to sync; empty syncs the default ones and every "
+            "custom table. Available: "
             + ", ".join(catalog.tables)
-            + ".",
+            + ", custom_<name> for each custom table.",
         ),
         (
             "default_start_date",
@@ -205,6 +207,7 @@ def connect_to_act(configuration: dict):
     found, failures = [], []
     try:
         client.authorize()
+        settings, catalog = for_this_server(settings, catalog, client)
         until = format_utc(sync_until(client))
         for name in settings.tables:
             table = catalog.tables[name]

@@ -1,4 +1,4 @@
-"""Custom fields typed as Act! defines them, from its field definitions (/api/metadata/fields).
+"""What this Act! database defines: custom fields typed as Act! defines them, custom tables.
 
 Custom fields are not in the vendor's entity schema: undeclared, they land as whatever Fivetran
 infers from the values (a date as text, a yes/no as text when Act! sends "Y"). Act! does say what
@@ -6,27 +6,47 @@ each field is, so schema() and each sync read the definitions and declare every 
 chosen table with its real type, under the name it lands as (`customFields_<name>`, as the
 flattener names it). If the definitions cannot be read, the fields are left to inference and one
 warning says so; a column fields.json declares is never retyped.
+
+Custom tables (Act! Premium's custom entities) are listed by /api/metadata/entities; each lands as
+custom_<name>, read from /api/custom/entities/<name> incrementally on `edited`, with the columns
+every custom entity has declared and its own fields left to inference. Unless `tables` names the
+tables, every custom table is synced.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from fivetran_connector_sdk import Logging as log
 
-from act_connector.catalog import Catalog
+from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient
-from act_connector.config import Settings
-from act_connector.errors import ActConnectorError
+from act_connector.config import CUSTOM_TABLE, Settings
+from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
 
 METADATA_PATH = "metadata/fields"
+ENTITIES_PATH = "metadata/entities"
+CUSTOM_TABLE_PREFIX = "custom_"
+# What every custom entity holds (CustomEntity in the vendor's definitions); its own fields are
+# not in the definitions, and are left to inference.
+CUSTOM_TABLE_COLUMNS = {
+    "id": "STRING",
+    "created": "UTC_DATETIME",
+    "edited": "UTC_DATETIME",
+    "editedBy": "STRING",
+    "recordOwner": "STRING",
+    "companies": "JSON",
+    "contacts": "JSON",
+    "groups": "JSON",
+    "opportunity": "JSON",
+}
 # schema() and update() of one sync both need the definitions: read within this many seconds, they
 # are used again (one request, and one warning when they cannot be read); a later sync reads anew.
 REUSE_SECONDS = 300.0
 # Per server, database and user: when the definitions were read, and what came (None: failed).
-_read: dict[tuple[str, str, str], tuple[float, list | None]] = {}
+_read: dict[tuple[str, str, str], tuple[float, Definitions]] = {}
 CUSTOM_PREFIX = "customFields" + SEPARATOR
 # Act!'s field types and the column type each lands as. Types whose values have no one form
 # (Calculated, Picture) are left out: inference takes them as they come.
@@ -62,6 +82,14 @@ def with_landed_column(field: dict) -> dict:
     return {**field, "landed_column": landed_column(field)}
 
 
+@dataclass(frozen=True)
+class Definitions:
+    """What Act! said it defines; None where it could not be read."""
+
+    fields: list | None
+    entities: list | None
+
+
 # What a table read whole may derive from each row (fields.json "derive").
 DERIVED = {"landed_column": with_landed_column}
 
@@ -95,37 +123,92 @@ def typed_catalog(catalog: Catalog, fields: list) -> Catalog:
     )
 
 
-def field_definitions(settings: Settings) -> list | None:
-    """Act!'s field definitions, or None when they cannot be read; read once per sync."""
+def for_this_server(
+    settings: Settings, catalog: Catalog, client: ActClient | None = None
+) -> tuple[Settings, Catalog]:
+    """The settings and catalogue to declare and sync with: this database's custom tables added
+    (and chosen, unless `tables` names the tables), custom fields typed. `client`, if given, is
+    an authorized one to ask with (the setup test's, which gives up sooner)."""
+    wants_entities = not settings.tables_chosen or any(
+        name not in catalog.tables for name in settings.tables
+    )
+    wants_fields = any(
+        catalog.tables[name].record_type for name in settings.tables if name in catalog.tables
+    )
+    if not (wants_entities or wants_fields):
+        return settings, catalog
+    definitions = read_definitions(settings, client)
+    if wants_entities:
+        settings, catalog = with_custom_tables(settings, catalog, definitions.entities or [])
+    if wants_fields and definitions.fields is not None:
+        catalog = typed_catalog(catalog, definitions.fields)
+    return settings, catalog
+
+
+def with_custom_tables(
+    settings: Settings, catalog: Catalog, entities: list
+) -> tuple[Settings, Catalog]:
+    """The catalogue with a table per listed entity; a chosen one Act! does not list is refused."""
+    custom = {}
+    for entity in entities:
+        name = entity.get("name") if isinstance(entity, dict) else None
+        table = CUSTOM_TABLE_PREFIX + str(name).lower()
+        if isinstance(name, str) and CUSTOM_TABLE.fullmatch(table) and table not in catalog.tables:
+            custom[table] = custom_table(table, name)
+    missing = [n for n in settings.tables if n not in catalog.tables and n not in custom]
+    if missing:
+        listed = ", ".join(custom) or "none"
+        raise ConfigurationError(
+            f"tables names {', '.join(missing)}, which this Act! database does not have (its "
+            f"custom tables, from /api/{ENTITIES_PATH}: {listed})."
+        )
+    tables = settings.tables if settings.tables_chosen else settings.tables + tuple(custom)
+    return replace(settings, tables=tables), Catalog({**catalog.tables, **custom})
+
+
+def custom_table(table: str, entity: str) -> TableSpec:
+    return TableSpec(
+        name=table,
+        paths=(f"custom/entities/{entity}",),
+        primary_key="id",
+        cursor="edited",
+        columns=dict(CUSTOM_TABLE_COLUMNS),
+        default=True,
+    )
+
+
+def read_definitions(settings: Settings, given: ActClient | None = None) -> Definitions:
+    """Act!'s field definitions and custom entities, read once per sync (see REUSE_SECONDS)."""
     key = (settings.base_url, settings.database_name, settings.username)
     earlier = _read.get(key)
     if earlier and time.monotonic() - earlier[0] < REUSE_SECONDS:
         return earlier[1]
-    fields = read_field_definitions(settings)
-    _read[key] = (time.monotonic(), fields)
-    return fields
-
-
-def read_field_definitions(settings: Settings) -> list | None:
-    """Act!'s field definitions, or None (with a warning) when they cannot be read."""
-    client = ActClient(settings)
+    client = given or ActClient(settings)
     try:
-        client.authorize()
-        return client.get_rows("fields", METADATA_PATH, {})
-    except ActConnectorError as error:
-        log.warning(
-            f"Act!'s field definitions (/api/{METADATA_PATH}) could not be read, so custom "
-            f"fields are left to Fivetran's type inference: {error}"
-        )
-        return None
+        if given is None:
+            client.authorize()
+        definitions = Definitions(_listing(client, METADATA_PATH), _listing(client, ENTITIES_PATH))
+    except ActConnectorError as error:  # no token: neither can be read
+        _warn(METADATA_PATH, error)
+        definitions = Definitions(None, None)
     finally:
-        client.close()
+        if given is None:
+            client.close()
+    _read[key] = (time.monotonic(), definitions)
+    return definitions
 
 
-def catalog_for(settings: Settings, catalog: Catalog) -> Catalog:
-    """The catalogue to declare and sync the chosen tables with: custom fields typed when a
-    chosen table has them and Act! describes them."""
-    if not any(catalog.tables[name].record_type for name in settings.tables):
-        return catalog
-    fields = field_definitions(settings)
-    return catalog if fields is None else typed_catalog(catalog, fields)
+def _listing(client: ActClient, path: str) -> list | None:
+    try:
+        return client.get_rows(path.replace("/", "_"), path, {})
+    except ActConnectorError as error:
+        _warn(path, error)
+        return None
+
+
+def _warn(path: str, error: ActConnectorError) -> None:
+    meaning = {
+        METADATA_PATH: "custom fields are left to Fivetran's type inference",
+        ENTITIES_PATH: "no custom table is synced",
+    }[path]
+    log.warning(f"Act!'s definitions at /api/{path} could not be read, so {meaning}: {error}")

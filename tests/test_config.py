@@ -5,9 +5,10 @@ import pytest
 import responses
 
 import connector
+from act_connector import metadata
 from act_connector.config import DEFAULT_START_DATE, unknown_keys, validate_configuration
 from act_connector.errors import ConfigurationError
-from tests.helpers import DEFAULT_TABLES, PASSWORD, configuration
+from tests.helpers import BASE_URL, DEFAULT_TABLES, PASSWORD, configuration
 
 
 @pytest.mark.parametrize(
@@ -182,8 +183,15 @@ def test_update_validates_before_any_request():
     assert len(responses.calls) == 0
 
 
+@responses.activate
 def test_schema_declares_the_chosen_tables(catalog):
+    metadata._read.clear()
+    responses.get(f"{BASE_URL}/authorize", body="tok.en", content_type="text/html")
+    custom = {"name": "user9", "type": "YesNo", "isCustom": True, "recordType": "Contact"}
+    responses.get(f"{BASE_URL}/api/metadata/fields", json=[custom])
+    responses.get(f"{BASE_URL}/api/metadata/entities", json=[])
     tables = connector.schema(configuration(tables="contacts,activity_types"))
+    assert contacts_custom(tables) == {"customFields_user9": "BOOLEAN"}
     assert [t["table"] for t in tables] == ["contacts", "activity_types"]
     contacts, types = tables
     assert contacts["primary_key"] == ["id"]
@@ -193,3 +201,15 @@ def test_schema_declares_the_chosen_tables(catalog):
     assert contacts["columns"]["isFavorite"] == "BOOLEAN"
     assert types["columns"]["id"] == "INT"
     assert types["columns"]["historyTypes"] == "JSON"
+
+
+def contacts_custom(tables: list[dict]) -> dict:
+    return {k: v for k, v in tables[0]["columns"].items() if k.startswith("customFields_")}
+
+
+def test_a_custom_table_may_be_named_before_act_lists_it(catalog):
+    settings = validate_configuration(configuration(tables="contacts,custom_projects"), catalog)
+    assert settings.tables == ("contacts", "custom_projects") and settings.tables_chosen
+    assert not validate_configuration(configuration(), catalog).tables_chosen
+    with pytest.raises(ConfigurationError, match=r"unknown table.*custom-projects"):
+        validate_configuration(configuration(tables="custom-projects"), catalog)

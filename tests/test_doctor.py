@@ -89,7 +89,7 @@ def test_the_json_report_holds_every_finding(emulator, tmp_path, capsys):
     assert set(report["tables"]) == {
         "contacts", "companies", "opportunities", "activities", "activity_types", "products",
         "groups", "notes", "history", "users", "opportunity_processes", "opportunity_stages",
-        "history_types", "recurring_activities", "fields",
+        "history_types", "recurring_activities", "fields", "custom_projects",
     }  # fmt: skip
     assert report["page_cap"] is None
     assert report["select_supported"] is True
@@ -372,10 +372,12 @@ def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys)
     assert counts["activity_types"] == {"at_least": 12, "at_most": 12}
     assert counts["groups"] is None  # not chosen
     assert counts["users"] == {"at_least": 6, "at_most": 6}
-    # six tables of one page each and the empty page that ends each, five tables read whole
-    assert report["first_sync_read_seconds"] == round(17 * report["page"]["seconds"], 1)
-    # 230+40+…+25, and 6 users, 2 processes, 8 stages, 12 history types, 13 field definitions
-    assert report["first_sync_records"] == {"at_least": 498, "at_most": 498}
+    # seven tables (custom_projects too) of one page each and the empty page that ends each,
+    # five tables read whole
+    assert report["first_sync_read_seconds"] == round(19 * report["page"]["seconds"], 1)
+    # 230+40+…+25, 6 users, 2 processes, 8 stages, 12 history types, 13 field definitions and 20
+    # projects
+    assert report["first_sync_records"] == {"at_least": 518, "at_most": 518}
     estimate = report["findings"]["first sync"]
     assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
     assert "users 6 records, 1 page(s)" in estimate

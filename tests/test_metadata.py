@@ -5,7 +5,8 @@ import responses
 
 from act_connector import metadata
 from act_connector.config import validate_configuration
-from act_connector.metadata import DERIVED, catalog_for, custom_columns, typed_catalog
+from act_connector.errors import ConfigurationError
+from act_connector.metadata import DERIVED, custom_columns, for_this_server, typed_catalog
 from tests.helpers import BASE_URL, configuration
 
 
@@ -71,21 +72,38 @@ def act():
 
 def test_definitions_are_read_once_for_schema_and_update(catalog, act):
     act.get(f"{BASE_URL}/api/metadata/fields", json=[field("Contact", "x", "YesNo")])
+    act.get(f"{BASE_URL}/api/metadata/entities", json=[{"name": "Projects"}])
     settings = validate_configuration(configuration(), catalog)
-    first, second = catalog_for(settings, catalog), catalog_for(settings, catalog)
-    assert first.tables["contacts"].columns["customFields_x"] == "BOOLEAN"
-    assert second.tables == first.tables
-    assert sum("/api/metadata/fields" in call.request.url for call in act.calls) == 1
+    first, second = for_this_server(settings, catalog), for_this_server(settings, catalog)
+    assert first[1].tables["contacts"].columns["customFields_x"] == "BOOLEAN"
+    assert first[0].tables[-1] == "custom_projects"  # every custom table, unless tables chooses
+    assert first[1].tables["custom_projects"].paths == ("custom/entities/Projects",)
+    assert second == first
+    assert sum("/api/metadata/" in call.request.url for call in act.calls) == 2
 
 
-def test_no_request_when_no_chosen_table_has_custom_fields(catalog, act):
+def test_no_request_when_no_chosen_table_needs_definitions(catalog, act):
     settings = validate_configuration(configuration(tables="activities,users"), catalog)
-    assert catalog_for(settings, catalog) is catalog
+    assert for_this_server(settings, catalog) == (settings, catalog)
     assert not act.calls
+
+
+def test_a_custom_table_is_chosen_by_name_and_one_act_lacks_is_named(catalog, act):
+    act.get(f"{BASE_URL}/api/metadata/entities", json=[{"name": "projects"}, {"name": "Rigs"}])
+    act.get(f"{BASE_URL}/api/metadata/fields", json=[])
+    settings = validate_configuration(configuration(tables="users,custom_rigs"), catalog)
+    assert for_this_server(settings, catalog)[0].tables == ("users", "custom_rigs")
+    metadata._read.clear()
+    settings = validate_configuration(configuration(tables="custom_boats"), catalog)
+    with pytest.raises(ConfigurationError, match=r"custom_boats, which .* custom_projects, cus"):
+        for_this_server(settings, catalog)
 
 
 def test_unreadable_definitions_leave_custom_fields_to_inference(catalog, act, capsys):
     act.get(f"{BASE_URL}/api/metadata/fields", status=403, json={"message": "No."})
-    settings = validate_configuration(configuration(tables="contacts"), catalog)
-    assert catalog_for(settings, catalog) is catalog
-    assert capsys.readouterr().out.count("left to Fivetran's type inference") == 1
+    act.get(f"{BASE_URL}/api/metadata/entities", status=404, json={"message": "No."})
+    settings = validate_configuration(configuration(), catalog)
+    assert for_this_server(settings, catalog) == (settings, catalog)
+    out = capsys.readouterr().out
+    assert out.count("left to Fivetran's type inference") == 1
+    assert out.count("no custom table is synced") == 1

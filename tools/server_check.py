@@ -26,6 +26,7 @@ from act_connector.client import ActClient, Page, RetryPolicy
 from act_connector.config import MAX_BATCH_SIZE, Settings, unknown_keys
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
+from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, next_position, page_query
 from act_connector.timestamps import ISO_8601, format_utc
 
@@ -176,6 +177,7 @@ def _run_checks(
     report.authorized = True
     report.authorization_seconds = round(time.monotonic() - started, 3)
     report.findings["authorization"] = f"works ({report.authorization_seconds:.2f} s)"
+    settings, catalog = for_this_server(settings, catalog, client)  # custom tables too
     skew = clock_skew(client.server_time, datetime.now(timezone.utc))
     report.clock_skew_seconds = skew
     report.findings["clock"] = clock_words(skew)

@@ -63,8 +63,10 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     first = fivetran_debug(project, configuration)
     assert_synced(emulator, first)
     assert "SYNC SUCCEEDED" in first.output
-    # A full table's pass ended, and a table read whole keeps no position.
-    assert set(first.state["tables"]) == set(DEFAULT_TABLES) - {"activity_types"} - WHOLE
+    # A full table's pass ended, and a table read whole keeps no position; the custom table
+    # (synced when the tables setting is empty) keeps its own.
+    synced = set(DEFAULT_TABLES) - {"activity_types"} - WHOLE
+    assert set(first.state["tables"]) == synced | {"custom_projects"}
 
     edited = emulator.store.edit("contacts", 7)
     created = emulator.store.create("contacts", 3)
@@ -353,12 +355,26 @@ def test_custom_fields_land_typed_as_acts_field_definitions_say(emulator, projec
     assert "could not be read" not in run.output
 
 
+def test_custom_tables_land_and_sync_incrementally(emulator, project):
+    configuration = emulator_configuration(emulator, lookback_minutes="0")
+    first = fivetran_debug(project, configuration)  # no tables setting: custom tables too
+    assert_synced(emulator, first, ("custom_projects",))
+    assert "custom_projects" in first.state["tables"]
+    emulator.store.edit("custom_projects", 2)
+    time.sleep(1.1)
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second, ("custom_projects",))
+    assert records_logged(second, "custom_projects") == 2
+    only = emulator_configuration(emulator, tables="contacts")
+    assert "Table 'custom_projects'" not in fivetran_debug(project, only).output
+
+
 def test_custom_fields_are_inferred_with_one_warning_when_act_hides_their_definitions(
     emulator, project
 ):
     emulator.configure(forbidden_tables="fields")
     run = fivetran_debug(project, emulator_configuration(emulator, tables="contacts"))
     assert_synced(emulator, run, ("contacts",))
-    assert run.output.count("field definitions (/api/metadata/fields) could not be read") == 1
+    assert run.output.count("definitions at /api/metadata/fields could not be read") == 1
     # Inferred from the values: a currency as DOUBLE, not the DECIMAL(19,4) Act! defines.
     assert column_types(project, "contacts")["custom_fields_annual_value"] == "DOUBLE"
