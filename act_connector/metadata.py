@@ -185,12 +185,9 @@ def read_definitions(settings: Settings, given: ActClient | None = None) -> Defi
         return earlier[1]
     client = given or ActClient(settings)
     try:
-        if given is None:
+        if given is None:  # refused credentials or no server: the sync would fail alike, so fail
             client.authorize()
         definitions = Definitions(_listing(client, METADATA_PATH), _listing(client, ENTITIES_PATH))
-    except ActConnectorError as error:  # no token: neither can be read
-        _warn(METADATA_PATH, error)
-        definitions = Definitions(None, None)
     finally:
         if given is None:
             client.close()
@@ -202,6 +199,8 @@ def _listing(client: ActClient, path: str) -> list | None:
     try:
         return client.get_rows(path.replace("/", "_"), path, {})
     except ActConnectorError as error:
+        if not error.table_scoped:
+            raise
         _warn(path, error)
         return None
 

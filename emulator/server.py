@@ -18,6 +18,7 @@ import ssl
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -143,6 +144,11 @@ class Settings:
     error_status: int = 500
     error_html: bool = False  # an IIS HTML page instead of ASP.NET's JSON body
     delay: float = 0.0  # seconds added to every data response
+    # A realistic server's pace: a fixed time per data request, a time per record it returns,
+    # and how many requests it serves at once (others wait their turn; 0: no limit).
+    request_seconds: float = 0.0
+    record_seconds: float = 0.0
+    max_concurrent: int = 0
     forbidden_tables: str = ""  # comma-separated tables this user may not read: 403
     churn_edits: int = 0  # records edited after each data page served, as users would
     churn_creates: int = 0  # records created after each data page served
@@ -430,6 +436,7 @@ class ActEmulator:
             "faults": 0,
         }
         self._counter_lock = threading.Lock()
+        self._turns: tuple[int, threading.BoundedSemaphore] | None = None
         self._httpd: ThreadingHTTPServer | None = None
         self.scheme = "http"
         self._thread: threading.Thread | None = None
@@ -472,6 +479,20 @@ class ActEmulator:
             setattr(self.settings, key, value)
         if {"null_cursor_every", "typed_text_every", "ids_as_text"} & set(changes):
             self.store.forget_texts()
+
+    @contextmanager
+    def serving(self):
+        """A turn at answering: at most max_concurrent requests are served at once."""
+        limit = self.settings.max_concurrent
+        if not limit:
+            yield
+            return
+        with self._counter_lock:
+            if self._turns is None or self._turns[0] != limit:
+                self._turns = (limit, threading.BoundedSemaphore(limit))
+            turns = self._turns[1]
+        with turns:
+            yield
 
     def server_now(self) -> float:
         """The server's clock, in seconds since the epoch."""
@@ -677,19 +698,23 @@ class _Handler(BaseHTTPRequestHandler):
                 told,
             )
         store = emulator.store
-        try:
-            if scope:  # a parent's records: served whole, as Act! serves them
-                texts = store.scoped(*_scope_parts(scope))
-                if texts is None:
-                    return self._json(404, {"message": f"No record matches '{scope}'."})
-            elif table in WHOLE:
-                texts = store.page(table, Query({}, {}, ENTITIES[table]))
-            else:
-                texts = store.page(table, self._query(table, params, number))
-        except ODataError as error:
-            return self._aspnet_error(
-                400, "The query specified in the URI is not valid. " + str(error), str(error)
-            )
+        with emulator.serving():
+            try:
+                if scope:  # a parent's records: served whole, as Act! serves them
+                    texts = store.scoped(*_scope_parts(scope))
+                    if texts is None:
+                        return self._json(404, {"message": f"No record matches '{scope}'."})
+                elif table in WHOLE:
+                    texts = store.page(table, Query({}, {}, ENTITIES[table]))
+                else:
+                    texts = store.page(table, self._query(table, params, number))
+            except ODataError as error:
+                return self._aspnet_error(
+                    400, "The query specified in the URI is not valid. " + str(error), str(error)
+                )
+            pace = settings.request_seconds + settings.record_seconds * len(texts)
+            if pace:
+                time.sleep(pace)
         rows = "[" + ",".join(texts) + "]"
         body = rows if settings.envelope == "array" else f'{{"value":{rows},"Count":{len(texts)}}}'
         if settings.cut_body_every and number % settings.cut_body_every == 0:

@@ -5,6 +5,7 @@ import http.client
 import json
 import random
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -463,3 +464,21 @@ def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
     assert get(f"{server.base_url}/api/groups/nope/associated-contacts", bearer)[0] == 404
     status, _, body = get(f"{server.base_url}/api/custom/entities/projects?$top=3", bearer)
     assert status == 200 and len(json.loads(body)) == 3  # OData, as the other collections
+
+
+def test_a_realistic_pace_and_a_limit_on_requests_served_at_once(server):
+    server.configure(request_seconds=0.2, record_seconds=0.01, max_concurrent=2)
+    bearer = {"Authorization": "Bearer " + token(server)}
+    started = time.monotonic()
+    get(f"{server.base_url}/api/contacts?$top=10", bearer)
+    assert 0.3 <= time.monotonic() - started < 0.6  # 0.2 s, and 0.01 s for each of 10 records
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=get, args=(f"{server.base_url}/api/contacts?$top=1", bearer))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert 0.4 <= time.monotonic() - started < 0.8  # four requests, two at a time

@@ -17,6 +17,7 @@ import duckdb
 from fivetran_connector_sdk_core.renaming import redshift_safe
 
 import deploy
+from act_connector.timestamps import parse_timestamp
 
 PROJECT = Path(__file__).resolve().parents[2]
 # `fivetran` and pipreqs come from the test environment; the wrapper keeps pipreqs off the network.
@@ -121,10 +122,7 @@ def canonical(value):
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
     if isinstance(value, str) and TIMESTAMP.match(value):
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(
-            timezone.utc
-        )
+        return parse_timestamp(value).astimezone(timezone.utc)  # 7 digits on Python 3.10 too
     if isinstance(value, str) and value[:1] in "[{":
         try:
             return json.loads(value)
