@@ -85,6 +85,7 @@ class Settings:
     forbidden_tables: str = ""  # comma-separated tables this user may not read: 403
     churn_edits: int = 0  # records edited after each data page served, as users would
     churn_creates: int = 0  # records created after each data page served
+    select_supported: bool = True  # False: any $select answers 400, as builds that refuse it
 
 
 def now_stamp(ago: float = 0) -> str:
@@ -425,6 +426,13 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
         store = emulator.store
+        if "$select" in params and not settings.select_supported:
+            return self._aspnet_error(
+                400,
+                "The query specified in the URI is not valid. Query option 'Select' is not "
+                "allowed. To allow it, set the 'AllowedQueryOptions' property on "
+                "EnableQueryAttribute or QueryValidationSettings.",
+            )
         try:
             query = Query(
                 params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table]

@@ -186,6 +186,17 @@ def test_errors_are_aspnet_json_bodies(server):
     assert json.loads(body)["message"].startswith("The query specified in the URI is not valid.")
 
 
+def test_select_lists_only_the_named_fields_unless_the_build_refuses_it(server):
+    bearer = {"Authorization": "Bearer " + token(server)}
+    url = f"{server.base_url}/api/contacts?$select=id,edited&$top=2"
+    status, _, body = get(url, bearer)
+    assert status == 200 and [sorted(row) for row in json.loads(body)] == [["edited", "id"]] * 2
+    server.configure(select_supported=False)
+    status, _, body = get(url, bearer)
+    assert status == 400 and "Query option 'Select' is not allowed" in json.loads(body)["message"]
+    assert get(f"{server.base_url}/api/contacts?$top=2", bearer)[0] == 200
+
+
 def test_page_cap_envelope_and_control_api(server):
     bearer = {"Authorization": "Bearer " + token(server)}
     server.configure(page_cap=3, envelope="odata")
