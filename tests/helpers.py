@@ -41,6 +41,9 @@ class RecordingOperations:
     def upsert(self, table: str, data: dict) -> None:
         self.events.append(("upsert", table, data))
 
+    def delete(self, table: str, keys: dict) -> None:
+        self.events.append(("delete", table, keys))
+
     def truncate(self, table: str) -> None:
         self.events.append(("truncate", table))
 
@@ -52,6 +55,9 @@ class RecordingOperations:
 
     def rows(self, table: str) -> list[dict]:
         return [event[2] for event in self.events if event[0] == "upsert" and event[1] == table]
+
+    def deleted(self, table: str) -> list:
+        return [event[2]["id"] for event in self.events if event[:2] == ("delete", table)]
 
     @property
     def checkpoints(self) -> list[dict]:
