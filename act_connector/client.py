@@ -1,7 +1,10 @@
-"""The HTTP client for the Act! Web API: authorization, retries, throttling and error messages.
+"""The HTTP client for the Act! Web API: authorization, one retry policy, pacing, error messages.
 
-One persistent session serves the whole sync. Every request has a timeout. Secrets (the
-password and the token) live only in request headers: never in a URL, a log line or an exception.
+One persistent session serves the whole sync, and every request has a timeout. Every request,
+/authorize included, goes through one loop (`_request`) under one `RetryPolicy`, which decides
+what is retried, how long to wait and when to give up. A 401 on a data call renews the token once.
+Secrets (the password and the token) live only in request headers: never in a URL, a log line or
+an exception.
 """
 
 from __future__ import annotations
@@ -10,12 +13,12 @@ import base64
 import json
 import random
 import re
+import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from itertools import count
 from urllib.parse import quote, urlencode
 
 import requests
@@ -24,8 +27,10 @@ from fivetran_connector_sdk import Logging as log
 from act_connector.config import Settings
 from act_connector.errors import (
     AUTHORIZATION,
+    ActConnectorError,
     ActHttpError,
     ActUnavailable,
+    AnswerTooLarge,
     CredentialsRefused,
     subject,
 )
@@ -33,18 +38,57 @@ from act_connector.errors import (
 # Act! tokens live about 65 minutes on self-hosted servers and an hour in the cloud, with no `exp`
 # claim to read: refresh well before either runs out.
 TOKEN_REFRESH_SECONDS = 45 * 60
-# Attempts per request for 5xx answers, timeouts and dropped connections (the first one included).
-MAX_ATTEMPTS = 5
-BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_CAP_SECONDS = 30.0
-# 429s are the server pacing us, not failing: wait as told, but give up after this many in a row.
-MAX_THROTTLE_WAITS = 20
-# Never sleep longer than this on one throttle signal, whatever the server's headers say.
-MAX_THROTTLE_SLEEP_SECONDS = 900.0
-RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+# 408 and 429 ask us to come back; 500, 502, 503 and 504 are a server or gateway in trouble; 520
+# to 527 are the same from the proxies (Cloudflare and others) that front many Act! clouds.
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, *range(520, 528)})
+# Statuses whose Retry-After (or X-RateLimit-Reset) tells us how long to wait.
+TOLD_TO_WAIT_STATUSES = frozenset({429, 503})
 # Characters OData needs to see as they are; everything else in a query is percent-encoded.
 ODATA_SAFE = "$',():"
 SERVER_MESSAGE_LIMIT = 500
+# The most one answer may hold, so that a server or proxy ignoring $top cannot exhaust the 1 GB
+# Fivetran gives a connector: 32 KB a record asked for (a contact is 2 to 10 KB of JSON, a long
+# note more), at least 16 MB and at most 128 MB (about 400 MB once parsed).
+ANSWER_BYTES_PER_RECORD = 32 * 1024
+MIN_ANSWER_BYTES = 16 * 1024 * 1024
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+# A token is a few hundred bytes; a megabyte is already a page that is not a token.
+MAX_TOKEN_ANSWER_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 1024 * 1024
+# An RFC 1123 date as a Date header holds it; a proxy that adds its own Date makes requests join
+# both with ", ", which parsedate cannot read as one.
+HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}[^,]*")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What is retried, how long to wait, and when to give up: for every request alike.
+
+    Throttling (429), server and gateway errors (5xx, 52x), timeouts, dropped connections and
+    bodies cut off mid-transfer all count against the same attempts, so that one page can never
+    cost more than `attempts` requests (plus one token renewal).
+    """
+
+    attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+    # Never sleep longer than this on one signal, whatever the server's headers say.
+    wait_cap: float = 900.0
+
+    def delay(self, attempt: int, response: requests.Response | None, pause: float) -> float:
+        """The wait before the next attempt: what the server asked for, else backoff."""
+        told = None
+        if response is not None and response.status_code in TOLD_TO_WAIT_STATUSES:
+            told = retry_after(response.headers.get("Retry-After"))
+            if told is None:
+                told = reset_delay(response.headers.get("X-RateLimit-Reset"))
+        wait = told if told is not None else backoff_delay(attempt, self)
+        if response is not None and response.status_code == 429:
+            wait = max(wait, pause)
+        return min(self.wait_cap, wait)
+
+
+DEFAULT_POLICY = RetryPolicy()
 
 
 @dataclass
@@ -69,12 +113,39 @@ class RequestStats:
     wait_seconds: float = 0.0  # time spent waiting on the network
 
 
-class ActClient:
-    """Talks to one Act! database. Not for concurrent use: one request at a time."""
+class Cancelled(ActConnectorError):
+    """A request abandoned because its caller no longer wants the answer (a prefetch whose
+    page failed to write): it stops waiting at once instead of sitting out a backoff."""
 
-    def __init__(self, settings: Settings, sleep=None, clock=None, attempts=MAX_ATTEMPTS):
+
+@dataclass
+class _Answer:
+    """A response whose body has been read (within its bound)."""
+
+    response: requests.Response
+    body: bytes = field(repr=False)
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code
+
+    @property
+    def message(self) -> str:
+        return server_message(self.response, self.body)
+
+
+class ActClient:
+    """Talks to one Act! database. Token renewal is locked, so threads may share a client."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sleep=None,
+        clock=None,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ):
         self._settings = settings
-        self._attempts = attempts
+        self._policy = policy
         self.base_url = settings.base_url
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
@@ -90,133 +161,171 @@ class ActClient:
             warnings.filterwarnings("ignore", message="Unverified HTTPS request")
         self._token: str | None = None
         self._token_time = 0.0
+        self._token_lock = threading.Lock()
         self._throttled = False  # once the server pushes back, keep the configured pause
-        # The server's clock, from the Date header of its latest answer.
+        # The server's clock, from the Date header of its latest answer that had a readable one.
         self.server_time: datetime | None = None
+        self._unreadable_date_said = False
         self.stats = RequestStats()
 
     def close(self) -> None:
         self._session.close()
 
-    def authorize(self) -> None:
+    # -- authorization
+    def authorize(self, stop: threading.Event | None = None) -> None:
         """Exchanges the user name and password for a token at /authorize."""
-        url = f"{self._settings.base_url}/authorize"
+        url = f"{self.base_url}/authorize"
         credentials = f"{self._settings.username}:{self._settings.password}".encode()
         basic = "Basic " + base64.b64encode(credentials).decode("ascii")
-        response = self._send(AUTHORIZATION, url, {"Authorization": basic})
-        if response.status_code == 401:
+        answer = self._request(
+            AUTHORIZATION, url, lambda: basic, MAX_TOKEN_ANSWER_BYTES, stop, renew=False
+        )
+        if answer.status == 401:
             raise CredentialsRefused(
                 f"Act! refused the user name, password or database name (HTTP 401 from {url}). "
                 "Check username (the Act! display name, spaces included), password and "
                 "database_name."
             )
-        if response.status_code != 200:
-            raise ActHttpError(AUTHORIZATION, response.status_code, url, server_message(response))
-        token = response.text.strip().strip('"')
+        if answer.status != 200:
+            raise ActHttpError(AUTHORIZATION, answer.status, url, answer.message)
+        token = answer.body.decode("utf-8", "replace").strip().strip('"')
         if not token:
             raise ActHttpError(AUTHORIZATION, 200, url, "the server sent an empty token")
         self._token = token
         self._token_time = self._clock()
         self.stats.token_refreshes += 1
 
-    def get_rows(self, table: str, path: str, params: dict[str, str]) -> list[dict]:
+    def _bearer(self, stop: threading.Event | None) -> str:
+        with self._token_lock:
+            if self._token is None or self._clock() - self._token_time > TOKEN_REFRESH_SECONDS:
+                self.authorize(stop)
+            return f"Bearer {self._token}"
+
+    def _renew(self, table: str, expired: str, stop: threading.Event | None) -> None:
+        """After a 401: a new token, unless another thread already got one meanwhile."""
+        with self._token_lock:
+            if f"Bearer {self._token}" == expired:
+                log.info(f"{subject(table)}: the Act! token expired; authorizing again")
+                self.authorize(stop)
+
+    # -- collections
+    def get_rows(self, table: str, path: str, params: dict[str, str]) -> list:
         """One page of a collection: the rows, from a bare array or an OData {"value": [...]}."""
         return self.get_page(table, path, params).rows
 
-    def get_page(self, table: str, path: str, params: dict[str, str]) -> Page:
-        """One page of a collection, with the envelope and headers it came in."""
+    def get_page(
+        self,
+        table: str,
+        path: str,
+        params: dict[str, str],
+        stop: threading.Event | None = None,
+    ) -> Page:
+        """One page of a collection, with the envelope and headers it came in.
+
+        `stop`, once set, abandons the request at its next wait.
+        """
         started = self._clock()
-        url = f"{self._settings.base_url}/api/{path}"
+        url = f"{self.base_url}/api/{path}"
         query = urlencode(params, quote_via=quote, safe=ODATA_SAFE)
         full_url = f"{url}?{query}" if query else url
-        refreshed = False
-        throttle_waits = 0
-        while True:
-            if self._token is None or self._clock() - self._token_time > TOKEN_REFRESH_SECONDS:
-                self.authorize()
-            if self._throttled and self._settings.rate_limit_pause:
-                self._pause(self._settings.rate_limit_pause)
-            response = self._send(table, full_url, {"Authorization": f"Bearer {self._token}"})
-            status = response.status_code
-            if status == 200:
-                self._note_rate_limit(response)
-                rows, envelope = _rows(table, full_url, response)
-                return Page(rows, envelope, dict(response.headers), self._clock() - started)
-            if status == 401 and not refreshed:
-                log.info(f"Table '{table}': the Act! token expired; authorizing again")
-                refreshed = True
-                self.authorize()
-                continue
-            if status == 401:
-                raise CredentialsRefused(
-                    f"Table '{table}': Act! refused a freshly issued token (HTTP 401 from "
-                    f"{full_url}); the user may have lost access to the database."
-                )
-            if status == 429:
-                throttle_waits += 1
-                if throttle_waits > MAX_THROTTLE_WAITS:
-                    raise ActUnavailable(
-                        f"Table '{table}': Act! kept answering 429 (too many requests) "
-                        f"{MAX_THROTTLE_WAITS} times in a row for {full_url}; raise "
-                        "rate_limit_pause or sync less often."
-                    )
-                self._throttled = True
-                self.stats.throttled += 1
-                wait = throttle_delay(response, self._settings.rate_limit_pause, throttle_waits)
-                log.warning(f"Table '{table}': Act! is throttling (HTTP 429); waiting {wait:.1f}s")
-                self._pause(wait)
-                continue
-            raise ActHttpError(table, status, full_url, server_message(response))
+        answer = self._request(
+            table, full_url, lambda: self._bearer(stop), answer_limit(params), stop, renew=True
+        )
+        if answer.status == 401:
+            raise CredentialsRefused(
+                f"Table '{table}': Act! refused a freshly issued token (HTTP 401 from "
+                f"{full_url}); the user may have lost access to the database."
+            )
+        if answer.status != 200:
+            raise ActHttpError(table, answer.status, full_url, answer.message)
+        self._note_rate_limit(answer.response, stop)
+        rows, envelope = _rows(table, full_url, answer)
+        return Page(rows, envelope, dict(answer.response.headers), self._clock() - started)
 
-    def _send(self, table: str, url: str, headers: dict) -> requests.Response:
-        """A GET with a timeout, retried with backoff on 5xx, timeouts and dropped connections."""
-        for attempt in count(1):
-            started = self._clock()
-            self.stats.requests += 1
-            try:
-                # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
-                response = self._session.get(
-                    url,
-                    headers=headers,
-                    timeout=self._settings.request_timeout,
-                    verify=self._settings.verify,
-                )
-            except requests.exceptions.SSLError as error:
-                raise ActUnavailable(
-                    f"{subject(table)}: TLS verification failed for {url}: {_reason(error)}. "
-                    "If the server uses its own certificate, set ca_bundle to it."
-                ) from None
-            except (requests.ConnectionError, requests.Timeout) as error:
-                problem = f"{type(error).__name__}: {_reason(error)}"
-                status = None
-            else:
-                self.server_time = _date_header(response) or self.server_time
-                if response.status_code not in RETRYABLE_STATUSES:
-                    self.stats.wait_seconds += self._clock() - started
-                    return response
-                problem = f"HTTP {response.status_code}: {server_message(response)}"
-                status = response.status_code
-            self.stats.wait_seconds += self._clock() - started
-            if attempt == self._attempts:
-                if status is not None:
-                    raise ActHttpError(table, status, url, server_message(response))
-                raise ActUnavailable(
-                    f"{subject(table)}: could not reach Act! at {url} after {attempt} "
-                    f"attempt(s) ({problem}). Check hostname, port and that the server is up."
-                )
-            delay = backoff_delay(attempt)
+    # -- the one retry loop
+    def _request(self, table, url, authorization, limit, stop, renew: bool) -> _Answer:
+        """A GET under the retry policy; the answer is any status the policy does not retry."""
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            if stop is not None and stop.is_set():
+                raise Cancelled(f"{subject(table)}: request abandoned")
+            if self._throttled and self._settings.rate_limit_pause and table != AUTHORIZATION:
+                self._pause(self._settings.rate_limit_pause, stop)
+            header = authorization()
+            answer, problem = self._attempt(table, url, header, limit)
+            if answer is not None and answer.status == 401 and renew and not renewed:
+                renewed = True
+                self._renew(table, header, stop)
+                attempt -= 1  # a renewal is not a failure: the request gets its full attempts
+                continue
+            if answer is not None and answer.status not in RETRYABLE_STATUSES:
+                return answer
+            if answer is not None:
+                problem = f"HTTP {answer.status}: {answer.message}"
+                if answer.status == 429:
+                    self._throttled = True
+                    self.stats.throttled += 1
+            if attempt >= self._policy.attempts:
+                self._give_up(table, url, answer, problem, attempt)
+            response = answer.response if answer is not None else None
+            delay = self._policy.delay(attempt, response, self._settings.rate_limit_pause)
             self.stats.retries += 1
             log.warning(
                 f"{subject(table)}: {problem} from {url}; retry {attempt} of "
-                f"{self._attempts - 1} in {delay:.1f}s"
+                f"{self._policy.attempts - 1} in {delay:.1f}s"
             )
-            self._pause(delay)
+            self._pause(delay, stop)
 
-    def _note_rate_limit(self, response: requests.Response) -> None:
-        """With X-RateLimit-Remaining at 0 on a success, wait for the reset instead of a 429.
+    def _attempt(self, table, url, header, limit) -> tuple[_Answer | None, str]:
+        """One request: its answer, or (None, what went wrong on the network)."""
+        started = self._clock()
+        self.stats.requests += 1
+        try:
+            # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
+            with self._session.get(
+                url,
+                headers={"Authorization": header},
+                timeout=self._settings.request_timeout,
+                verify=self._settings.verify,
+                stream=True,
+            ) as response:
+                self._read_clock(response)
+                body = _read_body(table, url, response, limit)
+        except requests.exceptions.SSLError as error:
+            raise ActUnavailable(
+                f"{subject(table)}: TLS verification failed for {url}: {_reason(error)}. "
+                "If the server uses its own certificate, set ca_bundle to it."
+            ) from None
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            # The connection dropped after the headers: the body arrived cut off.
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as error:
+            return None, f"{type(error).__name__}: {_reason(error)}"
+        finally:
+            self.stats.wait_seconds += self._clock() - started
+        return _Answer(response, body), ""
 
-        (A 429 says itself how long to wait: throttle_delay reads it.)
-        """
+    def _give_up(self, table, url, answer: _Answer | None, problem: str, attempts: int):
+        if answer is not None and answer.status == 429:
+            raise ActUnavailable(
+                f"{subject(table)}: Act! kept answering 429 (too many requests) {attempts} "
+                f"times for {url}: {answer.message}. Raise rate_limit_pause or sync less often."
+            )
+        if answer is not None:
+            raise ActHttpError(table, answer.status, url, answer.message)
+        raise ActUnavailable(
+            f"{subject(table)}: could not reach Act! at {url} after {attempts} attempt(s) "
+            f"({problem}). Check hostname, port and that the server is up."
+        )
+
+    # -- pacing and the server's clock
+    def _note_rate_limit(self, response: requests.Response, stop) -> None:
+        """With X-RateLimit-Remaining at 0 on a success, wait for the reset instead of a 429."""
         remaining = response.headers.get("X-RateLimit-Remaining")
         if remaining is None or remaining.strip() != "0":
             return
@@ -224,37 +333,68 @@ class ActClient:
         wait = reset_delay(response.headers.get("X-RateLimit-Reset"))
         if wait:
             log.warning(f"Act! rate limit used up; waiting {wait:.1f}s for it to reset")
-            self._pause(wait)
+            self._pause(wait, stop)
 
-    def _pause(self, seconds: float) -> None:
+    def _read_clock(self, response: requests.Response) -> None:
+        header = response.headers.get("Date")
+        if header is None:
+            return
+        moment = server_clock(header)
+        if moment is not None:
+            self.server_time = moment
+        elif not self._unreadable_date_said:
+            self._unreadable_date_said = True
+            log.warning(
+                f"Act! sent a Date header that is not a date ({header[:80]!r}); its clock is "
+                "ignored and this machine's clock bounds the sync instead"
+            )
+
+    def _pause(self, seconds: float, stop: threading.Event | None = None) -> None:
         self.stats.sleep_seconds += seconds
-        self._sleep(seconds)
+        if stop is None:
+            self._sleep(seconds)
+        elif stop.wait(seconds):
+            raise Cancelled("request abandoned while waiting to retry")
 
 
-def backoff_delay(attempt: int) -> float:
+def answer_limit(params: dict[str, str]) -> int:
+    """The most bytes an answer to this query may hold, from the records it asks for."""
+    top = params.get("$top", "")
+    records = int(top) if top.isdigit() else MAX_ANSWER_BYTES // ANSWER_BYTES_PER_RECORD
+    return min(MAX_ANSWER_BYTES, max(MIN_ANSWER_BYTES, records * ANSWER_BYTES_PER_RECORD))
+
+
+def _read_body(table: str, url: str, response: requests.Response, limit: int) -> bytes:
+    """The body, read in chunks and refused (before it is all in memory) past `limit` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise AnswerTooLarge(table, url, int(declared), limit)
+    chunks, size = [], 0
+    for chunk in response.iter_content(READ_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise AnswerTooLarge(table, url, size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy = DEFAULT_POLICY) -> float:
     """Exponential backoff with full jitter in its upper half, so that retries spread out."""
-    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    ceiling = min(policy.backoff_cap, policy.backoff_base * 2 ** (attempt - 1))
     return ceiling * (0.5 + random.random() / 2)
 
 
-def throttle_delay(response: requests.Response, pause: float, attempt: int) -> float:
-    """How long a 429 asks us to wait: Retry-After, else X-RateLimit-Reset, else backoff."""
-    retry_after = response.headers.get("Retry-After", "").strip()
-    wait = None
-    if retry_after:
-        if retry_after.replace(".", "", 1).isdigit():
-            wait = float(retry_after)
-        else:
-            try:
-                moment = parsedate_to_datetime(retry_after)
-                wait = (moment - datetime.now(timezone.utc)).total_seconds()
-            except (TypeError, ValueError):
-                wait = None
-    if wait is None:
-        wait = reset_delay(response.headers.get("X-RateLimit-Reset"))
-    if wait is None:
-        wait = backoff_delay(attempt)
-    return min(MAX_THROTTLE_SLEEP_SECONDS, max(wait, pause))
+def retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds to wait: a number of seconds, or an HTTP date."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    moment = server_clock(text)
+    return None if moment is None else max(0.0, (moment - _utc_now()).total_seconds())
 
 
 def reset_delay(reset: str | None) -> float | None:
@@ -267,23 +407,44 @@ def reset_delay(reset: str | None) -> float | None:
         return None
     if value > 1_000_000_000:  # an epoch time, not a number of seconds
         value -= time.time()
-    return min(MAX_THROTTLE_SLEEP_SECONDS, max(0.0, value))
+    return max(0.0, value)
 
 
-def server_message(response: requests.Response) -> str:
+def server_clock(header: str) -> datetime | None:
+    """The moment a Date header gives, read defensively; None when it holds no date.
+
+    A date without a zone (or RFC 5322's "-0000", "zone unknown") is UTC, as HTTP dates are. Two
+    dates joined by a proxy give the earlier, the safer upper bound for a sync.
+    """
+    moments = []
+    for text in HTTP_DATE.findall(header) or [header]:
+        try:
+            moment = parsedate_to_datetime(text.strip())
+        except (TypeError, ValueError, IndexError):
+            continue
+        moments.append(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
+    return min(moments) if moments else None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def server_message(response: requests.Response, body: bytes | None = None) -> str:
     """The server's own words: ASP.NET's JSON error body, or the text of an IIS HTML page."""
-    text = response.text or ""
+    raw = response.content if body is None else body
+    text = (raw or b"").decode(response.encoding or "utf-8", "replace")
     try:
-        body = json.loads(text)
+        parsed = json.loads(text)
     except ValueError:
-        body = None
-    if isinstance(body, dict):
+        parsed = None
+    if isinstance(parsed, dict):
         parts = []
-        code = body.get("code", body.get("errorCode"))
+        code = parsed.get("code", parsed.get("errorCode"))
         if code is not None:
             parts.append(f"code {code}")
         for key in ("message", "Message", "exceptionMessage", "ExceptionMessage", "error"):
-            value = body.get(key)
+            value = parsed.get(key)
             if isinstance(value, str) and value.strip() and value.strip() not in parts:
                 parts.append(value.strip())
         if parts:
@@ -301,27 +462,17 @@ def _clip(text: str) -> str:
     return text if len(text) <= SERVER_MESSAGE_LIMIT else text[:SERVER_MESSAGE_LIMIT] + "…"
 
 
-def _rows(table: str, url: str, response: requests.Response) -> tuple[list, str]:
+def _rows(table: str, url: str, answer: _Answer) -> tuple[list, str]:
     try:
-        body = json.loads(response.content)  # from the bytes: no decoded copy of a large page
+        body = json.loads(answer.body)  # from the bytes: no decoded copy of a large page
     except ValueError:
         raise ActHttpError(
-            table,
-            response.status_code,
-            url,
-            "the answer was not JSON: " + server_message(response),
+            table, answer.status, url, "the answer was not JSON: " + answer.message
         ) from None
     rows = body.get("value") if isinstance(body, dict) else body
     if not isinstance(rows, list):
-        raise ActHttpError(table, response.status_code, url, "the answer held no list of records")
+        raise ActHttpError(table, answer.status, url, "the answer held no list of records")
     return rows, "odata" if isinstance(body, dict) else "array"
-
-
-def _date_header(response: requests.Response) -> datetime | None:
-    try:
-        return parsedate_to_datetime(response.headers["Date"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def _reason(error: Exception) -> str:

@@ -99,9 +99,6 @@ class Emitter:
             )
             self._operations.warning(message)  # the SDK logs it too
 
-    def report_unreadable(self) -> None:
-        for column, count in self._flattener.unreadable.items():
-            self._operations.warning(
-                f"Table '{self.table.name}': {count} value(s) of {column} were not timestamps "
-                "and were left empty"
-            )
+    def unfit_report(self) -> str | None:
+        """The warning for values that did not fit their column's type, if any did."""
+        return self._flattener.report(self.table.name)

@@ -42,6 +42,20 @@ class ActUnavailable(ActConnectorError):
     """Act! could not be reached, or kept failing, after every retry."""
 
 
+class AnswerTooLarge(ActConnectorError):
+    """An answer larger than the records asked for could be: refused before it fills memory."""
+
+    def __init__(self, table: str, url: str, size: int, limit: int):
+        self.table = table
+        self.table_scoped = table != AUTHORIZATION
+        super().__init__(
+            f"{subject(table)}: Act! sent more than {limit // (1024 * 1024)} MB in one answer "
+            f"({size // (1024 * 1024)} MB read) for {url}; the server or a proxy ignores $top, "
+            "or its records are unusually large. Lower batch_size, and check that nothing "
+            "between you and Act! rewrites the query."
+        )
+
+
 class PagingError(ActConnectorError):
     """The server's pages make no progress; stopping instead of looping."""
 

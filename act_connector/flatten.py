@@ -1,35 +1,192 @@
-"""Turning an Act! record into a row.
+"""Turning an Act! record into a row whose every value fits its declared column.
 
 Nested objects become columns joined by "_" (businessAddress.city -> businessAddress_city, and
-customFields the same way); arrays stay whole and land as JSON; timestamps become UTC ISO 8601.
-Nothing is dropped: a value that should be a timestamp and is not is counted and reported.
+customFields the same way); arrays stay whole and land as JSON. Values are coerced to the type
+fields.json declares, because live Act! data differs from its spec ("" in a number, "true" in a
+boolean) and the SDK refuses a value that does not fit, failing the sync on every run. "" is an
+unset value and lands as null. A value that cannot be coerced lands as null too, and is counted
+per column, so that the sync reports it instead of crashing or dropping it silently.
+Timestamps are handed to the SDK as UTC datetimes, which it encodes without parsing them again.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections import Counter
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from act_connector.timestamps import to_utc_text
+from act_connector.timestamps import in_utc, parse_timestamp
 
 SEPARATOR = "_"
+TRUE_TEXT = frozenset({"true", "yes", "y", "1", "-1", "on"})
+FALSE_TEXT = frozenset({"false", "no", "n", "0", "off"})
+# The ranges of the destination's integer columns (Java's int and long, as Fivetran's).
+INT_RANGE = (-(2**31), 2**31 - 1)
+LONG_RANGE = (-(2**63), 2**63 - 1)
+
+
+class Unfit(ValueError):
+    """A value that cannot be made to fit its column."""
+
+
+def _text(value) -> str | None:
+    """Text stripped, or None for blank text; anything else is not text."""
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def to_boolean(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value != 0
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if not word:
+            return None
+        if word in TRUE_TEXT:
+            return True
+        if word in FALSE_TEXT:
+            return False
+    raise Unfit(value)
+
+
+def _integer(value, bounds: tuple[int, int]):
+    if isinstance(value, bool):
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise Unfit(value)
+        number = int(value)
+    elif isinstance(value, str):
+        text = _text(value)
+        if text is None:
+            return None
+        try:
+            number = int(text)
+        except ValueError:
+            exact = _decimal(text)
+            if exact != exact.to_integral_value():
+                raise Unfit(value) from None
+            number = int(exact)
+    else:
+        raise Unfit(value)
+    if not bounds[0] <= number <= bounds[1]:
+        raise Unfit(value)
+    return number
+
+
+def to_int(value):
+    return _integer(value, INT_RANGE)
+
+
+def to_long(value):
+    return _integer(value, LONG_RANGE)
+
+
+def to_double(value):
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (int, bool)):
+        return float(value)
+    text = _text(value)
+    if text is None:
+        if isinstance(value, str):
+            return None
+        raise Unfit(value)
+    try:
+        return float(text)
+    except ValueError:
+        raise Unfit(value) from None
+
+
+def _decimal(text: str) -> Decimal:
+    try:
+        exact = Decimal(text)
+    except InvalidOperation:
+        raise Unfit(text) from None
+    if not exact.is_finite():
+        raise Unfit(text)
+    return exact
+
+
+def to_decimal(value):
+    """DECIMAL takes text or int (the SDK refuses a float): a float keeps its shortest digits."""
+    if isinstance(value, bool):
+        raise Unfit(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Unfit(value)
+        return repr(value)
+    text = _text(value)
+    if text is None:
+        if isinstance(value, str):
+            return None
+        raise Unfit(value)
+    return str(_decimal(text))
+
+
+def to_datetime(value):
+    text = _text(value)
+    if text is None:
+        if isinstance(value, str):
+            return None  # Act! sends "" for an unset date on some fields
+        raise Unfit(value)
+    try:
+        return in_utc(parse_timestamp(text))
+    except (ValueError, OverflowError):
+        raise Unfit(value) from None
+
+
+def to_string(value):
+    """Text as it is; an object or array a build sends where text was declared, as JSON."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+COERCERS = {
+    "BOOLEAN": to_boolean,
+    "SHORT": to_int,
+    "INT": to_int,
+    "LONG": to_long,
+    "FLOAT": to_double,
+    "DOUBLE": to_double,
+    "DECIMAL": to_decimal,
+    "UTC_DATETIME": to_datetime,
+    "STRING": to_string,
+}
 
 
 class Flattener:
-    """Flattens the records of one table and counts timestamps it could not read."""
+    """Flattens the records of one table, coercing each declared column to its type."""
 
     def __init__(self, columns: dict[str, str]):
+        self._kinds = columns
         self._declared = frozenset(columns)
-        self._datetime_columns = tuple(n for n, kind in columns.items() if kind == "UTC_DATETIME")
-        self.unreadable: Counter[str] = Counter()
+        self._coercers = {
+            name: COERCERS[kind] for name, kind in columns.items() if kind in COERCERS
+        }
+        # Per column: values that did not fit its type and landed as null.
+        self.unfit: Counter[str] = Counter()
 
     def row(self, record: dict) -> dict:
         out: dict = {}
         self._flatten_into(out, "", record)
-        for column in self._datetime_columns:
-            value = out.get(column)
-            if isinstance(value, str):
-                out[column] = self._timestamp(column, value)
+        coercers = self._coercers
+        for name, value in out.items():
+            coerce = coercers.get(name)
+            if coerce is None or value is None or (coerce is to_string and type(value) is str):
+                continue
+            try:
+                out[name] = coerce(value)
+            except (Unfit, OverflowError):
+                out[name] = None
+                self.unfit[name] += 1
         return out
 
     def _flatten_into(self, out: dict, prefix: str, nested: dict) -> None:
@@ -44,11 +201,15 @@ class Flattener:
             else:
                 out[name] = value
 
-    def _timestamp(self, column: str, value: str) -> str | None:
-        if not value.strip():
-            return None  # Act! sends "" for an unset date on some fields
-        try:
-            return to_utc_text(value)
-        except ValueError:
-            self.unreadable[column] += 1
+    def report(self, table: str) -> str | None:
+        """One warning for the sync: every column whose values did not fit, and how many."""
+        if not self.unfit:
             return None
+        counts = ", ".join(
+            f"{column} ({self._kinds[column]}) {count}"
+            for column, count in sorted(self.unfit.items())
+        )
+        return (
+            f"Table '{table}': {sum(self.unfit.values())} value(s) did not fit their column's "
+            f"type and landed as null: {counts}. The rest of each row landed as sent."
+        )

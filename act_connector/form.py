@@ -12,14 +12,14 @@ from fivetran_connector_sdk import Logging as log
 
 from act_connector import config
 from act_connector.catalog import load_catalog
-from act_connector.client import ActClient
+from act_connector.client import ActClient, RetryPolicy
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
 from act_connector.paging import Position, page_query
 from act_connector.timestamps import format_utc
 
 # A setup test should answer in seconds: one attempt per request, no backoff.
-SETUP_TEST_ATTEMPTS = 1
+SETUP_TEST_POLICY = RetryPolicy(attempts=1)
 
 
 def configuration_form() -> ConfigurationForm:
@@ -195,7 +195,7 @@ def connect_to_act(configuration: dict):
         settings = config.validate_configuration(configuration, catalog)
     except ActConnectorError as error:
         return Test.failure(f"Configuration: {error}")
-    client = ActClient(settings, attempts=SETUP_TEST_ATTEMPTS)
+    client = ActClient(settings, policy=SETUP_TEST_POLICY)
     found, failures = [], []
     try:
         client.authorize()

@@ -9,6 +9,7 @@ not waited for: it may be sitting out a long throttle wait, and the error matter
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -16,11 +17,12 @@ from typing import Any
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
-from act_connector.paging import Position, next_position, page_query
+from act_connector.errors import PagingError
+from act_connector.paging import Position, next_position, page_query, usable_rows
 from act_connector.timestamps import format_utc
 
-# follow(page) -> (what to fetch next, where the walk stands after this page)
-Follow = Callable[[list[dict]], tuple[Any, Any]]
+# follow(page) -> (the page's rows to write, what to fetch next, where the walk stands after it)
+Follow = Callable[[list], tuple[list[dict], Any, Any]]
 
 
 class Pages:
@@ -30,8 +32,9 @@ class Pages:
             for rows, after in pages:
                 ...  # write rows; `after` is the position to checkpoint
 
-    The walk ends at the first empty page. `follow` checks a page and says what comes next
-    (raising stops the walk before the page is written); `fetch` gets that next page.
+    The walk ends at the first empty page. `follow` checks a page, keeps the rows that can be
+    written and says what comes next (raising stops the walk before the page is written);
+    `fetch` gets that next page.
     """
 
     def __init__(self, first: list[dict], follow: Follow, fetch: Callable, name: str):
@@ -43,12 +46,12 @@ class Pages:
         return self
 
     def __iter__(self) -> Iterator[tuple[list[dict], Any]]:
-        rows = self._first
-        while rows:
-            request, after = self._follow(rows)
+        page = self._first
+        while page:
+            rows, request, after = self._follow(page)
             upcoming = self._prefetch.submit(self._fetch, request)
             yield rows, after
-            rows = upcoming.result()
+            page = upcoming.result()
 
     def __exit__(self, kind, error, traceback) -> None:
         if error is None:
@@ -65,15 +68,28 @@ class Pages:
 
 
 class _Keyset:
-    """follow() for a sync's walk: the position after each page, and the query of the next."""
+    """follow() for a sync's walk: the rows that can land, the query of the next page and the
+    position after this one; counts what the server sent that paging had to work around."""
 
-    def __init__(self, table: TableSpec, position: Position, until: datetime, top: int):
+    def __init__(
+        self, table: TableSpec, position: Position, until: datetime, top: int, anomalies: Counter
+    ):
         self._table, self._position, self._until, self._top = table, position, until, top
         self._until_text = format_utc(until)
+        self._anomalies = anomalies
 
-    def __call__(self, rows: list[dict]) -> tuple[dict[str, str], Position]:
-        self._position = next_position(self._table, self._position, rows, self._until, self._top)
-        return page_query(self._table, self._position, self._until_text, self._top), self._position
+    def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
+        table, anomalies = self._table, self._anomalies
+        if len(page) > self._top:
+            anomalies["oversized"] += 1
+        rows, malformed = usable_rows(table, page)
+        anomalies["malformed"] += malformed
+        if not rows:
+            raise PagingError(table.name, "a page held no record that can land.")
+        self._position, untracked = next_position(table, self._position, rows, self._until)
+        anomalies["untracked"] += untracked
+        query = page_query(table, self._position, self._until_text, self._top)
+        return rows, query, self._position
 
 
 def walk_pages(
@@ -81,14 +97,37 @@ def walk_pages(
     table: TableSpec,
     path: str,
     position: Position,
-    first: list[dict],
+    first: list,
     until: datetime,
     top: int,
+    anomalies: Counter,
 ) -> Pages:
-    """The pages of a table after `position` up to `until`, starting with `first`."""
+    """The pages of a table after `position` up to `until`, starting with `first`; what paging
+    had to work around is counted in `anomalies`."""
     return Pages(
         first,
-        _Keyset(table, position, until, top),
+        _Keyset(table, position, until, top, anomalies),
         lambda query: client.get_rows(table.name, path, query),
         f"act-{table.name}",
     )
+
+
+def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None:
+    """One warning for what the server sent that paging had to work around."""
+    parts = []
+    if anomalies["malformed"]:
+        parts.append(
+            f"{anomalies['malformed']} row(s) were not records with an '{table.primary_key}' "
+            "and were skipped"
+        )
+    if anomalies["untracked"]:
+        parts.append(
+            f"{anomalies['untracked']} record(s) had no readable {table.cursor}; they landed, "
+            "but only a from-scratch read or a reconciliation can see their later edits"
+        )
+    if anomalies["oversized"]:
+        parts.append(
+            f"{anomalies['oversized']} page(s) held more than the {top} records asked for (the "
+            "server ignores $top); they were used as they came"
+        )
+    return f"Table '{table.name}': " + "; ".join(parts) + "." if parts else None

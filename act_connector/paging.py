@@ -10,7 +10,9 @@ so a record that moves cannot shift the others; a page-size cap below $top only 
 thousands of records sharing one second are walked through by id. UNTIL is the server's clock when
 the sync began (minus a second that may still be filling): what is edited during the sync is left
 for the next one, which starts after the last row this one read. Tables without a cursor are
-walked by id alone. A table ends at the first empty page, never at a short one.
+walked by id alone. A table ends at the first empty page, never at a short one; a page longer
+than $top asked for (a server that ignores $top) is still in order and is used as it is.
+A record without a readable cursor cannot place the walk: it is kept, and counted.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime
 
 from act_connector.catalog import TableSpec
 from act_connector.errors import PagingError
-from act_connector.timestamps import format_utc, parse_timestamp
+from act_connector.timestamps import ISO_8601, format_utc, parse_timestamp
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Position:
     older state) it starts at the cursor itself, inclusive.
     """
 
-    cursor: str | None = None  # UTC ISO 8601 text
+    cursor: str | None = None  # the server's own timestamp text (or UTC ISO 8601 of our own)
     id: str | int | None = None
 
     def to_state(self) -> dict:
@@ -42,31 +44,55 @@ class Position:
         }
 
 
-def literal(value) -> str:
-    """An OData literal: numbers bare, text quoted with '' doubling any quote inside."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
+INTEGER_KINDS = frozenset({"SHORT", "INT", "LONG"})
+NUMBER_KINDS = frozenset({"FLOAT", "DOUBLE", "DECIMAL"})
+
+
+def literal(value, kind: str = "STRING") -> str:
+    """An OData literal for a value of a column of the declared `kind`.
+
+    Numbers bare, text quoted with '' doubling any quote inside. A strict server answers 400 to a
+    quoted number or an unquoted GUID, so the declared type decides, not the JSON value's type.
+    """
+    if kind in INTEGER_KINDS and not isinstance(value, bool):
+        try:
+            return str(int(str(value).strip()))
+        except ValueError:
+            pass  # not a whole number after all: a quoted string at least selects nothing wrong
+    if kind in NUMBER_KINDS and isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(value)
+    if kind == "BOOLEAN" and isinstance(value, bool):
+        return "true" if value else "false"
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def cursor_literal(text: str) -> str:
+    """The server's timestamp text as an OData literal: as it is, with a Z added when it has no
+    zone (an unquoted date literal needs one)."""
+    match = ISO_8601.fullmatch(text.strip())
+    if match is None or match.group("time") is None:
+        return format_utc(parse_timestamp(text))
+    if match.group("offset"):
+        return match.group(0).replace(" ", "T", 1)
+    return match.group(0).replace(" ", "T", 1) + "Z"
 
 
 def page_query(table: TableSpec, position: Position, until: str, top: int) -> dict[str, str]:
     """The OData parameters of the page after `position`."""
     key = table.primary_key
+    key_kind = table.columns.get(key, "STRING")
     if not table.incremental:
         query = {"$orderby": f"{key} asc", "$top": str(top)}
         if position.id is not None:
-            query["$filter"] = f"{key} gt {literal(position.id)}"
+            query["$filter"] = f"{key} gt {literal(position.id, key_kind)}"
         return query
     cursor = table.cursor
+    at = cursor_literal(position.cursor)
     if position.id is None:
-        after = f"{cursor} ge {position.cursor}"
+        after = f"{cursor} ge {at}"
     else:
-        after = (
-            f"({cursor} gt {position.cursor} or "
-            f"({cursor} eq {position.cursor} and {key} gt {literal(position.id)}))"
-        )
+        after_id = f"{key} gt {literal(position.id, key_kind)}"
+        after = f"({cursor} gt {at} or ({cursor} eq {at} and {after_id}))"
     return {
         "$filter": f"{after} and {cursor} le {until}",
         "$orderby": f"{cursor} asc,{key} asc",
@@ -74,51 +100,69 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
     }
 
 
-def next_position(
-    table: TableSpec, position: Position, rows: list[dict], until: datetime, top: int
-) -> Position:
-    """The position after a non-empty page, once the page is shown to respect the query.
+def usable_rows(table: TableSpec, rows: list) -> tuple[list[dict], int]:
+    """The records of a page that can land (JSON objects with their key), and how many cannot."""
+    key = table.primary_key
+    usable = [row for row in rows if isinstance(row, dict) and row.get(key) is not None]
+    return usable, len(rows) - len(usable)
 
-    A server that ignores $top, $filter or $orderby would make keyset paging loop or skip rows,
-    so such a page stops the sync with a message instead.
+
+def cursor_moment(table: TableSpec, row: dict):
+    """The row's cursor as a datetime, or None when it has none that can be read."""
+    value = row.get(table.cursor)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def next_position(
+    table: TableSpec, position: Position, rows: list[dict], until: datetime
+) -> tuple[Position, int]:
+    """The position after a non-empty page, and how many of its rows had no readable cursor.
+
+    The page is first shown to respect the query: a server that ignores $filter or $orderby, or
+    sends the same page again, would make keyset paging loop or skip rows, so such a page stops
+    the table with a message instead.
     """
-    if len(rows) > top:
-        raise PagingError(
-            table.name,
-            f"asked for {top} rows and got {len(rows)}; the server "
-            "ignores $top, so paging cannot be trusted.",
-        )
-    last = rows[-1]
-    new_id = last.get(table.primary_key)
-    if new_id is None:
-        raise PagingError(table.name, f"a record arrived without its key '{table.primary_key}'.")
     if not table.incremental:
+        new_id = rows[-1][table.primary_key]
         if new_id == position.id:
             raise PagingError(
                 table.name,
                 f"the server sent the same page twice (last id "
                 f"{new_id!r}); it ignores $filter, so paging would never end.",
             )
-        return Position(id=new_id)
-    lower = parse_timestamp(position.cursor)
-    previous = lower
+        return Position(id=new_id), 0
+    previous = parse_timestamp(position.cursor)
+    last, untracked = None, 0
     for row in rows:
-        value = row.get(table.cursor)
-        moment = parse_timestamp(value) if isinstance(value, str) and value else None
-        if moment is None or moment < previous or moment > until:
+        moment = cursor_moment(table, row)
+        if moment is None:
+            untracked += 1
+            continue
+        if moment < previous or moment > until:
             raise PagingError(
                 table.name,
                 f"record {row.get(table.primary_key)!r} has "
-                f"{table.cursor}={value!r}, outside the window asked for "
+                f"{table.cursor}={row.get(table.cursor)!r}, outside the window asked for "
                 f"({position.cursor} to {format_utc(until)}) or out of order; the server "
                 "ignores $filter or $orderby, so paging cannot be trusted.",
             )
-        previous = moment
-    new_cursor = format_utc(previous)
-    if new_cursor == position.cursor and new_id == position.id:
+        previous, last = moment, row
+    if last is None:
+        raise PagingError(
+            table.name,
+            f"none of the {len(rows)} records of a page has a readable {table.cursor}, so the "
+            "walk cannot move past them.",
+        )
+    new = Position(cursor=last[table.cursor], id=last[table.primary_key])
+    if new == position:
         raise PagingError(
             table.name,
             f"the server sent the same page twice (last record "
-            f"{new_id!r} at {new_cursor}); paging would never end.",
+            f"{new.id!r} at {new.cursor}); paging would never end.",
         )
-    return Position(cursor=new_cursor, id=new_id)
+    return new, untracked

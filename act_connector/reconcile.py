@@ -65,16 +65,17 @@ class Findings:
 
 
 class Lister:
-    """Lists tables' ids and edit times for one sync; remembers whether Act! refuses $select,
-    so that it is tried, and said, once."""
+    """Lists tables' ids and edit times, for one sync; remembers what Act! refuses ($select, or
+    `or` in a $filter), so that each is tried, and said, once."""
 
     def __init__(self, client: ActClient, whole_record_top: int):
         self._client = client
         self._whole_record_top = whole_record_top  # whole records are large: the batch size
         self._lock = threading.Lock()
         self.select_refused = False
+        self.ids_per_request = IDS_PER_REQUEST
 
-    def page(self, table: TableSpec, path: str, after) -> list[dict]:
+    def page(self, table: TableSpec, path: str, after) -> list:
         """The listing's page after id `after` (None: the first)."""
         if not self.select_refused:
             query = listing_query(table, after, LISTING_TOP, select=True)
@@ -88,19 +89,29 @@ class Lister:
             refusal = None
         query = listing_query(table, after, self._whole_record_top, select=False)
         rows = self._client.get_rows(table.name, path, query)
-        if refusal is not None:
-            self._refused(refusal)
+        if refusal is not None and self._refuse("select_refused", True):
+            log.warning(
+                f"Act! refused $select (HTTP 400: {refusal.server_message}); reconciliation "
+                f"lists whole records instead, {self._whole_record_top:,} a request, which is "
+                "slower"
+            )
         return rows
 
-    def _refused(self, refusal: ActHttpError) -> None:
+    def refuse_or(self, refusal: ActHttpError) -> None:
+        """Act! answered 400 to ids joined by `or`: late records are read one a request."""
+        if self._refuse("ids_per_request", 1):
+            log.warning(
+                f"Act! refused a $filter of several ids joined by 'or' (HTTP 400: "
+                f"{refusal.server_message}); late records are read again one a request"
+            )
+
+    def _refuse(self, name: str, value) -> bool:
+        """Notes a refusal; True for the first thread to note it (which says so)."""
         with self._lock:
-            if self.select_refused:
-                return
-            self.select_refused = True
-        log.warning(
-            f"Act! refused $select (HTTP 400: {refusal.server_message}); reconciliation lists "
-            f"whole records instead, {self._whole_record_top:,} a request, which is slower"
-        )
+            if getattr(self, name) == value:
+                return False
+            setattr(self, name, value)
+            return True
 
 
 def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, str]:
@@ -110,15 +121,16 @@ def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, 
     if select:
         query["$select"] = f"{key},{table.cursor}"
     if after is not None:
-        query["$filter"] = f"{key} gt {literal(after)}"
+        query["$filter"] = f"{key} gt {literal(after, table.columns.get(key, 'STRING'))}"
     return query
 
 
 def reread_query(table: TableSpec, ids: list, after) -> dict[str, str]:
     """Whole records of the given ids, in id order after `after` (a server may cap a page)."""
     key = table.primary_key
-    wanted = " or ".join(f"{key} eq {literal(record_id)}" for record_id in ids)
-    after_clause = f" and {key} gt {literal(after)}" if after is not None else ""
+    kind = table.columns.get(key, "STRING")
+    wanted = " or ".join(f"{key} eq {literal(record_id, kind)}" for record_id in ids)
+    after_clause = f" and {key} gt {literal(after, kind)}" if after is not None else ""
     return {
         "$filter": f"({wanted}){after_clause}",
         "$orderby": f"{key} asc",
@@ -181,9 +193,14 @@ class Reconciliation:
 
     def _follow(self, rows: list[dict]):
         key = self._table.primary_key
-        last = rows[-1].get(key)
-        if last is None or any(row.get(key) is None for row in rows):
-            raise PagingError(self._table.name, f"a listed record arrived without '{key}'.")
+        if not all(isinstance(row, dict) and row.get(key) is not None for row in rows):
+            # Its id unknown, a remembered record could not be told from a deleted one.
+            raise PagingError(
+                self._table.name,
+                f"a listed record arrived without '{key}', so the table cannot be compared "
+                "with Act!; nothing was deleted.",
+            )
+        last = rows[-1][key]
         if last == self._last:
             raise PagingError(
                 self._table.name,
@@ -191,7 +208,7 @@ class Reconciliation:
                 "$filter, so the table cannot be compared with Act!.",
             )
         self._last = last
-        return last, last
+        return rows, last, last
 
     def _over_limit(self, findings: Findings) -> bool:
         if findings.listed <= KNOWN_LIMIT:
@@ -249,13 +266,20 @@ class Reconciliation:
     # -- re-reading late records
     def _reread(self, late: list, findings: Findings) -> None:
         """Reads the late records again by id and upserts them, checkpointing as a walk does."""
-        ordered = sorted(late, key=str)
-        since_checkpoint = 0
-        for at in range(0, len(ordered), IDS_PER_REQUEST):
-            for rows in self._reread_chunk(ordered[at : at + IDS_PER_REQUEST]):
-                self._emitter.upsert(rows)
-                findings.late += len(rows)
-                since_checkpoint += len(rows)
+        ordered, at, since_checkpoint = sorted(late, key=str), 0, 0
+        while at < len(ordered):
+            size = self._lister.ids_per_request
+            try:
+                for rows in self._reread_chunk(ordered[at : at + size]):
+                    self._emitter.upsert(rows)
+                    findings.late += len(rows)
+                    since_checkpoint += len(rows)
+            except ActHttpError as error:
+                if error.status != BAD_REQUEST or size == 1:
+                    raise
+                self._lister.refuse_or(error)
+                continue  # the same ids again, one a request
+            at += size
             if since_checkpoint >= self._checkpoint_every:
                 self._emitter.checkpoint()
                 since_checkpoint = 0

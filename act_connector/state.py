@@ -134,12 +134,12 @@ def _position(table: TableSpec, cursor, row_id) -> Position | None:
     """A stored position, or None (with a warning) when it cannot be trusted."""
     if table.incremental:
         try:
-            cursor_text = format_utc(parse_timestamp(cursor))
+            parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
         except (TypeError, ValueError, AttributeError):
             log.warning(
                 f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
                 "syncing the table again from default_start_date"
             )
             return None
-        return Position(cursor=cursor_text, id=row_id if isinstance(row_id, (str, int)) else None)
+        return Position(cursor=cursor, id=row_id if isinstance(row_id, (str, int)) else None)
     return Position(id=row_id) if isinstance(row_id, (str, int)) else None

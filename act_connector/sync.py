@@ -17,6 +17,7 @@ known.py the set within it). Each page is checkpointed once its rows are emitted
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,7 +29,7 @@ from act_connector.config import Settings
 from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
-from act_connector.pages import walk_pages
+from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, page_query
 from act_connector.reconcile import Findings, Lister, Reconciliation
 from act_connector.state import SyncState, TableState
@@ -156,9 +157,10 @@ class TableSync:
         lister: Lister,
     ):
         self.client, self.table, self.settings, self.until = client, table, settings, until
-        self.lister = lister
+        self.lister, self.operations = lister, operations
         remember = table.incremental and settings.reconcile_interval is not None
         self.emitter = Emitter(table, sync_state, operations, remember)
+        self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None
         self.path = ""
 
@@ -181,15 +183,19 @@ class TableSync:
         self._log_walked(time.monotonic() - started)
         if table.incremental and not from_scratch:
             self._reconcile_if_due()
-        self.emitter.report_unreadable()
+        top = self.settings.batch_size
+        for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
+            if message:
+                self.operations.warning(message)
         self.result.records, self.result.deleted = self.emitter.upserted, self.emitter.deleted
         self.result.seconds = time.monotonic() - started
         return self.result
 
-    def walk(self, position: Position, rows: list[dict], until: datetime) -> Position:
+    def walk(self, position: Position, rows: list, until: datetime) -> Position:
         """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
+        top = self.settings.batch_size
         with walk_pages(
-            self.client, self.table, self.path, position, rows, until, self.settings.batch_size
+            self.client, self.table, self.path, position, rows, until, top, self.anomalies
         ) as pages:
             for rows, position in pages:
                 self.emitter.upsert(rows)

@@ -20,6 +20,14 @@ def parse_timestamp(text: str) -> datetime:
     Python 3.10's fromisoformat takes no Z, no offset without a colon and only 3 or 6 fractional
     digits (.NET sends 7), so the text is first rewritten into the form every version reads.
     """
+    try:
+        # The fast path: Act!'s usual form (an offset with its colon, 0, 3 or 6 fractional
+        # digits) on every version, and on 3.11+ nearly all of ISO 8601.
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is not None and not (text[:1].isspace() or text[-1:].isspace()):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
     match = ISO_8601.fullmatch(text.strip())
     if match is None:
         raise ValueError(f"not an ISO 8601 timestamp: {text!r}")
@@ -34,23 +42,22 @@ def parse_timestamp(text: str) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
-def format_utc(value: datetime) -> str:
-    """UTC ISO 8601 with a Z, fractions only when present: also the OData literal form."""
+def in_utc(value: datetime) -> datetime:
+    """The same instant in UTC, as the SDK's UTC_DATETIME columns take it."""
+    if value.tzinfo is timezone.utc:
+        return value
     try:
-        utc = value.astimezone(timezone.utc)
+        return value.astimezone(timezone.utc)
     except OverflowError:
         # .NET's "no date" sentinels with an offset (0001-01-01T00:00:00+01:00, or 9999-12-31
         # late in the day west of UTC) fall outside what a datetime holds in UTC: keep them as
         # the nearest instant that exists, as the sentinels they are.
         bound = datetime.min if value.year == datetime.min.year else datetime.max
-        utc = bound.replace(tzinfo=timezone.utc)
+        return bound.replace(tzinfo=timezone.utc)
+
+
+def format_utc(value: datetime) -> str:
+    """UTC ISO 8601 with a Z, fractions only when present: also the OData literal form."""
     # isoformat() writes microseconds only when there are some, and pads years below 1000
     # (strftime's %Y does not on Linux).
-    return utc.replace(tzinfo=None).isoformat() + "Z"
-
-
-def to_utc_text(text: str) -> str:
-    """Act!'s timestamp text in UTC ISO 8601; the common '+00:00' form takes the fast path."""
-    if text.endswith("+00:00") and len(text) == 25:
-        return text[:19] + "Z"
-    return format_utc(parse_timestamp(text))
+    return in_utc(value).replace(tzinfo=None).isoformat() + "Z"

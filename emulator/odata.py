@@ -4,13 +4,18 @@ $filter: eq ne gt ge lt le, and / or / not, parentheses, unquoted ISO datetimes 
 quoted strings ('' escapes a quote), numbers, GUIDs, true/false/null and property paths (a/b).
 Property names are case-sensitive, as in ASP.NET OData; an unknown one or bad syntax is an
 ODataError, which the server answers with 400 and the ASP.NET error body.
+
+Strict as ASP.NET OData is about types: a property compared with a literal of another type (a
+quoted date, an unquoted GUID against a text key, a quoted number against an integer key) is a
+400. Time stamps compare to the 100 ns of SQL Server's datetime2(7), not to Python's microsecond:
+a cursor sent back with a digit lost selects other rows than the one it came from.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 TOKEN = re.compile(
@@ -32,22 +37,67 @@ class ODataError(ValueError):
     """A query the server rejects with 400."""
 
 
+STAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?"
+    r"(Z|[+-]\d{2}:\d{2})?"
+)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TICKS_PER_SECOND = 10_000_000  # SQL Server's datetime2(7) and .NET's DateTime: 100 ns
+
+
+class Moment(int):
+    """A time stamp as 100 ns ticks since 1970 UTC: exact to the last digit .NET writes."""
+
+
 @lru_cache(maxsize=1 << 18)
-def moment(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+def moment(text: str) -> Moment:
+    match = STAMP.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a time stamp: {text!r}")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    base = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+    offset = 0
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        offset = sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    seconds = (base.replace(tzinfo=timezone.utc) - EPOCH) // timedelta(seconds=1) - offset
+    ticks = int((fraction or "").ljust(7, "0")[:7])
+    return Moment(seconds * TICKS_PER_SECOND + ticks)
+
+
+# Edm type names, for messages as ASP.NET OData words them.
+EDM = {
+    "datetime": "Edm.DateTimeOffset",
+    "string": "Edm.String",
+    "int": "Edm.Int32",
+    "number": "Edm.Double",
+    "bool": "Edm.Boolean",
+    "guid": "Edm.Guid",
+}
+COMPATIBLE = {
+    "datetime": {"datetime"},
+    "string": {"string"},
+    "int": {"int", "number"},
+    "number": {"int", "number"},
+    "bool": {"bool"},
+}
+OPERATOR_KINDS = {"eq": "Equal", "ne": "NotEqual", "gt": "GreaterThan", "ge": "GreaterThanOrEqual",
+                  "lt": "LessThan", "le": "LessThanOrEqual"}  # fmt: skip
 
 
 class Literal:
-    def __init__(self, value, is_datetime: bool = False):
-        self.value, self.is_datetime = value, is_datetime
+    def __init__(self, value, kind: str):
+        self.value, self.kind = value, kind
 
 
 class Query:
     """A parsed query for a collection whose records have `properties` (nested dict of names)."""
 
     def __init__(self, params: dict[str, str], properties: dict, entity: str):
+        # properties: a nested dict of the entity's property names; a leaf holds the property's
+        # kind ("datetime", "string", "int", "number", "bool") or None when it is not known.
         self.properties, self.entity = properties, entity
+        self.uses_or = False
         self.filter = self._parse_filter(params.get("$filter", ""))
         self.orderby = self._parse_orderby(params.get("$orderby", ""))
         self.top = self._int(params, "$top")
@@ -65,6 +115,10 @@ class Query:
         return int(text)
 
     def _path(self, name: str) -> tuple[str, ...]:
+        return self._property(name)[0]
+
+    def _property(self, name: str) -> tuple[tuple[str, ...], str | None]:
+        """A property path and its kind."""
         node = self.properties
         parts = tuple(name.split("/"))
         for part in parts:
@@ -73,7 +127,7 @@ class Query:
                     f"Could not find a property named '{part}' on type '{self.entity}'."
                 )
             node = node[part]
-        return parts
+        return parts, node if isinstance(node, str) else None
 
     def _parse_orderby(self, text: str) -> list[tuple[tuple[str, ...], bool]]:
         keys = []
@@ -120,6 +174,7 @@ class Query:
         node = self._and()
         while self._peek() == ("word", "or"):
             self._take()
+            self.uses_or = True
             node = ("or", node, self._and())
         return node
 
@@ -144,24 +199,26 @@ class Query:
         kind, op = self._take()
         if kind != "word" or op not in COMPARISONS:
             raise ODataError(f"Syntax error: a comparison operator expected, found '{op}'.")
-        return ("cmp", op, left, self._operand())
+        right = self._operand()
+        _check_types(op, left, right)
+        return ("cmp", op, _bare(left), _bare(right))
 
     def _operand(self):
         kind, text = self._take()
         if kind == "datetime":
-            return Literal(moment(text), is_datetime=True)
+            return Literal(moment(text), "datetime")
         if kind == "guid":
-            return Literal(text.lower())
+            return Literal(text.lower(), "guid")
         if kind == "number":
-            return Literal(float(text) if "." in text else int(text))
+            return Literal(float(text), "number") if "." in text else Literal(int(text), "int")
         if kind == "string":
-            return Literal(text[1:-1].replace("''", "'"))
+            return Literal(text[1:-1].replace("''", "'"), "string")
         if kind == "word" and text in ("true", "false"):
-            return Literal(text == "true")
+            return Literal(text == "true", "bool")
         if kind == "word" and text == "null":
-            return Literal(None)
+            return Literal(None, "null")
         if kind == "word" and text not in KEYWORDS:
-            return self._path(text)
+            return self._property(text)
         raise ODataError(f"Syntax error: unexpected '{text}'.")
 
     # -- evaluation
@@ -195,6 +252,30 @@ class Query:
             if desc
             else _sortable(_value(record, path))
             for path, desc in self.orderby
+        )
+
+
+def _bare(operand):
+    """A literal as it is, a property as its path alone."""
+    return operand if isinstance(operand, Literal) else operand[0]
+
+
+def _check_types(op: str, left, right) -> None:
+    """ASP.NET OData's 400 for a comparison of a property with a literal of another type."""
+    for prop, other in ((left, right), (right, left)):
+        if isinstance(prop, Literal) or not isinstance(other, Literal):
+            continue
+        kind = prop[1]
+        if (
+            kind is None
+            or other.kind == "null"
+            or other.kind in COMPATIBLE.get(kind, {other.kind})
+        ):
+            continue
+        raise ODataError(
+            "A binary operator with incompatible types was detected. Found operand types "
+            f"'{EDM.get(kind, kind)}' and '{EDM.get(other.kind, other.kind)}' for operator kind "
+            f"'{OPERATOR_KINDS[op]}'."
         )
 
 

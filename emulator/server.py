@@ -3,8 +3,9 @@
 Behaves as the real one is documented to (../shared/reference/FACTS.md): Basic credentials plus
 Act-Database-Name at /authorize give a bare JWT as text/html; calls carry it as a Bearer token; bad
 credentials and expired tokens get a bare 401; routing is case-insensitive; errors are ASP.NET JSON
-bodies (or an IIS HTML page). Faults, all off by default, are settings a test can change while the
-server runs. The control API lives under /_emulator/, outside the Act! base path.
+bodies (or an IIS HTML page); OData literals are type-checked (emulator/odata.py). Every fault a
+real server, or a proxy before it, is known to show is a setting, off by default, that a test can
+change while the server runs. The control API lives under /_emulator/, outside the Act! base path.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 import base64
 import json
 import random
+import socket
 import ssl
 import threading
 import time
+import zlib
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from emulator.data import Generator, generate, new_record, stamp
-from emulator.odata import ODataError, Query
+from emulator.data import Generator, generate, new_record
+from emulator.odata import ODataError, Query, moment
 
 CURSORS = {"products": "editDate", "activity_types": None}  # every other table: "edited"
 ENTITIES = {
@@ -85,20 +89,44 @@ class Settings:
     forbidden_tables: str = ""  # comma-separated tables this user may not read: 403
     churn_edits: int = 0  # records edited after each data page served, as users would
     churn_creates: int = 0  # records created after each data page served
-    select_supported: bool = True  # False: any $select answers 400, as builds that refuse it
+    # -- what stricter and stranger servers do
+    # The 1st, N+1th, 2N+1th... /authorize answers 429 (Act! cloud limits every call).
+    authorize_throttle_every: int = 0
+    # The Date header: "gmt" as IIS sends it; "minus-zero" (RFC 5322's -0000, zone unknown);
+    # "zoneless"; "doubled" (a proxy's Date beside IIS's, which clients join with ", ");
+    # "garbage"; "none".
+    date_header: str = "gmt"
+    clock_offset_seconds: float = 0.0  # the server's clock minus the real one: Date and stamps
+    cut_body_every: int = 0  # every Nth data answer stops mid-body: the connection drops
+    fraction_digits: int = 0  # stamps written with this many fractional digits (.NET: 7)
+    lagging_edits: int = 0  # records edited after each data page, stamped lag_seconds ago
+    lag_seconds: float = 45.0  # how far behind a lagging edit's stamp is (a long save, a clock)
+    null_cursor_every: int = 0  # every Nth record is served with its cursor null
+    # Every Nth record is served with its numbers and booleans as text, as live Act! data differs
+    # from its spec: "" or "42" in a number, "true" / "false" in a boolean.
+    typed_text_every: int = 0
+    ids_as_text: bool = False  # integer ids (task types) sent as text: "12"
+    ignore_top_every: int = 0  # every Nth page holds all that matches, whatever $top asks
+    select_supported: bool = True  # False: any $select is a 400
+    max_orderby_keys: int = 0  # more keys than this in $orderby is a 400; 0: any number
+    or_supported: bool = True  # False: a $filter with `or` (the keyset clause) is a 400
 
 
-def now_stamp(ago: float = 0) -> str:
-    return stamp(datetime.now(timezone.utc) - timedelta(seconds=ago))
+def stamp_ns(nanoseconds: int, digits: int = 0) -> str:
+    """A time stamp as Act! writes it, with `digits` fractional digits (at most .NET's 7)."""
+    moment = datetime.fromtimestamp(nanoseconds // 1_000_000_000, timezone.utc)
+    fraction = f"{nanoseconds % 1_000_000_000 // 100:07d}"[:digits]
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + "+00:00"
 
 
 class Store:
     """The records, with the sorted orders and JSON texts the pages are served from."""
 
-    def __init__(self, data: dict[str, list[dict]], seed: int):
+    def __init__(self, data: dict[str, list[dict]], seed: int, settings: Settings):
         self.lock = threading.RLock()
+        self.settings = settings
         self.tables = {name: {r["id"]: r for r in rows} for name, rows in data.items()}
-        self.properties = {name: _shape(rows[0]) for name, rows in data.items() if rows}
+        self.properties = {name: kinds(rows) for name, rows in data.items() if rows}
         self.version = dict.fromkeys(self.tables, 0)
         self._sorted: dict = {}
         # Every record's JSON, made once up front: serving then only joins texts, tens of
@@ -135,16 +163,47 @@ class Store:
         key = (table, record["id"])
         text = self._json.get(key)
         if text is None:
-            text = self._json[key] = json.dumps(record, ensure_ascii=False)
+            text = json.dumps(self.served(table, record), ensure_ascii=False)
+            self._json[key] = text
         return text
+
+    def served(self, table: str, record: dict) -> dict:
+        """The record as the server sends it, with the quirks the settings ask for; filtering
+        and ordering still see the record as it is stored."""
+        settings, cursor = self.settings, CURSORS.get(table, "edited")
+        if settings.typed_text_every and _bucket(record["id"], settings.typed_text_every) == 1:
+            record = {key: _as_text(value, key) for key, value in record.items()}
+        if settings.ids_as_text and isinstance(record["id"], int):
+            record = {**record, "id": str(record["id"])}
+        hidden = settings.null_cursor_every and cursor
+        if hidden and _bucket(record["id"], settings.null_cursor_every) == 0:
+            record = {**record, cursor: None}
+        return record
+
+    def now_stamp(self, ago: float = 0) -> str:
+        """Now on the server's clock, less `ago` seconds."""
+        offset = self.settings.clock_offset_seconds - ago
+        return stamp_ns(time.time_ns() + int(offset * 1e9), self.settings.fraction_digits)
+
+    def forget_texts(self) -> None:
+        """After a change in how records are served, every text is made again."""
+        with self.lock:
+            self._json.clear()
 
     def _touch(self, table: str, record: dict) -> None:
         self._json.pop((table, record["id"]), None)
         self.version[table] += 1
 
-    def edit(self, table: str, count: int = 0, ids: list | None = None, ago: float = 0) -> list:
+    def edit(
+        self,
+        table: str,
+        count: int = 0,
+        ids: list | None = None,
+        ago: float = 0,
+        at: str | None = None,
+    ) -> list:
         """Edits records as a user would: one field changes and the edit time moves to now
-        (or `ago` seconds before now)."""
+        (or `ago` seconds before now, or to the stamp `at`)."""
         with self.lock:
             rows = self.tables[table]
             chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
@@ -153,7 +212,7 @@ class Store:
                 record = rows[record_id]
                 record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
                 if cursor:
-                    record[cursor] = now_stamp(ago)
+                    record[cursor] = at or self.now_stamp(ago)
                 self._touch(table, record)
             return list(chosen)
 
@@ -166,7 +225,7 @@ class Store:
                 cursor = CURSORS.get(table, "edited")
                 if cursor:
                     created_key = "createDate" if cursor == "editDate" else "created"
-                    record[created_key] = record[cursor] = now_stamp(ago)
+                    record[created_key] = record[cursor] = self.now_stamp(ago)
                 self.tables[table][record["id"]] = record
                 self._touch(table, record)
                 created.append(record["id"])
@@ -181,21 +240,77 @@ class Store:
             return list(chosen)
 
     def truth(self, table: str) -> list[dict]:
+        """The records as the server sends them, ordered by id."""
         with self.lock:
-            return json.loads(
-                json.dumps(sorted(self.tables[table].values(), key=lambda r: str(r["id"])))
-            )
+            return [
+                json.loads(self._text(table, record))
+                for record in sorted(self.tables[table].values(), key=lambda r: str(r["id"]))
+            ]
 
     def dump(self) -> dict:
         with self.lock:
             return {name: list(rows.values()) for name, rows in self.tables.items()}
 
 
-def _shape(record: dict) -> dict:
-    """The property names of a record, nested: what $filter, $orderby and $select may name."""
-    return {
-        key: _shape(value) if isinstance(value, dict) else None for key, value in record.items()
-    }
+# Records looked at to learn a table's property kinds: enough to meet every property set.
+KIND_SAMPLE = 500
+
+
+def kinds(rows: list[dict]) -> dict:
+    """The property names of a table's records, nested, each with its kind ("datetime",
+    "string", "int", "number", "bool", or None when only nulls and blanks were seen): what
+    $filter, $orderby and $select may name, and what type a literal compared with it must be."""
+    shape: dict = {}
+    for record in rows[:KIND_SAMPLE]:
+        _merge_kinds(shape, record)
+    return shape
+
+
+def _merge_kinds(shape: dict, record: dict) -> None:
+    for key, value in record.items():
+        if isinstance(value, dict):
+            nested = shape.get(key)
+            if not isinstance(nested, dict):
+                nested = shape[key] = {}
+            _merge_kinds(nested, value)
+        elif shape.get(key) is None:
+            shape[key] = _kind(value)
+        elif shape[key] == "int" and _kind(value) == "number":
+            shape[key] = "number"
+
+
+def _kind(value) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str) and value.strip():
+        try:
+            moment(value)
+        except ValueError:
+            return "string"
+        return "datetime"
+    return None
+
+
+def _as_text(value, key: str):
+    """Numbers and booleans as text, the way live Act! data sometimes sends them."""
+    if key == "id":
+        return value
+    if isinstance(value, dict):
+        return {name: _as_text(inner, name) for name, inner in value.items()}
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "" if zlib.crc32(key.encode()) % 2 else repr(value)
+    return value
+
+
+def _bucket(record_id, every: int) -> int:
+    """A stable share of records, the same in every run and every process."""
+    return zlib.crc32(str(record_id).encode("utf-8")) % every
 
 
 def _project(record: dict, select) -> dict:
@@ -213,9 +328,17 @@ class ActEmulator:
         settings: Settings | None = None,
     ):
         self.settings = settings or Settings()
-        self.store = Store(data if data is not None else generate(seed, sizes or {}), seed)
+        self.store = Store(
+            data if data is not None else generate(seed, sizes or {}), seed, self.settings
+        )
         self.tokens: dict[str, float] = {}
-        self.stats = {"requests": 0, "data_requests": 0, "authorizations": 0, "faults": 0}
+        self.stats = {
+            "requests": 0,
+            "data_requests": 0,
+            "authorize_requests": 0,
+            "authorizations": 0,
+            "faults": 0,
+        }
         self._counter_lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self.scheme = "http"
@@ -257,6 +380,12 @@ class ActEmulator:
             if not hasattr(self.settings, key):
                 raise KeyError(f"unknown emulator setting '{key}'")
             setattr(self.settings, key, value)
+        if {"null_cursor_every", "typed_text_every", "ids_as_text"} & set(changes):
+            self.store.forget_texts()
+
+    def server_now(self) -> float:
+        """The server's clock, in seconds since the epoch."""
+        return time.time() + self.settings.clock_offset_seconds
 
     # -- auth
     def issue_token(self) -> str:
@@ -299,6 +428,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):
         pass
+
+    def send_response(self, code, message=None):
+        """As BaseHTTPRequestHandler's, with the Date header the settings ask for."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", "Microsoft-IIS/10.0")
+        settings = self.emulator.settings
+        now = self.emulator.server_now()
+        gmt = formatdate(now, usegmt=True)
+        dates = {
+            "gmt": [gmt],
+            "minus-zero": [formatdate(now)],  # "... -0000": RFC 5322's "zone unknown"
+            "zoneless": [gmt[: -len(" GMT")]],
+            "doubled": [formatdate(now - 1, usegmt=True), gmt],  # a proxy's, then IIS's
+            "garbage": ["at some point today"],
+            "none": [],
+        }[settings.date_header]
+        for value in dates:
+            self.send_header("Date", value)
 
     # -- responses
     def _send(
@@ -364,6 +512,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _authorize(self):
         emulator = self.emulator
+        every = emulator.settings.authorize_throttle_every
+        if every and (emulator.count("authorize_requests") - 1) % every == 0:
+            emulator.count("faults")
+            return self._json(429, {"message": "Too many requests."}, {"Retry-After": "1"})
         header = self.headers.get("Authorization", "")
         database = self.headers.get("Act-Database-Name", "")
         if header.startswith("Bearer ") and emulator.token_valid(header[7:]):
@@ -409,12 +561,17 @@ class _Handler(BaseHTTPRequestHandler):
             )
         if settings.error_every and number % settings.error_every == 0:
             emulator.count("faults")
+            told = (
+                {"Retry-After": f"{settings.retry_after:g}"}
+                if settings.error_status == 503
+                else {}
+            )
             if settings.error_html:
                 html = (
                     "<html><head><title>Service Unavailable</title></head><body><h1>HTTP Error "
                     f"{settings.error_status}. The service is unavailable.</h1></body></html>"
                 )
-                return self._send(settings.error_status, html.encode(), "text/html")
+                return self._send(settings.error_status, html.encode(), "text/html", told)
             return self._json(
                 settings.error_status,
                 {
@@ -424,21 +581,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "exceptionType": "System.Data.SqlClient.SqlException",
                     "stackTrace": None,
                 },
+                told,
             )
         store = emulator.store
-        if "$select" in params and not settings.select_supported:
-            return self._aspnet_error(
-                400,
-                "The query specified in the URI is not valid. Query option 'Select' is not "
-                "allowed. To allow it, set the 'AllowedQueryOptions' property on "
-                "EnableQueryAttribute or QueryValidationSettings.",
-            )
         try:
-            query = Query(
-                params, store.properties.get(table, {}), "Act.Web.Api.Models." + ENTITIES[table]
-            )
-            if settings.page_cap:
-                query.top = min(query.top or settings.page_cap, settings.page_cap)
+            query = self._query(table, params, number)
             texts = store.page(table, query)
         except ODataError as error:
             return self._aspnet_error(
@@ -446,11 +593,51 @@ class _Handler(BaseHTTPRequestHandler):
             )
         rows = "[" + ",".join(texts) + "]"
         body = rows if settings.envelope == "array" else f'{{"value":{rows},"Count":{len(texts)}}}'
-        self._send(200, body.encode("utf-8"), headers=limits)
+        if settings.cut_body_every and number % settings.cut_body_every == 0:
+            emulator.count("faults")
+            self._send_cut(body.encode("utf-8"))
+        else:
+            self._send(200, body.encode("utf-8"), headers=limits)
         if settings.churn_edits:
             store.edit(table, settings.churn_edits)
         if settings.churn_creates:
             store.create(table, settings.churn_creates)
+        if settings.lagging_edits:
+            store.edit(table, settings.lagging_edits, ago=settings.lag_seconds)
+
+    def _query(self, table: str, params: dict, number: int) -> Query:
+        """The parsed query, refused as this server's settings say."""
+        settings = self.emulator.settings
+        if "$select" in params and not settings.select_supported:
+            raise ODataError("The query parameter '$select' is not supported.")
+        query = Query(
+            params,
+            self.emulator.store.properties.get(table, {}),
+            "Act.Web.Api.Models." + ENTITIES[table],
+        )
+        if settings.max_orderby_keys and len(query.orderby) > settings.max_orderby_keys:
+            raise ODataError(
+                f"The $orderby has {len(query.orderby)} keys; this server sorts on at most "
+                f"{settings.max_orderby_keys}."
+            )
+        if query.uses_or and not settings.or_supported:
+            raise ODataError("The binary operator 'Or' is not supported.")
+        if settings.ignore_top_every and number % settings.ignore_top_every == 0:
+            query.top = None
+        if settings.page_cap:
+            query.top = min(query.top or settings.page_cap, settings.page_cap)
+        return query
+
+    def _send_cut(self, body: bytes) -> None:
+        """Headers for the whole body, then half of it, then the connection drops."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     # -- control API
     def _control_get(self, route: str):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 
+from fivetran_connector_sdk_cli.type_coercion import encode_row_data
+from fivetran_connector_sdk_core.model import DataType
+
+from act_connector.catalog import load_catalog
 from emulator.data import IMPORT_SECOND, stamp
 
 PASSWORD = "S3cret-pässword"
@@ -32,13 +36,28 @@ def configuration(**changes: str) -> dict:
     return {**BASE_CONFIGURATION, **changes}
 
 
+def sdk_column_types() -> dict[str, dict]:
+    """Each table's declared columns as the SDK's encoder takes them."""
+    return {
+        name: {column: DataType[kind] for column, kind in table.columns.items()}
+        for name, table in load_catalog().tables.items()
+    }
+
+
 class RecordingOperations:
-    """Records what a sync emits, in order, as the SDK's Operations would receive it."""
+    """Records what a sync emits, in order, as the SDK's Operations would receive it.
+
+    Every row goes through the SDK's own encoder with the declared column types, as in
+    `fivetran debug`: a value that does not fit its column fails the test as it fails a sync.
+    """
+
+    column_types = sdk_column_types()
 
     def __init__(self):
         self.events: list[tuple] = []
 
     def upsert(self, table: str, data: dict) -> None:
+        encode_row_data(self.column_types.get(table, {}), data)
         self.events.append(("upsert", table, data))
 
     def delete(self, table: str, keys: dict) -> None:

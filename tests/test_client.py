@@ -1,12 +1,25 @@
 import base64
+import threading
+import time
 
 import pytest
 import requests
 import responses
 
-from act_connector.client import TOKEN_REFRESH_SECONDS, ActClient, server_message
+from act_connector.client import (
+    TOKEN_REFRESH_SECONDS,
+    ActClient,
+    Cancelled,
+    answer_limit,
+    server_message,
+)
 from act_connector.config import validate_configuration
-from act_connector.errors import ActHttpError, ActUnavailable, CredentialsRefused
+from act_connector.errors import (
+    ActHttpError,
+    ActUnavailable,
+    AnswerTooLarge,
+    CredentialsRefused,
+)
 from tests.helpers import BASE_URL, PASSWORD, configuration
 
 AUTHORIZE = f"{BASE_URL}/authorize"
@@ -279,3 +292,141 @@ def test_server_message_without_body():
     response = requests.Response()
     response.status_code, response.reason, response._content = 502, "Bad Gateway", b""
     assert server_message(response) == "no message (HTTP 502 Bad Gateway)"
+
+
+@responses.activate
+def test_a_429_on_authorize_waits_as_told_and_authorizes(settings):
+    responses.get(AUTHORIZE, status=429, headers={"Retry-After": "4"})
+    authorize_ok()
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    slept = []
+    assert client_for(settings, slept).get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert slept == [4.0]
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [408, 502, 503, 504, 520, 522, 524])
+def test_gateway_and_timeout_statuses_are_retried(settings, status):
+    authorize_ok()
+    responses.get(CONTACTS, status=status, body="<html><title>Gateway trouble</title></html>")
+    responses.get(CONTACTS, json=[])
+    slept = []
+    assert client_for(settings, slept).get_rows("contacts", "contacts", {}) == []
+    assert len(slept) == 1
+
+
+@responses.activate
+def test_a_503_with_retry_after_waits_as_told(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=503, headers={"Retry-After": "9"})
+    responses.get(CONTACTS, json=[])
+    slept = []
+    client_for(settings, slept).get_rows("contacts", "contacts", {})
+    assert slept == [9.0]
+
+
+@responses.activate
+def test_a_body_cut_off_mid_transfer_is_retried(settings):
+    authorize_ok()
+    cut = requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead(10 bytes)")
+    responses.get(CONTACTS, body=cut)
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    slept = []
+    assert client_for(settings, slept).get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert len(slept) == 1
+
+
+@responses.activate
+def test_every_kind_of_failure_shares_one_budget_of_attempts(settings):
+    """Throttling and server errors together: never more than five requests for one page."""
+    authorize_ok()
+    for _ in range(10):
+        responses.get(CONTACTS, status=429, headers={"Retry-After": "1"})
+        responses.get(CONTACTS, status=500, json={"message": "An error has occurred."})
+    with pytest.raises((ActHttpError, ActUnavailable)):
+        client_for(settings, []).get_rows("contacts", "contacts", {})
+    data_calls = [call for call in responses.calls if call.request.url.startswith(CONTACTS)]
+    assert len(data_calls) == 5
+
+
+@responses.activate
+def test_throttled_to_the_end_names_429_and_what_to_do(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=429, json={"message": "Too many requests."})
+    with pytest.raises(ActUnavailable, match=r"kept answering 429 .* Raise rate_limit_pause"):
+        client_for(settings, []).get_rows("contacts", "contacts", {})
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("Tue, 01 Jul 2025 10:00:05 GMT", "2025-07-01T10:00:05+00:00"),
+        ("Tue, 01 Jul 2025 10:00:05 -0000", "2025-07-01T10:00:05+00:00"),  # zone unknown
+        ("Tue, 01 Jul 2025 10:00:05", "2025-07-01T10:00:05+00:00"),  # no zone at all
+        # a proxy's Date joined to IIS's: the earlier is the safer bound
+        (
+            "Tue, 01 Jul 2025 10:00:07 GMT, Tue, 01 Jul 2025 10:00:05 GMT",
+            "2025-07-01T10:00:05+00:00",
+        ),
+    ],
+)
+def test_the_server_clock_is_read_defensively(settings, header, expected):
+    authorize_ok(Date=header)
+    client = client_for(settings)
+    client.authorize()
+    assert client.server_time.isoformat() == expected
+
+
+@responses.activate
+def test_an_unreadable_date_is_ignored_with_one_warning(settings, capsys):
+    for _ in range(3):
+        authorize_ok(Date="yesterday-ish")
+    client = client_for(settings)
+    for _ in range(3):
+        client.authorize()
+    assert client.server_time is None
+    assert capsys.readouterr().out.count("Act! sent a Date header that is not a date") == 1
+
+
+@responses.activate
+def test_an_answer_larger_than_the_page_could_be_is_refused_before_it_is_read(
+    settings, monkeypatch
+):
+    monkeypatch.setattr("act_connector.client.MIN_ANSWER_BYTES", 1000)
+    monkeypatch.setattr("act_connector.client.ANSWER_BYTES_PER_RECORD", 100)
+    authorize_ok()
+    responses.get(CONTACTS, json=[{"id": "x" * 50}] * 100)  # ~6 KB for a $top of 10
+    with pytest.raises(AnswerTooLarge, match=r"Table 'contacts': Act! sent more than .* \$top"):
+        client_for(settings).get_rows("contacts", "contacts", {"$top": "10"})
+    assert answer_limit({"$top": "10"}) == 1000
+
+
+def test_answer_limits_follow_the_page_size():
+    assert answer_limit({"$top": "2000"}) == 2000 * 32 * 1024
+    assert answer_limit({"$top": "1"}) == 16 * 1024 * 1024
+    assert answer_limit({"$top": "10000"}) == 128 * 1024 * 1024
+    assert answer_limit({}) == 128 * 1024 * 1024
+
+
+@responses.activate
+def test_a_stopped_request_abandons_its_backoff_at_once(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=503)
+    stop = threading.Event()
+    threading.Timer(0.2, stop.set).start()
+    client = ActClient(settings)  # real sleeping: a 503 without Retry-After backs off
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        client.get_page("contacts", "contacts", {}, stop=stop)
+    assert time.monotonic() - started < 2
+
+
+@responses.activate
+def test_the_rate_limit_pause_applies_to_data_requests_once_throttled(settings):
+    authorize_ok()
+    responses.get(CONTACTS, status=429, headers={"Retry-After": "0"})
+    responses.get(CONTACTS, json=[])
+    slept = []
+    client_for(settings, slept).get_rows("contacts", "contacts", {})
+    assert slept == [0.5, 0.5]  # the wait itself is at least the pause, then the pause

@@ -1,17 +1,21 @@
 """The emulator is only worth its end-to-end tests if it behaves as Act! does: these check it."""
 
 import base64
+import http.client
 import json
 import random
+import re
 import time
 import urllib.error
 import urllib.request
+from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
 import pytest
 
-from emulator.odata import ODataError, Query
-from emulator.server import ActEmulator
+from emulator.odata import ODataError, Query, moment
+from emulator.server import ActEmulator, kinds
+from tests.e2e.harness import wait_for
 from tests.helpers import bulk_import
 
 PROPERTIES = {"id": None, "edited": None, "name": None, "n": None, "address": {"city": None}}
@@ -186,17 +190,6 @@ def test_errors_are_aspnet_json_bodies(server):
     assert json.loads(body)["message"].startswith("The query specified in the URI is not valid.")
 
 
-def test_select_lists_only_the_named_fields_unless_the_build_refuses_it(server):
-    bearer = {"Authorization": "Bearer " + token(server)}
-    url = f"{server.base_url}/api/contacts?$select=id,edited&$top=2"
-    status, _, body = get(url, bearer)
-    assert status == 200 and [sorted(row) for row in json.loads(body)] == [["edited", "id"]] * 2
-    server.configure(select_supported=False)
-    status, _, body = get(url, bearer)
-    assert status == 400 and "Query option 'Select' is not allowed" in json.loads(body)["message"]
-    assert get(f"{server.base_url}/api/contacts?$top=2", bearer)[0] == 200
-
-
 def test_page_cap_envelope_and_control_api(server):
     bearer = {"Authorization": "Bearer " + token(server)}
     server.configure(page_cap=3, envelope="odata")
@@ -227,3 +220,178 @@ def test_data_is_deterministic_and_awkward():
     opportunities = ActEmulator(seed=9).store.truth("opportunities")
     assert any(o["actualCloseDate"] == "9999-12-31T00:00:00+00:00" for o in opportunities)
     assert all(isinstance(o["status"], int) for o in opportunities)
+
+
+# -- strictness: what a real ASP.NET OData server refuses
+KINDS = {"id": "string", "n": "int", "edited": "datetime", "ok": "bool", "price": "number"}
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "message"),
+    [
+        ("edited gt '2025-01-01T00:00:00Z'", "'Edm.DateTimeOffset' and 'Edm.String'"),
+        ("id gt 6f1c0d3e-0000-4000-8000-000000000001", "'Edm.String' and 'Edm.Guid'"),
+        ("id gt 12", "'Edm.String' and 'Edm.Int32'"),
+        ("n gt '12'", "'Edm.Int32' and 'Edm.String'"),
+        ("ok eq 'true'", "'Edm.Boolean' and 'Edm.String'"),
+    ],
+)
+def test_literals_of_another_type_are_refused(filter_text, message):
+    with pytest.raises(ODataError, match="incompatible types was detected.*" + message):
+        Query({"$filter": filter_text}, KINDS, "T")
+
+
+@pytest.mark.parametrize(
+    "filter_text",
+    [
+        "edited gt 2025-01-01T00:00:00Z",
+        "id gt '6f1c0d3e-0000-4000-8000-000000000001'",
+        "n gt 12",
+        "price gt 12",
+        "price gt 1.5",
+        "ok eq true",
+        "id eq null",
+    ],
+)
+def test_literals_of_the_right_type_are_taken(filter_text):
+    Query({"$filter": filter_text}, KINDS, "T")
+
+
+def test_time_stamps_compare_to_the_100_nanoseconds():
+    assert moment("2025-01-01T00:00:00.1234567+00:00") > moment("2025-01-01T00:00:00.123456Z")
+    assert moment("2025-01-01T01:00:00.1234567+01:00") == moment("2025-01-01T00:00:00.1234567Z")
+    assert moment("2025-01-01T00:00:00Z") == moment("2025-01-01T00:00:00.0000000+00:00")
+
+
+def test_property_kinds_are_learnt_from_the_records():
+    table = kinds(
+        [
+            {"id": "a", "n": None, "edited": "", "address": {"lat": 1}},
+            {"id": "b", "n": 2, "edited": "2025-01-01T00:00:00+00:00", "address": {"lat": 1.5}},
+        ]
+    )
+    assert table == {
+        "id": "string",
+        "n": "int",
+        "edited": "datetime",
+        "address": {"lat": "number"},
+    }
+
+
+# -- faults, each a setting
+def data_request(server, path="contacts?$top=5"):
+    bearer = {"Authorization": "Bearer " + token(server)}
+    return get(f"{server.base_url}/api/{path}", bearer)
+
+
+def raw_headers(server, path) -> list[tuple[str, str]]:
+    """The answer's headers exactly as sent, duplicates included."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", f"{server.settings.base_path}/{path}")
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.getheaders()
+
+
+@pytest.mark.parametrize(
+    ("setting", "pattern"),
+    [
+        ("gmt", r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT$"),
+        ("minus-zero", r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} -0000$"),
+        ("zoneless", r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2}$"),
+        ("garbage", r"^at some point today$"),
+    ],
+)
+def test_the_date_header_takes_every_form(server, setting, pattern):
+    server.configure(date_header=setting)
+    dates = [value for name, value in raw_headers(server, "authorize") if name == "Date"]
+    assert len(dates) == 1 and re.match(pattern, dates[0])
+
+
+def test_a_doubled_or_missing_date_header(server):
+    server.configure(date_header="doubled")
+    assert [name for name, _ in raw_headers(server, "authorize")].count("Date") == 2
+    server.configure(date_header="none")
+    assert "Date" not in [name for name, _ in raw_headers(server, "authorize")]
+
+
+def test_the_clock_offset_moves_the_date_header_and_new_stamps(server):
+    server.configure(clock_offset_seconds=-600)
+    date = dict(raw_headers(server, "authorize"))["Date"]
+    skew = parsedate_to_datetime(date).timestamp() - time.time()
+    assert -605 < skew < -595
+    edited = server.store.edit("contacts", 1)[0]
+    stamp = server.store.tables["contacts"][edited]["edited"]
+    assert -605 < moment(stamp) / 1e7 - time.time() < -595
+
+
+def test_authorize_throttling_hits_the_first_call_then_every_nth(server):
+    server.configure(authorize_throttle_every=2)
+    statuses = [
+        get(
+            f"{server.base_url}/authorize",
+            {"Authorization": basic(), "Act-Database-Name": "ActDemo"},
+        )[0]
+        for _ in range(4)
+    ]
+    assert statuses == [429, 200, 429, 200]
+
+
+def test_a_cut_body_drops_the_connection_mid_answer(server):
+    server.configure(cut_body_every=1)
+    with pytest.raises(http.client.IncompleteRead):
+        data_request(server)
+
+
+@pytest.mark.parametrize(
+    ("settings", "query", "message"),
+    [
+        ({"select_supported": False}, "$select=id,edited", "'$select' is not supported"),
+        ({"max_orderby_keys": 1}, "$orderby=edited%20asc,id%20asc", "sorts on at most 1"),
+        ({"or_supported": False}, "$filter=" + quote("id eq 'a' or id eq 'b'"), "'Or' is not"),
+    ],
+)
+def test_features_a_server_may_refuse(server, settings, query, message):
+    server.configure(**settings)
+    status, _, body = data_request(server, f"contacts?{query}")
+    assert status == 400 and message in json.loads(body)["exceptionMessage"]
+
+
+def test_every_nth_page_may_ignore_top(server):
+    server.configure(ignore_top_every=2)
+    sizes = [len(json.loads(data_request(server, "contacts?$top=5")[2])) for _ in range(2)]
+    assert sizes == [5, 40]
+
+
+def test_quirks_of_served_records_show_in_the_truth(server):
+    server.configure(null_cursor_every=3, typed_text_every=3, ids_as_text=True)
+    served = json.loads(data_request(server, "contacts?$top=40&$orderby=id%20asc")[2])
+    assert served == server.store.truth("contacts")
+    assert any(record["edited"] is None for record in served)
+    assert any(record["isFavorite"] in ("true", "false") for record in served)
+    assert any(
+        record["amaScore"] == "" or isinstance(record["amaScore"], str) for record in served
+    )
+    types = json.loads(data_request(server, "task-types")[2])
+    assert all(isinstance(record["id"], str) for record in types)
+    ordered = json.loads(data_request(server, "contacts?$orderby=edited%20asc,id%20asc")[2])
+    assert len(ordered) == 40  # a null on the wire is still ordered by the stamp it has
+
+
+def test_seven_digit_stamps_and_lagging_edits(server):
+    server.configure(fraction_digits=7, lagging_edits=2, lag_seconds=45)
+    data_request(server)
+
+    def recent():
+        """the two lagging edits the served page was followed by"""
+        return [
+            record
+            for record in list(server.store.tables["contacts"].values())
+            if moment(record["edited"]) / 1e7 > time.time() - 60
+        ]
+
+    lagging = wait_for(recent, timeout=5)
+    assert len(lagging) == 2
+    assert all(re.search(r"\.\d{7}\+00:00$", record["edited"]) for record in lagging)
+    assert all(moment(record["edited"]) / 1e7 < time.time() - 40 for record in lagging)

@@ -1,6 +1,11 @@
+from datetime import datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 from act_connector.flatten import Flattener
+
+UTC = timezone.utc
 
 
 def test_nested_objects_become_underscore_columns_and_arrays_stay_whole():
@@ -31,8 +36,8 @@ def test_nested_objects_become_underscore_columns_and_arrays_stay_whole():
     }
 
 
-def test_timestamps_become_utc_iso_8601():
-    names = ("edited", "created", "birthday", "actualCloseDate", "recurSpec_seriesEnd")
+def test_timestamps_become_utc_datetimes():
+    names = ("edited", "created", "birthday", "actualCloseDate", "recurSpec_seriesEnd", "due")
     flattener = Flattener(dict.fromkeys(names, "UTC_DATETIME"))
     row = flattener.row(
         {
@@ -41,22 +46,25 @@ def test_timestamps_become_utc_iso_8601():
             "birthday": "1980-05-04T00:00:00",  # no offset: taken as UTC
             "actualCloseDate": "9999-12-31T00:00:00+00:00",
             "recurSpec": {"seriesEnd": "2025-01-01T00:00:00.250-05:00"},
+            "due": "0001-01-01T00:00:00+01:00",  # .NET's "no date", out of range in UTC
         }
     )
     assert row == {
-        "edited": "2025-07-26T18:46:00Z",
-        "created": "2025-07-26T18:46:00Z",
-        "birthday": "1980-05-04T00:00:00Z",
-        "actualCloseDate": "9999-12-31T00:00:00Z",
-        "recurSpec_seriesEnd": "2025-01-01T05:00:00.250000Z",
+        "edited": datetime(2025, 7, 26, 18, 46, tzinfo=UTC),
+        "created": datetime(2025, 7, 26, 18, 46, tzinfo=UTC),
+        "birthday": datetime(1980, 5, 4, tzinfo=UTC),
+        "actualCloseDate": datetime(9999, 12, 31, tzinfo=UTC),
+        "recurSpec_seriesEnd": datetime(2025, 1, 1, 5, 0, 0, 250000, tzinfo=UTC),
+        "due": datetime.min.replace(tzinfo=UTC),
     }
+    assert all(value.tzinfo is UTC for value in row.values())
 
 
 def test_unreadable_timestamps_are_counted_not_silently_dropped():
     flattener = Flattener({"lastEmail": "UTC_DATETIME", "lastReach": "UTC_DATETIME"})
     row = flattener.row({"lastEmail": "next week", "lastReach": ""})
     assert row == {"lastEmail": None, "lastReach": None}
-    assert flattener.unreadable == {"lastEmail": 1}
+    assert flattener.unfit == {"lastEmail": 1}
 
 
 def test_undeclared_floats_keep_every_digit():
@@ -65,3 +73,85 @@ def test_undeclared_floats_keep_every_digit():
     )
     assert row == {"revenue": 4446.71, "customFields_value": Decimal("4446.71")}
     assert type(row["revenue"]) is float
+
+
+@pytest.mark.parametrize(
+    ("kind", "sent", "landed"),
+    [
+        ("INT", "", None),
+        ("INT", "  ", None),
+        ("INT", "42", 42),
+        ("INT", " 42 ", 42),
+        ("INT", "42.0", 42),
+        ("INT", 42.0, 42),
+        ("INT", True, 1),
+        ("LONG", "9007199254740993", 9007199254740993),
+        ("DOUBLE", "", None),
+        ("DOUBLE", "150000.00", 150000.0),
+        ("DOUBLE", 3, 3.0),
+        ("DOUBLE", "1e3", 1000.0),
+        ("DECIMAL", "", None),
+        ("DECIMAL", "150000.00", "150000.00"),
+        ("DECIMAL", 4446.71, "4446.71"),
+        ("DECIMAL", 12, 12),
+        ("BOOLEAN", "", None),
+        ("BOOLEAN", "true", True),
+        ("BOOLEAN", "True", True),
+        ("BOOLEAN", "false", False),
+        ("BOOLEAN", "yes", True),
+        ("BOOLEAN", "No", False),
+        ("BOOLEAN", "1", True),
+        ("BOOLEAN", "0", False),
+        ("BOOLEAN", 1, True),
+        ("BOOLEAN", 0, False),
+        ("STRING", 3, 3),  # Act!'s integer status in a text column: the SDK writes "3"
+        ("STRING", ["a", "b"], '["a", "b"]'),
+        ("STRING", {"id": "x"}, None),  # an object is flattened, never coerced: see below
+    ],
+)
+def test_values_are_coerced_to_their_declared_type(kind, sent, landed):
+    flattener = Flattener({"value": kind})
+    row = flattener.row({"value": sent})
+    if isinstance(sent, dict):
+        assert row == {"value_id": "x"}
+    else:
+        assert row["value"] == landed
+        assert type(row["value"]) is type(landed)
+    assert not flattener.unfit
+
+
+@pytest.mark.parametrize(
+    ("kind", "sent"),
+    [
+        ("INT", "abc"),
+        ("INT", "4.5"),
+        ("INT", 4.5),
+        ("INT", "99999999999"),  # beyond a 32-bit column
+        ("INT", [1]),
+        ("DOUBLE", "1,5"),
+        ("DOUBLE", [1.5]),
+        ("DECIMAL", "twelve"),
+        ("DECIMAL", "NaN"),
+        ("DECIMAL", True),
+        ("BOOLEAN", "maybe"),
+        ("BOOLEAN", [True]),
+        ("UTC_DATETIME", "next week"),
+        ("UTC_DATETIME", 1700000000),
+    ],
+)
+def test_a_value_that_cannot_fit_lands_null_and_is_counted(kind, sent):
+    flattener = Flattener({"value": kind, "other": "INT"})
+    assert flattener.row({"value": sent, "other": 7}) == {"value": None, "other": 7}
+    assert flattener.unfit == {"value": 1}
+
+
+def test_one_report_names_every_column_that_did_not_fit():
+    flattener = Flattener({"amaScore": "INT", "isFavorite": "BOOLEAN"})
+    for _ in range(3):
+        flattener.row({"amaScore": "n/a", "isFavorite": "maybe"})
+    flattener.row({"amaScore": "n/a", "isFavorite": True})
+    assert flattener.report("contacts") == (
+        "Table 'contacts': 7 value(s) did not fit their column's type and landed as null: "
+        "amaScore (INT) 4, isFavorite (BOOLEAN) 3. The rest of each row landed as sent."
+    )
+    assert Flattener({"amaScore": "INT"}).report("contacts") is None

@@ -18,7 +18,7 @@ def numbered(count):
 
     def follow(rows):
         number = rows[-1]["page"] + 1
-        return number, number - 1
+        return rows, number, number - 1
 
     return fetch, follow, fetched
 
@@ -42,7 +42,7 @@ def test_an_error_while_writing_a_page_does_not_wait_for_the_request_in_flight()
         return []
 
     started = time.monotonic()
-    pages = Pages([{"page": 1}], lambda rows: (2, 1), slow_fetch, "test")
+    pages = Pages([{"page": 1}], lambda rows: (rows, 2, 1), slow_fetch, "test")
     with pytest.raises(RuntimeError, match="the writer failed"), pages:
         for _ in pages:
             raise RuntimeError("the writer failed")

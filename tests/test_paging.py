@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from act_connector.errors import PagingError
-from act_connector.paging import Position, literal, next_position, page_query
+from act_connector.paging import Position, literal, next_position, page_query, usable_rows
 
 UNTIL = "2026-01-01T00:00:00Z"
 UNTIL_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -37,52 +37,105 @@ def test_full_table_is_walked_by_id(catalog):
 
 
 @pytest.mark.parametrize(
-    ("value", "text"), [(12, "12"), ("a'b", "'a''b'"), (True, "true"), (1.5, "1.5")]
+    ("value", "kind", "text"),
+    [
+        (12, "INT", "12"),
+        ("12", "INT", "12"),  # an integer key a build sends as text stays an integer
+        (" 12 ", "LONG", "12"),
+        ("a'b", "STRING", "'a''b'"),
+        (12, "STRING", "'12'"),
+        (
+            "6f1c0d3e-0000-4000-8000-000000000001",
+            "STRING",
+            "'6f1c0d3e-0000-4000-8000-000000000001'",
+        ),
+        (True, "BOOLEAN", "true"),
+        (1.5, "DOUBLE", "1.5"),
+        ("x9", "INT", "'x9'"),
+    ],
 )
-def test_literals(value, text):
-    assert literal(value) == text
+def test_literals_follow_the_declared_type(value, kind, text):
+    assert literal(value, kind) == text
+
+
+def test_an_integer_key_sent_as_text_pages_as_an_integer(catalog):
+    table = catalog.tables["activity_types"]
+    assert page_query(table, Position(id="12"), UNTIL, 50)["$filter"] == "id gt 12"
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("2025-03-15T09:00:00.1234567+00:00", "2025-03-15T09:00:00.1234567+00:00"),
+        ("2025-03-15T09:00:00.003Z", "2025-03-15T09:00:00.003Z"),
+        ("2025-03-15T09:00:00", "2025-03-15T09:00:00Z"),  # no zone: a literal needs one
+        ("2025-03-15 09:00:00.5-05:00", "2025-03-15T09:00:00.5-05:00"),
+    ],
+)
+def test_the_cursor_goes_back_as_the_server_wrote_it(catalog, text, sent):
+    query = page_query(catalog.tables["contacts"], Position(cursor=text, id="a"), UNTIL, 10)
+    assert query["$filter"].startswith(f"(edited gt {sent} or (edited eq {sent} and id gt 'a'))")
 
 
 def rows(*pairs):
     return [{"id": i, "edited": e} for i, e in pairs]
 
 
-def test_position_moves_to_the_last_row(catalog):
+def test_position_moves_to_the_last_row_with_its_own_text(catalog):
     table = catalog.tables["contacts"]
-    page = rows(("b", "2025-01-01T00:00:00+00:00"), ("a", "2025-01-02T00:00:00+01:00"))
-    position = next_position(table, Position(cursor="2024-01-01T00:00:00Z"), page, UNTIL_TIME, 2)
-    assert position == Position(cursor="2025-01-01T23:00:00Z", id="a")
+    page = rows(("b", "2025-01-01T00:00:00+00:00"), ("a", "2025-01-02T00:00:00.1234567+01:00"))
+    position, untracked = next_position(
+        table, Position(cursor="2024-01-01T00:00:00Z"), page, UNTIL_TIME
+    )
+    assert position == Position(cursor="2025-01-02T00:00:00.1234567+01:00", id="a")
+    assert untracked == 0
+
+
+def test_a_page_longer_than_top_is_used_as_it_came(catalog):
+    page = rows(*[(f"r{i}", "2025-01-01T00:00:00Z") for i in range(50)])
+    position, _ = next_position(
+        catalog.tables["contacts"], Position(cursor="2024-01-01T00:00:00Z"), page, UNTIL_TIME
+    )
+    assert position.id == "r49"
+
+
+def test_records_without_a_readable_cursor_are_counted_and_passed_over(catalog):
+    page = rows(("a", "2025-01-01T00:00:00Z"), ("b", None), ("c", ""), ("d", "soon"))
+    position, untracked = next_position(
+        catalog.tables["contacts"], Position(cursor="2024-01-01T00:00:00Z"), page, UNTIL_TIME
+    )
+    assert (position, untracked) == (Position(cursor="2025-01-01T00:00:00Z", id="a"), 3)
+    with pytest.raises(PagingError, match="none of the 2 records of a page has a readable"):
+        next_position(
+            catalog.tables["contacts"],
+            Position(cursor="2024-01-01T00:00:00Z"),
+            rows(("b", None), ("c", None)),
+            UNTIL_TIME,
+        )
+
+
+def test_rows_that_are_not_records_with_a_key_are_set_aside(catalog):
+    page = [{"id": "a"}, "oops", None, 7, {"name": "no key"}, {"id": None}, {"id": "b"}]
+    assert usable_rows(catalog.tables["contacts"], page) == ([{"id": "a"}, {"id": "b"}], 5)
 
 
 @pytest.mark.parametrize(
-    ("page", "top", "message"),
+    ("page", "message"),
     [
-        (
-            rows(("a", "2025-01-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z")),
-            1,
-            r"asked for 1 rows and got 2; the server ignores \$top",
-        ),
-        (rows(("a", "2023-01-01T00:00:00Z")), 5, "outside the window asked for"),
-        (rows(("a", "2025-02-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z")), 5, "out of order"),
+        (rows(("a", "2023-01-01T00:00:00Z")), "outside the window asked for"),
+        (rows(("a", "2025-02-01T00:00:00Z"), ("b", "2025-01-01T00:00:00Z")), "out of order"),
     ],
 )
-def test_a_page_that_breaks_the_query_is_stopped(catalog, page, top, message):
+def test_a_page_that_breaks_the_query_is_stopped(catalog, page, message):
     start = Position(cursor="2024-01-01T00:00:00Z")
     with pytest.raises(PagingError, match=message):
-        next_position(catalog.tables["contacts"], start, page, UNTIL_TIME, top)
+        next_position(catalog.tables["contacts"], start, page, UNTIL_TIME)
 
 
 def test_the_same_page_twice_is_stopped(catalog):
     table = catalog.tables["contacts"]
     position = Position(cursor="2025-01-01T00:00:00Z", id="a")
     with pytest.raises(PagingError, match="the same page twice"):
-        next_position(table, position, rows(("a", "2025-01-01T00:00:00Z")), UNTIL_TIME, 5)
+        next_position(table, position, rows(("a", "2025-01-01T00:00:00Z")), UNTIL_TIME)
     with pytest.raises(PagingError, match="the same page twice"):
-        next_position(catalog.tables["activity_types"], Position(id=3), [{"id": 3}], UNTIL_TIME, 5)
-
-
-def test_a_record_without_its_key_is_stopped(catalog):
-    with pytest.raises(PagingError, match="without its key 'id'"):
-        next_position(
-            catalog.tables["activity_types"], Position(), [{"name": "Call"}], UNTIL_TIME, 5
-        )
+        next_position(catalog.tables["activity_types"], Position(id=3), [{"id": 3}], UNTIL_TIME)

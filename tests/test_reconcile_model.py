@@ -110,6 +110,11 @@ class Operations(RecordingOperations):
         super().delete(table, keys)
 
 
+def moment(value) -> datetime:
+    """A timestamp as landed (a datetime) or as Act! sent it (text)."""
+    return value if isinstance(value, datetime) else parse_timestamp(value)
+
+
 class Destination:
     def __init__(self):
         self.live: dict[str, dict] = {}
@@ -141,7 +146,7 @@ class Destination:
         return operations
 
     def agrees_with(self, act: Act) -> bool:
-        landed = {i: (row["name"], parse_timestamp(row["edited"])) for i, row in self.live.items()}
+        landed = {i: (row["name"], moment(row["edited"])) for i, row in self.live.items()}
         truth = {
             i: (record["name"], parse_timestamp(record["edited"]))
             for i, record in act.records.items()

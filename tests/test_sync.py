@@ -1,5 +1,6 @@
 import json
 import time
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -82,11 +83,11 @@ def test_a_table_read_from_scratch_also_reads_what_was_edited_meanwhile(catalog,
     assert [row["id"] for row in operations.rows("contacts")] == ["c001", "c002", "c003"]
     chase = query_of(act.calls[3])
     assert chase["$filter"] == (
-        "(edited gt 2025-01-01T00:00:00Z or (edited eq 2025-01-01T00:00:00Z and id gt 'c002')) "
-        "and edited le 2025-10-01T12:00:04Z"
+        "(edited gt 2025-01-01T00:00:00+00:00 or (edited eq 2025-01-01T00:00:00+00:00 and "
+        "id gt 'c002')) and edited le 2025-10-01T12:00:04Z"
     )
     saved = operations.checkpoints[-1]["tables"]["contacts"]
-    assert (saved["cursor"], saved["id"]) == ("2025-10-01T12:00:02Z", "c003")
+    assert (saved["cursor"], saved["id"]) == ("2025-10-01T12:00:02+00:00", "c003")
     assert saved["known"]["count"] == 3
     assert "Table 'contacts': 1 record(s) edited during the sync, read up to " in (
         capsys.readouterr().out
@@ -150,16 +151,16 @@ def test_rows_are_emitted_then_checkpointed_page_by_page(catalog, act):
         ("checkpoint", "c003"),
     ]
     assert operations.rows("contacts")[0]["businessAddress_city"] == "Zürich"
-    assert operations.rows("contacts")[0]["edited"] == "2025-01-01T00:00:00Z"
+    assert operations.rows("contacts")[0]["edited"] == datetime(2025, 1, 1, tzinfo=timezone.utc)
     queries = [query_of(call) for call in act.calls[1:]]
     assert queries[0]["$filter"] == (
         "edited ge 1900-01-01T00:00:00Z and edited le 2025-10-01T11:59:59Z"
     )
-    assert queries[1]["$filter"] == (
-        "(edited gt 2025-01-01T00:00:00Z or (edited eq 2025-01-01T00:00:00Z and id gt 'c002')) "
-        "and edited le 2025-10-01T11:59:59Z"
+    assert queries[1]["$filter"] == (  # the cursor goes back as the server wrote it
+        "(edited gt 2025-01-01T00:00:00+00:00 or (edited eq 2025-01-01T00:00:00+00:00 and "
+        "id gt 'c002')) and edited le 2025-10-01T11:59:59Z"
     )
-    assert queries[2]["$filter"].startswith("(edited gt 2025-02-01T00:00:00Z or")
+    assert queries[2]["$filter"].startswith("(edited gt 2025-02-01T00:00:00+00:00 or")
     assert all(q["$top"] == "2" and q["$orderby"] == "edited asc,id asc" for q in queries)
 
 

@@ -169,7 +169,7 @@ def test_throttling_and_server_errors(emulator, project):
         project, emulator_configuration(emulator, batch_size="40", rate_limit_pause="0")
     )
     assert_synced(emulator, run)
-    assert "Act! is throttling (HTTP 429); waiting" in run.output
+    assert "HTTP 429: Too many requests. from http://127.0.0.1:" in run.output
     assert (
         "HTTP 500: An error has occurred.: Transaction (Process ID 61) was deadlocked"
         in run.output
