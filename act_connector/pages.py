@@ -4,11 +4,13 @@ A walk's pages come from one query after another, each computed from the page be
 paging: paging.py for the sync's walks, reconcile.py for listings). While the caller writes a
 page, the request for the next one is already under way in a worker thread, which hides the
 network behind the SDK's writing. If writing a page fails, the request in flight is abandoned,
-not waited for: it may be sitting out a long throttle wait, and the error matters now.
+not waited for: it may be sitting out a long throttle wait, and the error matters now (the
+client's `stop` event ends its waits, so the worker does not linger).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,12 +36,13 @@ class Pages:
 
     The walk ends at the first empty page. `follow` checks a page, keeps the rows that can be
     written and says what comes next (raising stops the walk before the page is written);
-    `fetch` gets that next page.
+    `fetch(request, stop)` gets that next page, and gives up once `stop` is set.
     """
 
-    def __init__(self, first: list[dict], follow: Follow, fetch: Callable, name: str):
+    def __init__(self, first: list, follow: Follow, fetch: Callable, name: str):
         self._first, self._follow, self._fetch, self._name = first, follow, fetch, name
         self._prefetch: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
 
     def __enter__(self) -> Pages:
         self._prefetch = ThreadPoolExecutor(1, thread_name_prefix=self._name)
@@ -49,7 +52,7 @@ class Pages:
         page = self._first
         while page:
             rows, request, after = self._follow(page)
-            upcoming = self._prefetch.submit(self._fetch, request)
+            upcoming = self._prefetch.submit(self._fetch, request, self._stop)
             yield rows, after
             page = upcoming.result()
 
@@ -60,10 +63,9 @@ class Pages:
             self._abandon()
 
     def _abandon(self) -> None:
-        """Leaves the request in flight to finish on its own; the error propagates at once.
-
-        The one place to signal the client's cancellation of that request, once it has one.
-        """
+        """Cancels the request in flight (it stops at its next wait) without waiting for it:
+        the error propagates at once."""
+        self._stop.set()
         self._prefetch.shutdown(wait=False, cancel_futures=True)
 
 
@@ -107,7 +109,7 @@ def walk_pages(
     return Pages(
         first,
         _Keyset(table, position, until, top, anomalies),
-        lambda query: client.get_rows(table.name, path, query),
+        lambda query, stop: client.get_page(table.name, path, query, stop).rows,
         f"act-{table.name}",
     )
 

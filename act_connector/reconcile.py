@@ -75,12 +75,12 @@ class Lister:
         self.select_refused = False
         self.ids_per_request = IDS_PER_REQUEST
 
-    def page(self, table: TableSpec, path: str, after) -> list:
-        """The listing's page after id `after` (None: the first)."""
+    def page(self, table: TableSpec, path: str, after, stop: threading.Event | None = None):
+        """The listing's page after id `after` (None: the first); `stop` abandons it."""
         if not self.select_refused:
             query = listing_query(table, after, LISTING_TOP, select=True)
             try:
-                return self._client.get_rows(table.name, path, query)
+                return self._client.get_page(table.name, path, query, stop).rows
             except ActHttpError as error:
                 if error.status != BAD_REQUEST:
                     raise
@@ -88,7 +88,7 @@ class Lister:
         else:
             refusal = None
         query = listing_query(table, after, self._whole_record_top, select=False)
-        rows = self._client.get_rows(table.name, path, query)
+        rows = self._client.get_page(table.name, path, query, stop).rows
         if refusal is not None and self._refuse("select_refused", True):
             log.warning(
                 f"Act! refused $select (HTTP 400: {refusal.server_message}); reconciliation "
@@ -187,7 +187,7 @@ class Reconciliation:
         return Pages(
             first,
             self._follow,
-            lambda after: self._lister.page(self._table, self._path, after),
+            lambda after, stop: self._lister.page(self._table, self._path, after, stop),
             f"act-{self._table.name}-list",
         )
 

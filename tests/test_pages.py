@@ -1,6 +1,5 @@
 """The page iterator: the next page is fetched while one is written, and abandoned on error."""
 
-import threading
 import time
 
 import pytest
@@ -12,7 +11,7 @@ def numbered(count):
     """fetch() and follow() of a walk over pages 1..count (then an empty page)."""
     fetched = []
 
-    def fetch(number):
+    def fetch(number, stop):
         fetched.append(number)
         return [{"page": number}] if number <= count else []
 
@@ -35,10 +34,11 @@ def test_each_page_comes_with_the_position_after_it_and_the_next_is_already_aske
 
 
 def test_an_error_while_writing_a_page_does_not_wait_for_the_request_in_flight():
-    release = threading.Event()
+    released = []
 
-    def slow_fetch(_):
-        release.wait(10)  # a request sitting out a long throttle wait
+    def slow_fetch(_, stop):
+        stop.wait(10)  # a request sitting out a long throttle wait, until told to stop
+        released.append(stop.is_set())
         return []
 
     started = time.monotonic()
@@ -47,7 +47,8 @@ def test_an_error_while_writing_a_page_does_not_wait_for_the_request_in_flight()
         for _ in pages:
             raise RuntimeError("the writer failed")
     assert time.monotonic() - started < 2
-    release.set()
+    time.sleep(0.1)
+    assert released == [True]  # the request in flight was told to stop
 
 
 def test_a_page_that_follow_refuses_is_not_written():
