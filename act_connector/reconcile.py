@@ -174,8 +174,7 @@ class Reconciliation:
                 self._reread(late, findings)
                 self._emitter.delete(absent)
                 findings.deleted = len(absent)
-        if not findings.too_large:
-            self._emitter.checkpoint(reconciled=now)
+        self._emitter.checkpoint(reconciled=now)  # a table past the limit: tried again then
         findings.requests = self._client.stats.requests - requests
         findings.seconds = time.monotonic() - started
         return findings
@@ -215,7 +214,6 @@ class Reconciliation:
             return False
         findings.too_large = True
         self._emitter.give_up_remembering()
-        self._emitter.checkpoint()
         return True
 
     def _build(self, findings: Findings) -> None:
