@@ -14,6 +14,7 @@ from act_connector.known import KnownSet
 from act_connector.reconcile import IDS_PER_REQUEST, reread_query
 from act_connector.sync import run_sync
 from act_connector.timestamps import format_utc, parse_timestamp
+from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.helpers import BASE_URL, RecordingOperations, configuration
 
@@ -290,3 +291,17 @@ def test_a_server_refusing_or_has_late_records_read_one_a_request(catalog, capsy
     assert upserted_ids(operations, "contacts") == ["c001", "c002", "c003"]
     log = capsys.readouterr().out
     assert log.count("Act! refused a $filter of several ids joined by 'or' (HTTP 400: ") == 1
+
+
+def test_a_listing_takes_a_request_per_10000_records(catalog, capsys):
+    server = ActEmulator(seed=4, sizes={"contacts": 20_500})
+    server.start()
+    try:
+        syncs = Syncs(server, catalog, tables="contacts", batch_size="10000", **EVERY_SYNC)
+        syncs.run()
+        capsys.readouterr()
+        syncs.run()
+    finally:
+        server.stop()
+    # Pages of 10,000, 10,000 and 500, then the closing empty page: 4 requests for 20,500.
+    assert "0 deleted, 0 late, 20500 unchanged; 4 request(s)" in capsys.readouterr().out
