@@ -13,8 +13,8 @@ The SDK keeps nothing between syncs but the state, so the set lives there, small
   into 20 bytes, and a whole-second edit time into 4 (seconds since 1970, up to 2106). The records
   are sorted and cut into byte planes (every record's first byte, then every second byte, …), so
   that zlib squeezes what sorting made alike (leading id bytes, the high bytes of edit times, the
-  constant date of plain GUIDs), and the result is base64: about 22 to 24 bytes a record in the
-  state (`make bench` measures it).
+  constant date of plain GUIDs), and the result is base64: about 23 bytes a record in the state
+  (`make bench` measures it).
 - Any other id or edit time (an integer id, an upper-case GUID, a fraction of a second) is kept
   as it is in JSON, zlib-compressed: correct for every table, only larger.
 
