@@ -245,7 +245,7 @@ class ActClient:
     # -- the one retry loop
     def _request(self, table, url, authorization, limit, stop, renew: bool) -> _Answer:
         """A GET under the retry policy; the answer is any status the policy does not retry."""
-        renewed = False
+        renewals, just_renewed = 0, False
         attempt = 0
         while True:
             attempt += 1
@@ -255,11 +255,18 @@ class ActClient:
                 self._pause(self._settings.rate_limit_pause, stop)
             header = authorization()
             answer, problem = self._attempt(table, url, header, limit)
-            if answer is not None and answer.status == 401 and renew and not renewed:
-                renewed = True
+            if answer is not None and answer.status == 401 and renew:
+                # A token refused on its first use means the user lost access; one refused
+                # after other retries may merely have expired meanwhile.
+                if just_renewed or attempt >= self._policy.attempts:
+                    return answer
+                renewals += 1
                 self._renew(table, header, stop)
-                attempt -= 1  # a renewal is not a failure: the request gets its full attempts
+                just_renewed = True
+                if renewals == 1:
+                    attempt -= 1  # a first renewal is no failure: the request keeps its attempts
                 continue
+            just_renewed = False
             if answer is not None and answer.status not in RETRYABLE_STATUSES:
                 return answer
             if answer is not None:

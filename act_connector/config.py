@@ -35,7 +35,11 @@ DEFAULT_RATE_LIMIT_PAUSE = 0.25
 DEFAULT_START_DATE = "1900-01-01T00:00:00Z"
 # A request that hangs longer than this is treated as a dropped connection and retried.
 DEFAULT_REQUEST_TIMEOUT = 60.0
-DEFAULT_LOOKBACK_MINUTES = 0
+# Each sync reads again what was edited this long before the last record seen: an edit whose
+# stamp lags the moment it becomes visible (a long save, a desktop or server clock behind the one
+# that stamps, a busy SQL Server) would otherwise fall below the saved cursor for good. Seen lags
+# are seconds to a minute; ten minutes covers them with room to spare.
+DEFAULT_LOOKBACK_MINUTES = 10
 # How often each incremental table is compared with what Act! holds, to catch deletions and
 # records stamped before the saved cursor: daily keeps the listing's cost (a request per 10,000
 # records) small beside a day's syncs, and a deleted record shows within a day.

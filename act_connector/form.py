@@ -1,7 +1,8 @@
 """The Fivetran setup form and its connection test.
 
 `fivetran configuration` asks for each field; `fivetran configuration --test` (and Fivetran's setup
-page) runs "Connect to Act!", which authorizes and reads one record of each chosen table, and says
+page) runs "Connect to Act!", which authorizes and reads a record of each chosen table and the page
+after it (the keyset query every sync relies on), and says
 in plain words which table failed and why.
 """
 
@@ -15,7 +16,7 @@ from act_connector.catalog import load_catalog
 from act_connector.client import ActClient, RetryPolicy
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
-from act_connector.paging import Position, page_query
+from act_connector.paging import Position, cursor_moment, page_query, usable_rows
 from act_connector.timestamps import format_utc
 
 # A setup test should answer in seconds: one attempt per request, no backoff.
@@ -184,8 +185,19 @@ def _dropdown(name, label, options, description, required):
     )
 
 
+def _read_two_pages(client: ActClient, table, start: Position, until: str) -> str:
+    """A record of the table, then the page after it: the keyset query the sync relies on most
+    (`(edited gt C or (edited eq C and id gt 'I'))`), so that a build refusing it fails here."""
+    page, path = first_page(client, table, page_query(table, start, until, 1))
+    rows, _ = usable_rows(table, page.rows)
+    if rows and (not table.incremental or cursor_moment(table, rows[0]) is not None):
+        after = Position(cursor=rows[0].get(table.cursor), id=rows[0][table.primary_key])
+        client.get_page(table.name, path, page_query(table, after, until, 1))
+    return path
+
+
 def connect_to_act(configuration: dict):
-    """Authorizes, then reads a record of each chosen table; a failure names table and cause.
+    """Authorizes, then reads two pages of each chosen table; a failure names table and cause.
 
     Every table is tried, so that one test run lists every table that needs attention; refused
     credentials, an unreachable server or a TLS failure end the test at once.
@@ -206,7 +218,7 @@ def connect_to_act(configuration: dict):
                 Position(cursor=settings.default_start_date) if table.incremental else Position()
             )
             try:
-                _, path = first_page(client, table, page_query(table, start, until, 1))
+                path = _read_two_pages(client, table, start, until)
             except ActConnectorError as error:
                 if not error.table_scoped:
                     raise

@@ -124,8 +124,8 @@ def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None
         )
     if anomalies["untracked"]:
         parts.append(
-            f"{anomalies['untracked']} record(s) had no readable {table.cursor}; they landed, "
-            "but only a from-scratch read or a reconciliation can see their later edits"
+            f"{anomalies['untracked']} record(s) came without a readable {table.cursor}; they "
+            "landed, and paging went past them by their position"
         )
     if anomalies["oversized"]:
         parts.append(

@@ -12,7 +12,8 @@ the sync began (minus a second that may still be filling): what is edited during
 for the next one, which starts after the last row this one read. Tables without a cursor are
 walked by id alone. A table ends at the first empty page, never at a short one; a page longer
 than $top asked for (a server that ignores $top) is still in order and is used as it is.
-A record without a readable cursor cannot place the walk: it is kept, and counted.
+A record without a readable cursor cannot place the walk: it is kept, counted, and the next page
+skips past it ($skip) from the last record that could.
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ class Position:
 
     cursor: str | None = None  # the server's own timestamp text (or UTC ISO 8601 of our own)
     id: str | int | None = None
+    # Records read after (cursor, id) whose own cursor could not be read (null on the wire): the
+    # next page skips them, as it cannot start after them by their stamp.
+    skip: int = 0
 
     def to_state(self) -> dict:
         return {
             key: value
-            for key, value in (("cursor", self.cursor), ("id", self.id))
-            if value is not None
+            for key, value in (("cursor", self.cursor), ("id", self.id), ("skip", self.skip))
+            if value
         }
 
 
@@ -93,11 +97,14 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
     else:
         after_id = f"{key} gt {literal(position.id, key_kind)}"
         after = f"({cursor} gt {at} or ({cursor} eq {at} and {after_id}))"
-    return {
+    query = {
         "$filter": f"{after} and {cursor} le {until}",
         "$orderby": f"{cursor} asc,{key} asc",
         "$top": str(top),
     }
+    if position.skip:
+        query["$skip"] = str(position.skip)
+    return query
 
 
 def usable_rows(table: TableSpec, rows: list) -> tuple[list[dict], int]:
@@ -137,12 +144,14 @@ def next_position(
             )
         return Position(id=new_id), 0
     previous = parse_timestamp(position.cursor)
-    last, untracked = None, 0
+    last, untracked, after_last = None, 0, position.skip
     for row in rows:
         moment = cursor_moment(table, row)
         if moment is None:
             untracked += 1
+            after_last += 1
             continue
+        after_last = 0
         if moment < previous or moment > until:
             raise PagingError(
                 table.name,
@@ -152,13 +161,9 @@ def next_position(
                 "ignores $filter or $orderby, so paging cannot be trusted.",
             )
         previous, last = moment, row
-    if last is None:
-        raise PagingError(
-            table.name,
-            f"none of the {len(rows)} records of a page has a readable {table.cursor}, so the "
-            "walk cannot move past them.",
-        )
-    new = Position(cursor=last[table.cursor], id=last[table.primary_key])
+    if last is None:  # nothing on this page to start after: skip past it instead
+        return Position(position.cursor, position.id, after_last), untracked
+    new = Position(cursor=last[table.cursor], id=last[table.primary_key], skip=after_last)
     if new == position:
         raise PagingError(
             table.name,

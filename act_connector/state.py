@@ -111,7 +111,7 @@ class SyncState:
 
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     """A table's saved state; None (read from scratch) when its position cannot be trusted."""
-    position = _position(table, entry.get("cursor"), entry.get("id"))
+    position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
     if position is None:
         return None
     known = None
@@ -130,7 +130,7 @@ def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     return TableState(position, known, reconciled, entry.get("too_large") is True)
 
 
-def _position(table: TableSpec, cursor, row_id) -> Position | None:
+def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
     """A stored position, or None (with a warning) when it cannot be trusted."""
     if table.incremental:
         try:
@@ -141,5 +141,9 @@ def _position(table: TableSpec, cursor, row_id) -> Position | None:
                 "syncing the table again from default_start_date"
             )
             return None
-        return Position(cursor=cursor, id=row_id if isinstance(row_id, (str, int)) else None)
+        return Position(
+            cursor=cursor,
+            id=row_id if isinstance(row_id, (str, int)) else None,
+            skip=skip if isinstance(skip, int) and skip > 0 else 0,
+        )
     return Position(id=row_id) if isinstance(row_id, (str, int)) else None

@@ -31,6 +31,7 @@ from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, page_query
+from act_connector.progress import Progress, time_shares
 from act_connector.reconcile import Findings, Lister, Reconciliation
 from act_connector.state import SyncState, TableState
 from act_connector.timestamps import format_utc, parse_timestamp
@@ -134,12 +135,13 @@ def _summary_line(summary: SyncSummary, seconds: float) -> str:
     per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
     deleted = ", ".join(f"{r.name} {r.deleted}" for r in summary.tables if r.deleted)
     failed = ", ".join(error.table for error in summary.failures)
+    shares = time_shares({r.name: r.seconds for r in summary.tables}, seconds)
     return (
         f"Sync finished in {seconds:.1f}s: {summary.records} records ({per_table})"
         + (f"; {summary.deleted} deleted ({deleted})" if deleted else "")
         + (f"; failed: {failed}" if failed else "")
-        + f"; {stats.requests} requests, {stats.retries} retries, {stats.throttled} throttled, "
-        f"{stats.sleep_seconds:.1f}s paused"
+        + f"; share of the time: {shares}; {stats.requests} requests, {stats.retries} retries, "
+        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
     )
 
 
@@ -162,6 +164,7 @@ class TableSync:
         self.emitter = Emitter(table, sync_state, operations, remember)
         self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None
+        self.progress: Progress | None = None
         self.path = ""
 
     def run(self) -> TableResult:
@@ -169,6 +172,7 @@ class TableSync:
         table, state = self.table, self.emitter.state
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
+        self.progress = Progress(table.name, position.cursor, self.until)
         query = page_query(table, position, format_utc(self.until), self.settings.batch_size)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
@@ -205,6 +209,7 @@ class TableSync:
                     f"Table '{self.table.name}': page {self.result.pages}, "
                     f"{self.emitter.upserted} records"
                 )
+                self.progress.page(self.emitter.upserted, position.cursor)
         return position
 
     def _truncate(self, position: Position) -> None:

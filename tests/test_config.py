@@ -55,7 +55,7 @@ def test_defaults(catalog):
     assert settings.tables == DEFAULT_TABLES
     assert settings.request_timeout == 60
     assert settings.verify is True
-    assert settings.lookback == timedelta(0)
+    assert settings.lookback == timedelta(minutes=10)
     assert settings.reconcile_interval == timedelta(hours=24)
 
 

@@ -36,6 +36,20 @@ def test_success_against_the_emulator(emulator, capsys):
     assert "readable: contacts (/api/contacts)" in capsys.readouterr().out
 
 
+def test_a_build_refusing_the_keyset_clause_fails_at_setup_naming_each_table(emulator):
+    emulator.configure(or_supported=False)
+    result = connect_to_act(emulator_configuration(emulator, tables="contacts,activity_types"))
+    assert not result.success
+    assert result.failure.startswith("Table 'contacts': Act! answered HTTP 400")
+    assert "The binary operator 'Or' is not supported." in result.failure
+    assert "readable: activity_types (/api/task-types)" in result.failure  # keyed on id alone
+
+
+def test_the_setup_test_pages_an_integer_key_as_an_integer(emulator):
+    emulator.configure(ids_as_text=True)
+    assert connect_to_act(emulator_configuration(emulator, tables="activity_types")).success
+
+
 def test_refused_credentials(emulator):
     result = connect_to_act(emulator_configuration(emulator, password=PASSWORD))
     assert "Act! refused the user name, password or database name" in result.failure

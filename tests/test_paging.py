@@ -104,14 +104,18 @@ def test_records_without_a_readable_cursor_are_counted_and_passed_over(catalog):
     position, untracked = next_position(
         catalog.tables["contacts"], Position(cursor="2024-01-01T00:00:00Z"), page, UNTIL_TIME
     )
-    assert (position, untracked) == (Position(cursor="2025-01-01T00:00:00Z", id="a"), 3)
-    with pytest.raises(PagingError, match="none of the 2 records of a page has a readable"):
-        next_position(
-            catalog.tables["contacts"],
-            Position(cursor="2024-01-01T00:00:00Z"),
-            rows(("b", None), ("c", None)),
-            UNTIL_TIME,
-        )
+    assert (position, untracked) == (Position("2025-01-01T00:00:00Z", "a", skip=3), 3)
+    assert page_query(catalog.tables["contacts"], position, UNTIL, 10)["$skip"] == "3"
+
+
+def test_a_page_with_no_readable_cursor_is_skipped_past(catalog):
+    table = catalog.tables["contacts"]
+    start = Position("2024-01-01T00:00:00Z", "z", skip=1)
+    position, untracked = next_position(table, start, rows(("b", None), ("c", None)), UNTIL_TIME)
+    assert (position, untracked) == (Position("2024-01-01T00:00:00Z", "z", skip=3), 2)
+    after, _ = next_position(table, position, rows(("d", "2025-01-01T00:00:00Z")), UNTIL_TIME)
+    assert after == Position("2025-01-01T00:00:00Z", "d")
+    assert "$skip" not in page_query(table, after, UNTIL, 10)
 
 
 def test_rows_that_are_not_records_with_a_key_are_set_aside(catalog):

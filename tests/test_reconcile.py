@@ -19,7 +19,9 @@ from tests.conftest import emulator_configuration
 from tests.helpers import BASE_URL, RecordingOperations, configuration
 
 TABLES = ("contacts", "companies", "activities")  # activities: GUID+MMddyyyy ids among GUIDs
-EVERY_SYNC = {"reconcile_interval_hours": "0"}
+# Reconciliation on every sync, and no look-back (which writes its window again each sync): what
+# a sync writes is then what reconciliation found.
+EVERY_SYNC = {"reconcile_interval_hours": "0", "lookback_minutes": "0"}
 
 
 class Destination:
@@ -63,7 +65,7 @@ class Syncs:
 
     def __init__(self, emulator, catalog, **changes):
         self.emulator, self.catalog = emulator, catalog
-        self.changes = {"tables": ",".join(TABLES), **changes}
+        self.changes = {"tables": ",".join(TABLES), "lookback_minutes": "0", **changes}
         self.state: dict | None = None
         self.destination = Destination()
 

@@ -123,7 +123,13 @@ class Destination:
     def sync(self, act: Act, catalog, fail_at: int | None = None) -> Operations:
         act.requests, act.fail_at = 0, fail_at
         settings = validate_configuration(
-            configuration(tables="contacts", batch_size="2", reconcile_interval_hours="0"), catalog
+            configuration(
+                tables="contacts",
+                batch_size="2",
+                reconcile_interval_hours="0",
+                lookback_minutes="0",  # its window written again would hide what a sync emits
+            ),
+            catalog,
         )
         operations = Operations(act)
         try:

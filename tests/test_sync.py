@@ -175,10 +175,18 @@ def test_a_short_page_is_not_taken_for_the_end(catalog, act):
 def test_a_sync_resumes_after_the_saved_position(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", json=[])
     state = {"version": 2, "tables": {"contacts": {"cursor": "2025-03-15T09:00:00Z", "id": "c5"}}}
-    sync(catalog, state, tables="contacts")
+    sync(catalog, state, tables="contacts", lookback_minutes="0")
     assert query_of(act.calls[1])["$filter"].startswith(
         "(edited gt 2025-03-15T09:00:00Z or (edited eq 2025-03-15T09:00:00Z and id gt 'c5'))"
     )
+
+
+def test_by_default_each_sync_rereads_ten_minutes_before_the_last_record(catalog, act):
+    """Edits stamped a little before they become visible are not left below the cursor."""
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    state = {"version": 2, "tables": {"contacts": {"cursor": "2025-03-15T09:00:00Z", "id": "c5"}}}
+    sync(catalog, state, tables="contacts")
+    assert query_of(act.calls[1])["$filter"].startswith("edited ge 2025-03-15T08:50:00Z and")
 
 
 def test_the_look_back_window_rereads_recent_records(catalog, act):
@@ -194,7 +202,7 @@ def test_the_briefs_state_layout_is_carried_over(catalog, act):
         "table_cursors": {"contacts": "2024-05-01T00:00:00Z"},
         "table_batch_tracking": {"contacts": {"skip": 50, "batch_count": 5}},
     }
-    sync(catalog, state, tables="contacts")
+    sync(catalog, state, tables="contacts", lookback_minutes="0")
     assert query_of(act.calls[1])["$filter"].startswith("edited ge 2024-05-01T00:00:00Z and")
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -102,6 +103,14 @@ def warehouse_rows(project: Path, table: str) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def emitted_rows(operations, table: str) -> list[dict]:
+    """What a sync's upserts leave, row by row, named as the destination names columns."""
+    latest = {}
+    for row in operations.rows(table):
+        latest[row["id"]] = {redshift_safe(name): value for name, value in row.items()}
+    return list(latest.values())
+
+
 def flat(record: dict, prefix: str = "") -> dict:
     """The test's own flattening of a truth record, named as the destination names columns."""
     out = {}
@@ -115,6 +124,8 @@ def flat(record: dict, prefix: str = "") -> dict:
 
 def canonical(value):
     """One form for a value whether it came from the emulator's JSON or from DuckDB."""
+    if isinstance(value, Decimal):
+        return float(value)
     if isinstance(value, datetime):
         return value.astimezone(timezone.utc)
     if isinstance(value, str) and TIMESTAMP.match(value):
@@ -130,8 +141,24 @@ def canonical(value):
     return value
 
 
+def as_landed(sent: str, landed):
+    """What a number or boolean Act! sent as text lands as, once coerced to its column."""
+    if not sent.strip():
+        return None
+    if isinstance(landed, bool):
+        return {"true": True, "false": False}.get(sent.strip().lower(), sent)
+    if isinstance(landed, (int, float)):
+        try:
+            return float(sent)
+        except ValueError:
+            return sent
+    return sent
+
+
 def same(expected, landed) -> bool:
     expected, landed = canonical(expected), canonical(landed)
+    if isinstance(expected, str) and not isinstance(landed, str):
+        expected = as_landed(expected, landed)
     if (
         isinstance(expected, (int, float))
         and not isinstance(expected, bool)

@@ -241,3 +241,42 @@ def test_a_token_expiring_mid_sync_is_renewed(emulator, project):
     assert_synced(emulator, run, ("contacts",))
     assert "the Act! token expired; authorizing again" in run.output
     assert emulator.stats["authorizations"] >= 2
+
+
+def test_every_fault_of_a_stricter_server_at_once(emulator, project):
+    """All that a real server (or a proxy before it) may do, at once: every row lands, current,
+    exactly once."""
+    emulator.configure(
+        authorize_throttle_every=3,
+        date_header="doubled",
+        clock_offset_seconds=-120,
+        cut_body_every=11,
+        error_every=13,
+        error_status=503,
+        throttle_every=9,
+        retry_after=0.2,
+        rate_limit_headers=True,
+        typed_text_every=4,
+        ids_as_text=True,
+        null_cursor_every=9,
+        ignore_top_every=6,
+        fraction_digits=7,
+        envelope="odata",
+        token_ttl=6,
+        churn_edits=1,
+        lagging_edits=1,
+        lag_seconds=10,
+    )
+    emulator.store.edit("contacts", 45, at="2025-11-03T10:15:20.1234567+00:00")  # ties > a page
+    configuration = emulator_configuration(emulator, batch_size="40", rate_limit_pause="0")
+    first = fivetran_debug(project, configuration, timeout=240)
+    assert first.returncode == 0, first.output[-3000:]
+    emulator.configure(churn_edits=0, lagging_edits=0)
+    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    second = fivetran_debug(project, configuration, timeout=240)
+    assert_synced(emulator, second)
+    assert "SYNC SUCCEEDED" in second.output
+    seen = ("HTTP 429", "HTTP 503", "ChunkedEncodingError", "came without a readable edited")
+    for fault in seen:
+        assert fault in first.output, fault
+    assert emulator.stats["faults"] > 10

@@ -30,7 +30,12 @@ def project(tmp_path):
 
 
 def configure(emulator, **changes) -> dict:
-    every_sync = {"tables": ",".join(TABLES), "reconcile_interval_hours": "0"}
+    # No look-back: it writes its window again each sync, and a quiet sync is to write nothing.
+    every_sync = {
+        "tables": ",".join(TABLES),
+        "reconcile_interval_hours": "0",
+        "lookback_minutes": "0",
+    }
     return emulator_configuration(emulator, **{**every_sync, **changes})
 
 

@@ -1,0 +1,601 @@
+"""The server doctor and the state explainer, as a user runs them: against the emulator over HTTP,
+reading what they print and their exit status."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator import server as emulator_server
+from tests.conftest import emulator_configuration
+from tools import doctor, server_check
+from tools.server_check import clock_skew, count_bounds, timestamp_forms
+
+PROJECT = Path(__file__).resolve().parent.parent
+SECRETS_LINE = (
+    "This report holds neither the password nor the token: paste it into a support request as "
+    "it is."
+)
+
+
+def run_doctor(tmp_path, capsys, configuration: dict, *flags: str) -> tuple[int, str, str]:
+    path = tmp_path / "configuration.json"
+    path.write_text(json.dumps(configuration), encoding="utf-8")
+    status = doctor.main(["--configuration", str(path), *flags])
+    printed = capsys.readouterr()
+    return status, printed.out, printed.err
+
+
+def text_report(tmp_path, capsys, server, **changes) -> tuple[int, str]:
+    status, out, _ = run_doctor(tmp_path, capsys, emulator_configuration(server, **changes))
+    return status, out
+
+
+def json_report(tmp_path, capsys, server, **changes) -> tuple[int, dict]:
+    configuration = emulator_configuration(server, **changes)
+    status, out, _ = run_doctor(tmp_path, capsys, configuration, "--json")
+    return status, json.loads(out)  # standard output holds the JSON object alone
+
+
+def line_of(report: str, label: str) -> str:
+    """A finding's words, its wrapped lines joined."""
+    lines = report.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(label))
+    words = [lines[start][len(label) :].strip()]
+    for line in lines[start + 1 :]:
+        if not line.startswith(" " * server_check.LABEL_WIDTH):
+            break
+        words.append(line.strip())
+    return " ".join(words)
+
+
+# -- a healthy server
+
+
+def test_a_healthy_server_in_plain_words(emulator, tmp_path, capsys):
+    status, report = text_report(tmp_path, capsys, emulator)
+    assert status == 0
+    lines = report.splitlines()
+    assert lines[0] == (
+        f"Act! server doctor: {emulator.base_url}, database 'ActDemo', user 'John Hollo'"
+    )
+    assert line_of(report, "Authorization").startswith("works (")
+    assert "  * contacts       /api/contacts       readable, a bare JSON array" in lines
+    assert "  * activities     /api/tasks          readable, a bare JSON array" in lines
+    assert "    groups         /api/groups         readable, a bare JSON array" in lines
+    assert line_of(report, "$select") == "accepted (only 'id' came back)"
+    assert line_of(report, "$orderby") == "two keys (edited asc,id asc) accepted"
+    assert line_of(report, "Keyset clause").startswith("accepted: (edited gt ")
+    assert line_of(report, "Rate limits") == "none sent"
+    assert line_of(report, "Page cap") == (
+        "none seen: asked for 10,000 ids of contacts, got 230, all that contacts holds, so no "
+        "cap up to 230"
+    )
+    assert line_of(report, "Time stamps").startswith("offset +00:00, whole seconds (e.g. ")
+    assert "Verdict: this server can be synced with this configuration." in lines
+    assert lines[-1] == SECRETS_LINE
+
+
+def test_the_json_report_holds_every_finding(emulator, tmp_path, capsys):
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert report["authorized"] is True
+    assert report["tables"]["contacts"]["path"] == "/api/contacts"
+    assert report["tables"]["contacts"]["readable"] is True
+    assert report["tables"]["activity_types"]["path"] == "/api/task-types"
+    assert set(report["tables"]) == {
+        "contacts", "companies", "opportunities", "activities", "activity_types", "products",
+        "groups", "notes", "history",
+    }  # fmt: skip
+    assert report["page_cap"] is None
+    assert report["select_supported"] is True
+    assert report["orderby_supported"] is True
+    assert report["keyset_supported"] is True
+    assert abs(report["clock_skew_seconds"]) <= 1
+    assert report["rate_limit"] is None
+    assert report["syncable"] is True
+    assert report["problems"] == []
+    assert list(report)[-1] == "secrets"
+    assert report["secrets"] == SECRETS_LINE
+
+
+def test_neither_report_holds_the_password_or_a_token(emulator, tmp_path, capsys):
+    _, text = text_report(tmp_path, capsys, emulator)
+    _, report = json_report(tmp_path, capsys, emulator)
+    tokens = list(emulator.tokens)
+    assert len(tokens) >= 2  # one authorization a run, at least
+    for output in (text, json.dumps(report, ensure_ascii=False)):
+        assert emulator.settings.password not in output
+        for token in tokens:
+            assert token not in output
+            assert token.split(".")[1] not in output  # not even the claims part
+
+
+# -- what fails, and the exit status that says so
+
+
+def test_refused_credentials(emulator, tmp_path, capsys):
+    status, report = text_report(tmp_path, capsys, emulator, password="Wrong-pässword")
+    assert status == 1
+    assert line_of(report, "Authorization").startswith(
+        "fails: Act! refused the user name, password or database name (HTTP 401"
+    )
+    assert "Verdict: this server cannot be synced with this configuration:" in report
+    assert "Wrong-pässword" not in report and emulator.settings.password not in report
+    assert report.splitlines()[-1] == SECRETS_LINE
+    status, data = json_report(tmp_path, capsys, emulator, password="Wrong-pässword")
+    assert (status, data["authorized"], data["syncable"]) == (1, False, False)
+
+
+def test_an_unreachable_server(emulator, tmp_path, capsys):
+    configuration = emulator_configuration(emulator)
+    emulator.stop()
+    status, out, _ = run_doctor(tmp_path, capsys, configuration, "--json")
+    report = json.loads(out)
+    assert status == 1
+    assert report["authorized"] is False
+    assert "could not reach Act!" in report["problems"][0]
+
+
+def test_an_invalid_configuration_is_named_before_any_request(emulator, tmp_path, capsys):
+    status, out, err = run_doctor(
+        tmp_path, capsys, emulator_configuration(emulator, port="70000"), "--json"
+    )
+    assert (status, out) == (2, "")
+    assert err == "Configuration: Port must be between 1 and 65535, got 70000.\n"
+    assert emulator.stats["requests"] == 0
+
+
+def test_a_missing_configuration_file(tmp_path, capsys):
+    status = doctor.main(["--configuration", str(tmp_path / "nowhere.json")])
+    assert status == 2
+    assert capsys.readouterr().err.startswith("Configuration: [Errno 2] No such file")
+
+
+# -- each finding, from the emulator setting that produces it
+
+
+@pytest.mark.parametrize(
+    ("build", "activities", "activity_types"),
+    [("legacy", "/api/activities", "/api/activitytypes"),
+     ("seed", "/api/activities", "/api/activity-types")],
+)  # fmt: skip
+def test_the_path_each_build_answers_on(
+    emulator, tmp_path, capsys, build, activities, activity_types
+):
+    emulator.configure(build=build)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert report["tables"]["activities"]["path"] == activities
+    assert report["tables"]["activity_types"]["path"] == activity_types
+
+
+def test_a_table_this_build_lacks(emulator, tmp_path, capsys, monkeypatch):
+    without_history = {
+        path: table
+        for path, table in emulator_server.BUILDS["current"].items()
+        if table != "history"
+    }
+    monkeypatch.setitem(emulator_server.BUILDS, "no-history", without_history)
+    emulator.configure(build="no-history")
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0  # history is not chosen: only reported
+    assert report["tables"]["history"] == {
+        "path": None,
+        "readable": False,
+        "chosen": False,
+        "status": "not on this build (tried /api/History)",
+        "envelope": None,
+        "timestamps": None,
+        "first_sync_records": None,
+    }
+    status, text = text_report(tmp_path, capsys, emulator, tables="contacts,history")
+    assert status == 1
+    assert "  * history        -                   not on this build (tried /api/History)" in text
+    assert "  - Table 'history': not on this build (tried /api/History)" in text
+
+
+def test_a_table_this_user_may_not_read(emulator, tmp_path, capsys):
+    emulator.configure(forbidden_tables="products,notes")
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 1  # products is chosen; notes is not, and alone would not fail the check
+    assert report["tables"]["products"]["path"] == "/api/Products"
+    assert report["tables"]["products"]["readable"] is False
+    assert report["tables"]["products"]["status"] == (
+        "this user may not read it: HTTP 403, The user does not have permission to read "
+        "Products.Product."
+    )
+    assert report["tables"]["notes"]["readable"] is False
+    assert report["problems"] == [f"Table 'products': {report['tables']['products']['status']}"]
+    status, _ = json_report(tmp_path, capsys, emulator, tables="contacts,companies")
+    assert status == 0
+
+
+def test_the_odata_envelope(emulator, tmp_path, capsys):
+    emulator.configure(envelope="odata")
+    status, text = text_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert '  * contacts       /api/contacts       readable, OData {"value": [...]}' in text
+    _, report = json_report(tmp_path, capsys, emulator)
+    assert {table["envelope"] for table in report["tables"].values()} == {"odata"}
+
+
+def test_a_page_cap(emulator, tmp_path, capsys):
+    emulator.configure(page_cap=50)
+    status, text = text_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert line_of(text, "Page cap") == (
+        "50 records a request: asked for 10,000 ids of contacts, got 50; the sync asks for "
+        "2,000 (batch_size) and so reads pages of 50: more requests, no record lost"
+    )
+    _, report = json_report(tmp_path, capsys, emulator, batch_size="40")
+    assert report["page_cap"] == 50
+    assert report["findings"]["page cap"].endswith("no effect at batch_size 40")
+
+
+def test_a_server_refusing_select_still_shows_its_page_cap(emulator, tmp_path, capsys):
+    emulator.configure(select_supported=False, page_cap=50)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0  # the sync does not use $select
+    assert report["select_supported"] is False
+    assert report["findings"]["$select"].startswith("refused (HTTP 400, ")
+    assert "The query parameter '$select' is not supported." in report["findings"]["$select"]
+    assert report["findings"]["$select"].endswith(
+        "the sync does not use it, but the page cap below had to be read from whole records"
+    )
+    assert report["page_cap"] == 50
+    assert "asked for 10,000 whole records of contacts, got 50" in report["findings"]["page cap"]
+
+
+def test_a_server_refusing_a_two_key_orderby_cannot_be_synced(emulator, tmp_path, capsys):
+    emulator.configure(max_orderby_keys=1)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 1
+    assert report["orderby_supported"] is False
+    assert report["findings"]["$orderby"].startswith(
+        "two keys (edited asc,id asc) refused (HTTP 400, "
+    )
+    assert "The server refuses the sync's $orderby=edited asc,id asc." in report["problems"]
+    assert report["keyset_supported"] is True  # the clause, tried alone, is accepted
+    assert report["findings"]["keyset clause"].startswith(
+        "accepted (tried without the $orderby refused above): (edited gt "
+    )
+    assert report["findings"]["first sync"] == (
+        "not estimated: no page of the sync's query was timed"
+    )
+    assert report["findings"]["time per page"] == (
+        "not measured: the server refuses the sync's $orderby"
+    )
+
+
+def test_a_server_refusing_the_keyset_clause_cannot_be_synced(emulator, tmp_path, capsys):
+    emulator.configure(or_supported=False)
+    status, text = text_report(tmp_path, capsys, emulator)
+    assert status == 1
+    keyset = line_of(text, "Keyset clause")
+    assert keyset.startswith("refused (HTTP 400, ")
+    assert "The binary operator 'Or' is not supported." in keyset
+    assert "): (edited gt " in keyset
+    assert "  - The server refuses the keyset clause the sync pages with." in text
+    _, report = json_report(tmp_path, capsys, emulator)
+    assert (report["keyset_supported"], report["orderby_supported"]) == (False, True)
+
+
+def test_a_server_clock_ten_minutes_behind(emulator, tmp_path, capsys):
+    emulator.configure(clock_offset_seconds=-600)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0  # the sync bounds its reads by the server's own clock
+    assert -601 <= report["clock_skew_seconds"] <= -599
+    _, text = text_report(tmp_path, capsys, emulator)
+    assert line_of(text, "Clock").startswith("600 s (10 min) behind this machine's")
+
+
+def test_a_clock_in_step(emulator, tmp_path, capsys):
+    _, text = text_report(tmp_path, capsys, emulator)
+    assert line_of(text, "Clock") in {
+        f"in step with this machine's ({skew} s, read from the Date header)"
+        for skew in ("+0", "-1", "+1")
+    }
+
+
+@pytest.mark.parametrize("date_header", ["none", "garbage"])
+def test_a_server_without_a_readable_date_header(emulator, tmp_path, capsys, date_header):
+    emulator.configure(date_header=date_header)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert report["clock_skew_seconds"] is None
+    assert report["findings"]["clock"] == (
+        "unknown: the server sends no readable Date header, so the sync bounds its reads by "
+        "this machine's clock instead; keep it right"
+    )
+
+
+def test_rate_limit_headers(emulator, tmp_path, capsys):
+    emulator.configure(rate_limit_headers=True)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert set(report["rate_limit"]) == {
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+    }
+    assert report["rate_limit"]["X-RateLimit-Limit"] == "600"
+    assert report["findings"]["rate limits"].startswith(
+        "X-RateLimit-Limit: 600, X-RateLimit-Remaining: 599, X-RateLimit-Reset: "
+    )
+
+
+def test_a_throttling_server_is_ridden_out_and_reported(emulator, tmp_path, capsys):
+    emulator.configure(throttle_every=4, retry_after=0.05)
+    status, text = text_report(tmp_path, capsys, emulator, rate_limit_pause="0")
+    assert status == 0
+    assert emulator.stats["faults"] > 0
+    assert line_of(text, "Throttling") == (
+        f"the server answered {emulator.stats['faults']} of the doctor's requests with HTTP 429"
+    )
+
+
+def test_a_throttled_authorization_is_ridden_out(emulator, tmp_path, capsys):
+    emulator.configure(authorize_throttle_every=2)
+    status, report = json_report(tmp_path, capsys, emulator, rate_limit_pause="0")
+    assert (status, report["authorized"], report["throttled_requests"]) == (0, True, 1)
+
+
+def test_dotnet_time_stamps(emulator, tmp_path, capsys):
+    emulator.configure(fraction_digits=7)
+    for table in ("contacts", "products"):  # stamped anew, as .NET writes them
+        emulator.store.edit(table, len(emulator.store.tables[table]), ago=5)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    contacts = report["tables"]["contacts"]["timestamps"]
+    assert contacts["field"] == "edited"
+    assert (contacts["offsets"], contacts["fraction_digits"]) == (["+00:00"], [7])
+    assert report["tables"]["products"]["timestamps"]["field"] == "editDate"
+    assert report["findings"]["time stamps"].startswith(
+        "offset +00:00, 7 fractional digits (e.g. "
+    )
+    assert report["tables"]["activity_types"]["timestamps"] is None  # no cursor: full sync
+
+
+def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys):
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 0
+    assert report["page"]["table"] == "contacts"
+    assert report["page"]["records"] == 230
+    assert report["page"]["seconds"] > 0
+    counts = {name: table["first_sync_records"] for name, table in report["tables"].items()}
+    assert counts["contacts"] == {"at_least": 230, "at_most": 230}
+    assert counts["activity_types"] == {"at_least": 12, "at_most": 12}
+    assert counts["groups"] is None  # not chosen
+    # six tables of one page each, and the empty page that ends each
+    assert report["first_sync_read_seconds"] == round(12 * report["page"]["seconds"], 1)
+    assert report["first_sync_records"] == {"at_least": 457, "at_most": 457}  # 230+40+…+25
+    estimate = report["findings"]["first sync"]
+    assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
+    assert "Act! has no documented $count" in report["findings"]["first sync"]
+
+
+def test_tables_larger_than_a_page_are_counted_with_skip_probes(emulator, tmp_path, capsys):
+    emulator.configure(page_cap=20)
+    _, report = json_report(tmp_path, capsys, emulator, tables="contacts")
+    counted = report["tables"]["contacts"]["first_sync_records"]
+    assert counted["at_least"] <= 230 <= counted["at_most"]
+    assert counted["at_most"] - counted["at_least"] <= 23  # within a page or 10%
+    estimate = report["findings"]["first sync"]
+    low, high = counted["at_least"], counted["at_most"]
+    assert re.match(
+        rf"(under a second|about \d+ s) to read {low} to {high} records from Act! \(\d+ pages at ",
+        estimate,
+    )
+    assert f"contacts {low} to {high} records, " in estimate
+    assert estimate.endswith("on this project's 2-core machine (README, Performance).")
+
+
+def test_a_slow_server_gets_a_report_within_the_doctors_time(
+    emulator, tmp_path, capsys, monkeypatch
+):
+    """No check starts once the budget is spent; the report says what was left out."""
+    monkeypatch.setattr(server_check, "DOCTOR_BUDGET_SECONDS", 0.5)
+    emulator.configure(delay=0.2)
+    status, report = json_report(tmp_path, capsys, emulator)
+    assert status == 1
+    assert report["authorized"] is True
+    assert report["problems"][-1] == (
+        "The checks did not finish within 0.5 s (the server is slow or throttling); what is "
+        "missing above was not checked."
+    )
+    assert emulator.stats["data_requests"] <= 4  # 0.5 s of 0.2 s answers, and the one running
+
+
+def test_the_command_line_as_a_user_runs_it(emulator, tmp_path):
+    path = tmp_path / "configuration.json"
+    path.write_text(json.dumps(emulator_configuration(emulator)), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "tools/doctor.py", "--configuration", str(path), "--json"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["keyset_supported"] is True
+
+
+# -- the pure parts
+
+
+def test_counting_stays_cheap_on_any_size():
+    for count in (0, 1, 1999, 2000, 2001, 123_457, 10_000_000):
+        probes = []
+
+        def more_than(n, count=count, probes=probes):
+            probes.append(n)
+            return count > n
+
+        low, high = count_bounds(more_than, 2000)
+        assert low <= count <= high
+        assert high - low <= max(2000, low * 0.1)
+        assert len(probes) <= 20  # log2(10,000,000 / 2,000) doublings, then a few halvings
+
+
+def test_counting_gives_up_beyond_its_limit():
+    low, high = count_bounds(lambda n: True, 1000, limit=64_000)
+    assert (low, high) == (64_001, None)
+
+
+@pytest.mark.parametrize(
+    ("server", "local", "skew"),
+    [
+        ("2026-01-01T12:00:00", "2026-01-01T12:00:00.700", 0.0),  # the header truncates
+        ("2026-01-01T12:00:00", "2026-01-01T12:00:00.200", 0.0),
+        ("2026-01-01T11:50:00", "2026-01-01T12:00:00.400", -600.0),
+        ("2026-01-01T12:00:05", "2026-01-01T12:00:00.000", 6.0),
+    ],
+)
+def test_the_clock_difference_from_a_date_header(server, local, skew):
+    from datetime import datetime, timezone
+
+    def utc(text):
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+    assert clock_skew(utc(server), utc(local)) == skew
+    assert clock_skew(None, utc(local)) is None
+
+
+def test_time_stamp_forms():
+    rows = [
+        {"edited": "2025-07-26T18:46:00.1234567+00:00"},
+        {"edited": "2025-07-26T18:46:01"},
+        {"edited": None},
+    ]
+    assert timestamp_forms("edited", rows) == {
+        "field": "edited",
+        "offsets": ["+00:00", "none"],
+        "fraction_digits": [0, 7],
+        "example": "2025-07-26T18:46:00.1234567+00:00",
+    }
+    assert timestamp_forms("edited", [{"id": 1}]) is None
+
+
+# -- the state explained
+
+
+def explain(tmp_path, capsys, state) -> tuple[int, list[str]]:
+    """The exit status, and the explanation's lines with their wrapped continuations joined."""
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state), encoding="utf-8")
+    status = doctor.main(["--state", str(path)])
+    printed = capsys.readouterr().out.splitlines()
+    assert max(map(len, printed)) <= 99
+    lines: list[str] = []
+    for line in printed:
+        if line.startswith(" " * 6):
+            lines[-1] += " " + line.strip()
+        else:
+            lines.append(line)
+    return status, lines
+
+
+def test_a_state_explained_table_by_table(tmp_path, capsys):
+    state = {
+        "version": 2,
+        "tables": {
+            "contacts": {"cursor": "2025-08-22T15:08:37Z", "id": "fe405fb3-aaaa"},
+            "companies": {"cursor": "2025-08-22T15:08:37+02:00"},
+            "activity_types": {"id": 7},
+            "products": {"cursor": "yesterday"},
+        },
+    }
+    status, lines = explain(tmp_path, capsys, state)
+    assert status == 0
+    assert lines[0] == "State version 2 (this connector writes version 2)."
+    assert (
+        "contacts: the next sync reads records whose edited is after 2025-08-22T15:08:37Z, or "
+        "equal to it with an id after 'fe405fb3-aaaa' (earlier by lookback_minutes, if set), up "
+        "to the server's present."
+    ) in lines
+    assert (
+        "companies: the next sync reads records whose edited is from 2025-08-22T15:08:37+02:00 on "
+        "(earlier by lookback_minutes, if set); saved without an id, so the records of that "
+        "second are read again, harmlessly."
+    ) in lines
+    assert (
+        "activity_types: read whole every sync; a pass is under way, and the next sync resumes "
+        "it after id 7, without marking deletions again."
+    ) in lines
+    assert (
+        "products: nothing usable saved: its next sync reads it from scratch, first marking its "
+        "rows deleted, then every record whose editDate is from default_start_date on (the "
+        'saved position {"cursor": "yesterday"} cannot be read).'
+    ) in lines
+    assert (
+        "opportunities: nothing saved: its next sync reads it from scratch, first marking its "
+        "rows deleted, then every record whose edited is from default_start_date on."
+    ) in lines
+    assert lines[-1].startswith("A re-sync (Fivetran's re-sync of the connection, or `fivetran")
+    assert "every table is then read from scratch" in lines[-1]
+
+
+def test_keys_the_explainer_does_not_know_are_shown_as_saved(tmp_path, capsys):
+    """Reconciliation will remember more per table: shown plainly, never a crash."""
+    state = {
+        "version": 3,
+        "tables": {
+            "contacts": {
+                "cursor": "2025-08-22T15:08:37Z",
+                "id": "c1",
+                "reconciled_at": "2026-11-01T00:00:00Z",
+                "known_ids": ["c1", "c2", "c3"],
+            },
+            "tasks_old": {"cursor": "2025-01-01T00:00:00Z"},
+        },
+        "sync_started": {"at": "2026-11-23T00:00:00Z", "by": "x"},
+    }
+    status, lines = explain(tmp_path, capsys, state)
+    assert status == 0
+    assert lines[0] == "State version 3 (this connector writes version 2)."
+    at = lines.index(next(line for line in lines if line.startswith("contacts: ")))
+    assert lines[at + 1 : at + 3] == [
+        '    also saved: reconciled_at = "2026-11-01T00:00:00Z"',
+        "    also saved: known_ids = a list of 3 item(s)",
+    ]
+    assert "tasks_old: not a table of this connector; the sync ignores this entry." in lines
+    assert "Also saved: sync_started = an object of 2 key(s): at, by" in lines
+
+
+def test_the_older_state_layout(tmp_path, capsys):
+    legacy = {"table_cursors": {"contacts": "2024-05-01T00:00:00Z"}}
+    status, lines = explain(tmp_path, capsys, legacy)
+    assert status == 0
+    assert lines[0].startswith("State in the older layout (table_cursors): the next sync carries")
+    assert any(line.startswith("contacts: the next sync reads records whose edited is from "
+                               "2024-05-01T00:00:00Z on") for line in lines)  # fmt: skip
+
+
+def test_an_empty_state(tmp_path, capsys):
+    status, lines = explain(tmp_path, capsys, {})
+    assert status == 0
+    assert lines[0] == (
+        "The state holds no table position: every table's next sync reads it from scratch."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('["not", "a", "state"]', "State: {path} holds no JSON object\n"),
+        (
+            "{",
+            "State: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)\n",
+        ),
+    ],
+)
+def test_an_unusable_state_file(tmp_path, capsys, text, message):
+    path = tmp_path / "state.json"
+    path.write_text(text, encoding="utf-8")
+    assert doctor.main(["--state", str(path)]) == 2
+    printed = capsys.readouterr()
+    assert (printed.out, printed.err) == ("", message.format(path=path))

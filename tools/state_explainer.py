@@ -1,0 +1,130 @@
+"""The connector's state in words: per table, where the next sync starts and what a re-sync does.
+
+The state is read with the connector's own SyncState.load, so what is explained is what the next
+sync will do with it; the raw entries are shown beside it, so that an entry the sync would drop
+(an unreadable cursor) or a key this explainer does not know (say, what reconciliation will
+remember) appears as saved instead of being hidden or crashing the explanation.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from act_connector.catalog import Catalog, TableSpec
+from act_connector.paging import Position
+from act_connector.sync import STATE_VERSION, SyncState
+
+# The keys a table's entry holds today; any other is shown as saved, as it is.
+POSITION_KEYS = ("cursor", "id")
+# Top-level keys of today's layout (`tables`) and of the brief's older one (`table_cursors`).
+KNOWN_TOP_KEYS = ("version", "tables", "table_cursors")
+VALUE_PREVIEW = 80  # characters of an unknown value shown; an id set could be megabytes
+REPORT_WIDTH = 99
+CONTINUATION = "      "  # wrapped lines go this much further in than the line they continue
+RESYNC = (
+    "A re-sync (Fivetran's re-sync of the connection, or `fivetran reset` locally) empties "
+    "this state: every table is then read from scratch, from default_start_date, its rows "
+    "first marked deleted so that what Act! no longer has shows as deleted."
+)
+
+
+def explain_state(state: dict, catalog: Catalog) -> str:
+    """The whole state in words, one paragraph per table of the catalogue (and any other)."""
+    positions = SyncState.load(state, catalog).positions
+    tables = state.get("tables") if isinstance(state.get("tables"), dict) else {}
+    legacy = state.get("table_cursors") if isinstance(state.get("table_cursors"), dict) else {}
+    lines = [layout_words(state), ""]
+    for name in [*catalog.tables, *sorted((set(tables) | set(legacy)) - set(catalog.tables))]:
+        entry = tables.get(name, {"cursor": legacy[name]} if name in legacy else None)
+        lines += explain_table(name, catalog.tables.get(name), entry, positions.get(name))
+    lines += [
+        f"Also saved: {key} = {describe(value)}"
+        for key, value in state.items()
+        if key not in KNOWN_TOP_KEYS
+    ]
+    lines += ["", RESYNC]
+    return "\n".join(wrapped for line in lines for wrapped in _wrap(line))
+
+
+def _wrap(line: str) -> list[str]:
+    indent = line[: len(line) - len(line.lstrip())]
+    return textwrap.wrap(
+        line,
+        REPORT_WIDTH,
+        subsequent_indent=indent + CONTINUATION,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [""]
+
+
+def layout_words(state: dict) -> str:
+    version = state.get("version")
+    if "tables" in state:
+        return f"State version {version} (this connector writes version {STATE_VERSION})."
+    if "table_cursors" in state:
+        return (
+            "State in the older layout (table_cursors): the next sync carries its cursors over "
+            "and saves them in today's layout."
+        )
+    return "The state holds no table position: every table's next sync reads it from scratch."
+
+
+def explain_table(
+    name: str, spec: TableSpec | None, entry, position: Position | None
+) -> list[str]:
+    """One table: where its next sync starts (`position`, as the sync reads `entry`), and
+    whatever else its entry holds, shown as saved."""
+    if spec is None:
+        return [f"{name}: not a table of this connector; the sync ignores this entry."]
+    extra = entry.items() if isinstance(entry, dict) else ()
+    return [f"{name}: {next_sync_words(spec, entry, position)}"] + [
+        f"    also saved: {key} = {describe(value)}"
+        for key, value in extra
+        if key not in POSITION_KEYS
+    ]
+
+
+def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
+    unreadable = (
+        f" (the saved position {describe(entry)} cannot be read)"
+        if entry is not None and position is None
+        else ""
+    )
+    if not spec.incremental:
+        if position is not None:
+            return (
+                f"read whole every sync; a pass is under way, and the next sync resumes it after "
+                f"id {position.id!r}, without marking deletions again."
+            )
+        return (
+            "read whole every sync; the next sync starts a new pass, first marking its rows "
+            f"deleted{unreadable}."
+        )
+    if position is None:
+        return (
+            f"{'nothing saved' if entry is None else 'nothing usable saved'}: its next sync reads "
+            f"it from scratch, first marking its rows deleted, then every record whose "
+            f"{spec.cursor} is from default_start_date on{unreadable}."
+        )
+    if position.id is None:
+        return (
+            f"the next sync reads records whose {spec.cursor} is from {position.cursor} on "
+            f"(earlier by lookback_minutes, if set); saved without an id, so the records of that "
+            "second are read again, harmlessly."
+        )
+    return (
+        f"the next sync reads records whose {spec.cursor} is after {position.cursor}, or equal "
+        f"to it with an id after {position.id!r} (earlier by lookback_minutes, if set), up to "
+        "the server's present."
+    )
+
+
+def describe(value) -> str:
+    """A saved value as a person can read it: sizes for collections, a clipped text otherwise."""
+    if isinstance(value, list):
+        return f"a list of {len(value):,} item(s)"
+    if isinstance(value, dict) and not set(value) <= set(POSITION_KEYS):
+        return f"an object of {len(value):,} key(s): {', '.join(map(str, list(value)[:5]))}"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= VALUE_PREVIEW else text[:VALUE_PREVIEW] + "…"
