@@ -82,6 +82,12 @@ class SyncState:
                     tables[name] = TableState(position)
         return cls(tables)
 
+    @property
+    def positions(self) -> dict[str, Position]:
+        """Where each table's walk stands (tables read from scratch next have none)."""
+        with self._lock:
+            return {name: t.position for name, t in self._tables.items() if t.position}
+
     def table(self, name: str) -> TableState:
         """The table's live state, which only its emitter changes."""
         with self._lock:

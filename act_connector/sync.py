@@ -33,14 +33,15 @@ from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, page_query
 from act_connector.progress import Progress, time_shares
 from act_connector.reconcile import Findings, Lister, Reconciliation
-from act_connector.state import SyncState, TableState
+from act_connector.state import STATE_VERSION, SyncState, TableState
 from act_connector.timestamps import format_utc, parse_timestamp
 
 # A reconciliation may come this share of its interval early: a daily sync that starts a few
 # minutes earlier than yesterday's still reconciles, instead of putting it off by a whole day.
 RECONCILE_EARLY = 0.1
 
-__all__ = ["SyncState", "SyncSummary", "TableResult", "run_sync"]
+# What other modules import from here (the state's now live in state.py).
+__all__ = ["STATE_VERSION", "SyncState", "SyncSummary", "TableResult", "run_sync"]
 
 
 @dataclass
