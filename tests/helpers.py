@@ -75,6 +75,9 @@ class RecordingOperations:
     def rows(self, table: str) -> list[dict]:
         return [event[2] for event in self.events if event[0] == "upsert" and event[1] == table]
 
+    def deleted(self, table: str) -> list:
+        return [event[2]["id"] for event in self.events if event[:2] == ("delete", table)]
+
     @property
     def checkpoints(self) -> list[dict]:
         return [event[1] for event in self.events if event[0] == "checkpoint"]
