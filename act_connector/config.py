@@ -40,6 +40,12 @@ DEFAULT_REQUEST_TIMEOUT = 60.0
 # that stamps, a busy SQL Server) would otherwise fall below the saved cursor for good. Seen lags
 # are seconds to a minute; ten minutes covers them with room to spare.
 DEFAULT_LOOKBACK_MINUTES = 10
+# How often each incremental table is compared with what Act! holds, to catch deletions and
+# records stamped before the saved cursor: daily keeps the listing's cost (a request per 10,000
+# records) small beside a day's syncs, and a deleted record shows within a day.
+DEFAULT_RECONCILE_INTERVAL_HOURS = 24
+RECONCILE_OFF = "off"
+MAX_RECONCILE_INTERVAL_HOURS = 8760  # a year; rarer than that is 'off'
 
 OPTIONAL_KEYS = (
     "port",
@@ -51,6 +57,7 @@ OPTIONAL_KEYS = (
     "verify_tls",
     "ca_bundle",
     "lookback_minutes",
+    "reconcile_interval_hours",
 )
 KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
 SECRET_KEYS = frozenset({"password"})
@@ -83,6 +90,7 @@ class Settings:
     request_timeout: float
     verify: bool | str  # what requests takes: True, False, or a CA bundle path
     lookback: timedelta
+    reconcile_interval: timedelta | None  # None: never reconcile
     # Whether `tables` named the tables: if not, every custom table Act! lists is synced too.
     tables_chosen: bool = False
 
@@ -139,6 +147,7 @@ def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
                 zero=True,
             )
         ),
+        reconcile_interval=_reconcile_interval(optional("reconcile_interval_hours")),
     )
 
 
@@ -220,6 +229,23 @@ def _positive_int(key: str, text: str, default: int, zero: bool = False) -> int:
         kind = "a whole number of 0 or more" if zero else "a positive whole number"
         raise ConfigurationError(f"{key} must be {kind}, got '{text}'.")
     return number
+
+
+def _reconcile_interval(text: str) -> timedelta | None:
+    if text.lower() == RECONCILE_OFF:
+        return None
+    try:
+        hours = _positive_int(
+            "reconcile_interval_hours", text, DEFAULT_RECONCILE_INTERVAL_HOURS, zero=True
+        )
+    except ConfigurationError:
+        hours = None
+    if hours is None or hours > MAX_RECONCILE_INTERVAL_HOURS:
+        raise ConfigurationError(
+            f"reconcile_interval_hours must be a whole number of hours from 0 (every sync) to "
+            f"{MAX_RECONCILE_INTERVAL_HOURS:,} (a year), or '{RECONCILE_OFF}', got '{text}'."
+        )
+    return timedelta(hours=hours)
 
 
 def _username(text: str) -> str:

@@ -132,6 +132,15 @@ def configuration_form() -> ConfigurationForm:
             "Optional. Each sync re-reads records edited this long before the last one seen.",
         ),
         (
+            "reconcile_interval_hours",
+            "Reconciliation interval (hours)",
+            text,
+            False,
+            str(config.DEFAULT_RECONCILE_INTERVAL_HOURS),
+            "Optional. How often to compare each table with Act! to catch deleted records and "
+            "records stamped in the past; 0 on every sync, 'off' never.",
+        ),
+        (
             "ca_bundle",
             "CA certificate",
             text,

@@ -1,25 +1,25 @@
-"""Syncing tables: the generic loop every table goes through, and the state that lets it resume.
+"""Syncing tables: the loop over the chosen tables, and the policies that choose what to walk.
 
-State (plain JSON, no secrets):
+A table's sync is made of walks:
+- incremental: from the saved position (cursor, id) up to the sync's upper bound;
+- from scratch (its first sync, a Fivetran re-sync, a full table's new pass): the table's rows are
+  first marked deleted (op.truncate), as Fivetran's own connectors do, and what Act! has is then
+  upserted again, so that rows Act! no longer has stay deleted; an incremental table then walks on
+  once to the server's present, so that what was edited meanwhile is not left deleted;
+- reconciliation (reconcile.py), when due: the table is compared with what Act! holds, to delete
+  what Act! deleted and read what arrived stamped in the past.
 
-    {"version": 2, "tables": {"contacts": {"cursor": "2025-07-26T18:46:00Z", "id": "6f1c…"},
-                              "activity_types": {"id": 12}}}
-
-An incremental table keeps the (cursor, id) of the last row emitted; the next sync, or the same one
-resumed after a crash, starts after it. A full-sync table keeps a position only while a pass is
-under way. A table with no position (its first sync, after a Fivetran re-sync, or a full table's
-new pass) is read from scratch: its rows are first marked deleted (op.truncate) and what exists
-is upserted again, so rows deleted in Act! show as deleted. Each page is checkpointed once its
-rows are emitted, so the state never runs ahead of the rows.
+pages.py walks the pages (fetching the next while one is written), emitter.py writes rows,
+deletions and checkpoints and keeps the remembered set true, state.py is the state (and
+known.py the set within it). Each page is checkpointed once its rows are emitted.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fivetran_connector_sdk import Logging as log
 
@@ -27,14 +27,22 @@ from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
 from act_connector.discovery import first_page, sync_until
-from act_connector.errors import ActConnectorError, PagingError, TablesFailed
-from act_connector.flatten import Flattener
-from act_connector.paging import Position, next_position, page_query, usable_rows
+from act_connector.emitter import Emitter
+from act_connector.errors import ActConnectorError, TablesFailed
+from act_connector.pages import anomaly_report, walk_pages
+from act_connector.paging import Position, page_query
 from act_connector.progress import Progress, time_shares
+from act_connector.reconcile import Findings, Lister, Reconciliation
+from act_connector.state import STATE_VERSION, SyncState, TableState
 from act_connector.timestamps import format_utc, parse_timestamp
 from act_connector.whole import read_whole
 
-STATE_VERSION = 2
+# A reconciliation may come this share of its interval early: a daily sync that starts a few
+# minutes earlier than yesterday's still reconciles, instead of putting it off by a whole day.
+RECONCILE_EARLY = 0.1
+
+# What other modules import from here (the state's now live in state.py).
+__all__ = ["STATE_VERSION", "SyncState", "SyncSummary", "TableResult", "run_sync"]
 
 
 @dataclass
@@ -42,8 +50,10 @@ class TableResult:
     name: str
     path: str
     records: int = 0
+    deleted: int = 0
     pages: int = 0
     seconds: float = 0.0
+    findings: Findings | None = None
 
 
 @dataclass
@@ -56,58 +66,9 @@ class SyncSummary:
     def records(self) -> int:
         return sum(result.records for result in self.tables)
 
-
-class SyncState:
-    """The per-table positions, read tolerantly from any earlier state and written back whole."""
-
-    def __init__(self, positions: dict[str, Position]):
-        self.positions = positions
-
-    @classmethod
-    def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
-        state = state if isinstance(state, dict) else {}
-        positions: dict[str, Position] = {}
-        tables = state.get("tables")
-        for name, entry in (tables if isinstance(tables, dict) else {}).items():
-            if name in catalog.tables and isinstance(entry, dict):
-                position = _position(
-                    catalog.tables[name], entry.get("cursor"), entry.get("id"), entry.get("skip")
-                )
-                if position:
-                    positions[name] = position
-        # The brief's earlier layout: {"table_cursors": {"contacts": "2024-…Z"}}.
-        legacy = state.get("table_cursors")
-        for name, cursor in (legacy if isinstance(legacy, dict) else {}).items():
-            if name in catalog.tables and name not in positions and catalog.tables[name].cursor:
-                position = _position(catalog.tables[name], cursor, None)
-                if position:
-                    positions[name] = position
-        return cls(positions)
-
-    def to_dict(self) -> dict:
-        return {
-            "version": STATE_VERSION,
-            "tables": {name: pos.to_state() for name, pos in sorted(self.positions.items())},
-        }
-
-
-def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
-    """A stored position, or None (with a warning) when it cannot be trusted."""
-    if table.incremental:
-        try:
-            parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
-        except (TypeError, ValueError, AttributeError):
-            log.warning(
-                f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
-                "syncing the table again from default_start_date"
-            )
-            return None
-        return Position(
-            cursor=cursor,
-            id=row_id if isinstance(row_id, (str, int)) else None,
-            skip=skip if isinstance(skip, int) and skip > 0 else 0,
-        )
-    return Position(id=row_id) if isinstance(row_id, (str, int)) else None
+    @property
+    def deleted(self) -> int:
+        return sum(result.deleted for result in self.tables)
 
 
 def start_position(table: TableSpec, saved: Position | None, settings: Settings) -> Position:
@@ -121,6 +82,17 @@ def start_position(table: TableSpec, saved: Position | None, settings: Settings)
     return saved
 
 
+def reconciliation_due(state: TableState, interval: timedelta | None, now: datetime) -> bool:
+    """Due once the interval has passed; at once for a table whose set is yet to be built."""
+    if interval is None:
+        return False
+    if state.known is None and not state.too_large:
+        return True
+    if state.reconciled is None:
+        return True
+    return now - state.reconciled >= interval * (1 - RECONCILE_EARLY)
+
+
 def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operations) -> SyncSummary:
     """Syncs every chosen table; `operations` is the SDK's Operations (or a stand-in).
 
@@ -130,6 +102,7 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     """
     sync_state = SyncState.load(state, catalog)
     client = ActClient(settings)
+    lister = Lister(client, settings.batch_size)
     summary = SyncSummary()
     started = time.monotonic()
     try:
@@ -140,157 +113,198 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
             f"up to {format_utc(until)}: {', '.join(settings.tables)}"
         )
         for name in settings.tables:
+            table_sync = TableSync(
+                client, catalog.tables[name], settings, sync_state, until, operations, lister
+            )
             try:
-                result = sync_table(
-                    client, catalog.tables[name], settings, sync_state, until, operations
-                )
+                summary.tables.append(table_sync.run())
             except ActConnectorError as error:
                 if not error.table_scoped:
                     raise
                 log.error(f"{error} Syncing the other tables; this one fails the sync.")
                 summary.failures.append(error)
-            else:
-                summary.tables.append(result)
     finally:
         client.close()
-    stats = summary.stats = client.stats
-    per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
-    elapsed = time.monotonic() - started
-    shares = time_shares({r.name: r.seconds for r in summary.tables}, elapsed)
-    failed = (
-        f"; failed: {', '.join(e.table for e in summary.failures)}" if summary.failures else ""
-    )
-    log.info(
-        f"Sync finished in {elapsed:.1f}s: {summary.records} records ({per_table}){failed}; "
-        f"share of the time: {shares}; {stats.requests} requests, {stats.retries} retries, "
-        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
-    )
+    summary.stats = client.stats
+    log.info(_summary_line(summary, time.monotonic() - started))
     if summary.failures:
         raise TablesFailed(summary.failures, len(settings.tables))
     return summary
 
 
-def sync_table(
-    client: ActClient,
-    table: TableSpec,
-    settings: Settings,
-    sync_state: SyncState,
-    until: datetime,
-    operations,
-) -> TableResult:
-    if table.read == "whole":
-        path, records, seconds = read_whole(client, table, operations)
-        operations.checkpoint(sync_state.to_dict())
-        return TableResult(table.name, path, records, 1, seconds)
-    started = time.monotonic()
-    position = start_position(table, sync_state.positions.get(table.name), settings)
-    progress = Progress(table.name, position.cursor, until)
-    until_text = format_utc(until)
-    top = settings.batch_size
-    flattener = Flattener(table.columns)
-
-    from_scratch = table.name not in sync_state.positions
-    page, path = first_page(client, table, page_query(table, position, until_text, top))
-    rows = page.rows
-    result = TableResult(table.name, path)
-    if from_scratch:
-        # Its first sync, a Fivetran re-sync (which empties the state) or a full table's new
-        # pass. As Fivetran's own connectors do, every row is first marked deleted, and what Act!
-        # still has is upserted again: what it no longer has stays deleted. Only now that the
-        # table has answered, so that a table that fails keeps its rows as they were.
-        operations.truncate(table.name)
-        if table.incremental:  # saved at once: a table with no records yet is truncated once
-            sync_state.positions[table.name] = position
-            operations.checkpoint(sync_state.to_dict())
-    scratch_note = (
-        " (from scratch: rows Act! no longer has show as deleted)" if from_scratch else ""
+def _summary_line(summary: SyncSummary, seconds: float) -> str:
+    stats = summary.stats
+    per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
+    deleted = ", ".join(f"{r.name} {r.deleted}" for r in summary.tables if r.deleted)
+    failed = ", ".join(error.table for error in summary.failures)
+    shares = time_shares({r.name: r.seconds for r in summary.tables}, seconds)
+    return (
+        f"Sync finished in {seconds:.1f}s: {summary.records} records ({per_table})"
+        + (f"; {summary.deleted} deleted ({deleted})" if deleted else "")
+        + (f"; failed: {failed}" if failed else "")
+        + f"; share of the time: {shares}; {stats.requests} requests, {stats.retries} retries, "
+        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
     )
-    if table.incremental:
-        log.info(
-            f"Table '{table.name}' from /api/{path}: {table.cursor} from {position.cursor}"
-            f"{' after id ' + repr(position.id) if position.id is not None else ''} "
-            f"to {until_text}{scratch_note}"
-        )
-    else:
-        log.info(f"Table '{table.name}' from /api/{path}: full sync{scratch_note}")
 
-    anomalies = Counter()
 
-    def walk(position: Position, rows: list, until: datetime) -> Position:
+class TableSync:
+    """One table's sync: finds its path, chooses its walks, and reports what they did."""
+
+    def __init__(
+        self,
+        client: ActClient,
+        table: TableSpec,
+        settings: Settings,
+        sync_state: SyncState,
+        until: datetime,
+        operations,
+        lister: Lister,
+    ):
+        self.client, self.table, self.settings, self.until = client, table, settings, until
+        self.lister, self.operations = lister, operations
+        remember = table.incremental and settings.reconcile_interval is not None
+        self.emitter = Emitter(table, sync_state, operations, remember)
+        self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
+        self.result: TableResult | None = None
+        self.progress: Progress | None = None
+        self.path = ""
+
+    def run(self) -> TableResult:
+        started = time.monotonic()
+        if self.table.read == "whole":
+            return self._read_whole(started)
+        table, state = self.table, self.emitter.state
+        from_scratch = state.position is None
+        position = start_position(table, state.position, self.settings)
+        self.progress = Progress(table.name, position.cursor, self.until)
+        query = page_query(table, position, format_utc(self.until), self.settings.batch_size)
+        page, self.path = first_page(self.client, table, query)
+        self.result = TableResult(table.name, self.path)
+        if from_scratch:
+            self._truncate(position)
+        self._log_start(position, from_scratch)
+        position = self.walk(position, page.rows, self.until)
+        if not table.incremental:
+            self.emitter.end_pass()  # the next sync starts a new pass, and marks deletions again
+        elif from_scratch:
+            self._walk_to_present(position)
+        self._log_walked(time.monotonic() - started)
+        if table.incremental and not from_scratch:
+            self._reconcile_if_due()
+        top = self.settings.batch_size
+        for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
+            if message:
+                self.operations.warning(message)
+        self.result.records, self.result.deleted = self.emitter.upserted, self.emitter.deleted
+        self.result.seconds = time.monotonic() - started
+        return self.result
+
+    def _read_whole(self, started: float) -> TableResult:
+        """A table read whole (whole.py): one request, no position, no remembered set."""
+        self.path, warnings = read_whole(self.client, self.table, self.emitter)
+        for message in warnings:
+            self.operations.warning(message)
+        self.result = TableResult(self.table.name, self.path, self.emitter.upserted, pages=1)
+        self.result.seconds = time.monotonic() - started
+        self._log_walked(self.result.seconds)
+        return self.result
+
+    def walk(self, position: Position, rows: list, until: datetime) -> Position:
         """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
-        until_text = format_utc(until)
-        with ThreadPoolExecutor(1, thread_name_prefix=f"act-{table.name}") as prefetch:
-            while rows:
-                if len(rows) > top:
-                    anomalies["oversized"] += 1
-                rows, malformed = usable_rows(table, rows)
-                anomalies["malformed"] += malformed
-                if not rows:
-                    raise PagingError(table.name, "a page held no record that can land.")
-                position, untracked = next_position(table, position, rows, until)
-                anomalies["untracked"] += untracked
-                # The next page's query is known now: fetch it while this page is being written.
-                upcoming = prefetch.submit(
-                    client.get_rows, table.name, path, page_query(table, position, until_text, top)
+        top = self.settings.batch_size
+        with walk_pages(
+            self.client, self.table, self.path, position, rows, until, top, self.anomalies
+        ) as pages:
+            for rows, position in pages:
+                self.emitter.upsert(rows)
+                self.emitter.checkpoint(position)
+                self.result.pages += 1
+                log.debug(
+                    f"Table '{self.table.name}': page {self.result.pages}, "
+                    f"{self.emitter.upserted} records"
                 )
-                for record in rows:
-                    operations.upsert(table.name, flattener.row(record))
-                result.records += len(rows)
-                result.pages += 1
-                sync_state.positions[table.name] = position
-                operations.checkpoint(sync_state.to_dict())
-                log.debug(f"Table '{table.name}': page {result.pages}, {result.records} records")
-                progress.page(result.records, position.cursor)
-                rows = upcoming.result()
+                self.progress.page(self.emitter.upserted, position.cursor)
         return position
 
-    position = walk(position, rows, until)
-    if from_scratch and table.incremental:
-        # Records edited while the table was read moved past `until`; read from scratch, they
-        # were just marked deleted. Walk on once to the server's present (less the same second),
-        # so that they land now rather than show as deleted until the next sync.
-        present = sync_until(client)
-        if present > until:
-            read = result.records
-            query = page_query(table, position, format_utc(present), top)
-            walk(position, client.get_rows(table.name, path, query), present)
+    def _truncate(self, position: Position) -> None:
+        """Read from scratch: every row is first marked deleted, and what Act! still has is
+        upserted again. Only now that the table has answered, so that a table that fails keeps
+        its rows as they were; the start is saved at once, so that it happens once."""
+        self.emitter.truncate()
+        if self.table.incremental:
+            # The rows this read emits are what is live: the set is built as they are written.
+            self.emitter.checkpoint(position, reconciled=self.until)
+
+    def _walk_to_present(self, position: Position) -> None:
+        """Records edited while the table was read moved past `until`; read from scratch, they
+        were just marked deleted. Walk on once to the server's present (less the same second),
+        so that they land now rather than show as deleted until the next sync."""
+        present = sync_until(self.client)
+        if present <= self.until:
+            return
+        read = self.emitter.upserted
+        query = page_query(self.table, position, format_utc(present), self.settings.batch_size)
+        self.walk(position, self.client.get_rows(self.table.name, self.path, query), present)
+        log.info(
+            f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "
+            f"the sync, read up to {format_utc(present)}"
+        )
+
+    def _reconcile_if_due(self) -> None:
+        state, settings = self.emitter.state, self.settings
+        if not reconciliation_due(state, settings.reconcile_interval, self.until):
+            return
+        reconciliation = Reconciliation(
+            self.client,
+            self.lister,
+            self.table,
+            self.path,
+            self.emitter,
+            parse_timestamp(settings.default_start_date),
+            settings.batch_size,
+        )
+        findings = reconciliation.run(parse_timestamp(state.position.cursor), self.until)
+        self.result.findings = findings
+        log.info(_findings_line(self.table.name, findings))
+
+    def _log_start(self, position: Position, from_scratch: bool) -> None:
+        table = self.table
+        scratch_note = (
+            " (from scratch: rows Act! no longer has show as deleted)" if from_scratch else ""
+        )
+        if table.incremental:
+            after = f" after id {position.id!r}" if position.id is not None else ""
             log.info(
-                f"Table '{table.name}': {result.records - read} record(s) edited during the "
-                f"sync, read up to {format_utc(present)}"
+                f"Table '{table.name}' from /api/{self.path}: {table.cursor} from "
+                f"{position.cursor}{after} to {format_utc(self.until)}{scratch_note}"
             )
+        else:
+            log.info(f"Table '{table.name}' from /api/{self.path}: full sync{scratch_note}")
 
-    if not table.incremental:
-        # The pass is complete: the next sync starts a new one (and marks deletions again).
-        sync_state.positions.pop(table.name, None)
-        operations.checkpoint(sync_state.to_dict())
-    for message in filter(
-        None, [flattener.report(table.name), anomaly_report(table, anomalies, top)]
-    ):
-        operations.warning(message)
-    result.seconds = time.monotonic() - started
-    log.info(
-        f"Table '{table.name}': {result.records} records in {result.pages} page(s), "
-        f"{result.seconds:.1f}s"
+    def _log_walked(self, seconds: float) -> None:
+        log.info(
+            f"Table '{self.table.name}': {self.emitter.upserted} records in "
+            f"{self.result.pages} page(s), {seconds:.1f}s"
+        )
+
+
+def _findings_line(name: str, findings: Findings) -> str:
+    cost = f"{findings.requests} request(s), {findings.seconds:.1f}s"
+    if findings.too_large:
+        return f"Table '{name}': not reconciled, past the limit of remembered records; {cost}"
+    if findings.built:
+        return (
+            f"Table '{name}': remembered the {findings.listed} record(s) Act! lists, to compare "
+            f"with from the next reconciliation on (none were remembered; nothing deleted); "
+            f"{cost}"
+        )
+    newer = (
+        f", {findings.newer} changed since this sync began (the next sync reads them)"
+        if findings.newer
+        else ""
     )
-    return result
-
-
-def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None:
-    """One warning for what the server sent that paging had to work around."""
-    parts = []
-    if anomalies["malformed"]:
-        parts.append(
-            f"{anomalies['malformed']} row(s) were not records with an '{table.primary_key}' "
-            "and were skipped"
-        )
-    if anomalies["untracked"]:
-        parts.append(
-            f"{anomalies['untracked']} record(s) came without a readable {table.cursor}; they "
-            "landed, and paging went past them by their position"
-        )
-    if anomalies["oversized"]:
-        parts.append(
-            f"{anomalies['oversized']} page(s) held more than the {top} records asked for (the "
-            "server ignores $top); they were used as they came"
-        )
-    return f"Table '{table.name}': " + "; ".join(parts) + "." if parts else None
+    return (
+        f"Table '{name}': reconciled with Act!'s {findings.listed} record(s): "
+        f"{findings.deleted} deleted, {findings.late} late, {findings.unchanged} unchanged"
+        f"{newer}; {cost}"
+    )

@@ -8,13 +8,18 @@ Measures, with the Act! emulator serving N contacts in its own process:
 4. memory at two sizes: the peak RSS of the whole `fivetran debug` process, and the SDK's own
    sampling of memory while update() runs, connector against floor (the difference is the
    connector's share);
-5. requests made, and seconds spent sleeping and waiting on the network.
+5. requests made, and seconds spent sleeping and waiting on the network;
+6. the remembered set in the state at two sizes: bytes a record, the time a checkpoint takes
+   with it (changed and unchanged) against a state without it, a quiet incremental sync with
+   and without it, and a quiet reconciliation (its requests and time).
 Prints a table and keeps it, with the date and the CPU, in bench/results/.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import itertools
 import json
 import os
 import platform
@@ -24,8 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -35,6 +41,7 @@ import deploy  # noqa: E402 - after the project is on the path
 from act_connector.catalog import load_catalog  # noqa: E402
 from act_connector.config import DEFAULT_BATCH_SIZE  # noqa: E402
 from act_connector.flatten import Flattener  # noqa: E402
+from act_connector.known import KnownSet  # noqa: E402
 from bench.extraction import connector_configuration  # noqa: E402
 from emulator.data import generate  # noqa: E402
 
@@ -86,9 +93,11 @@ def emulator(contacts: int, folder: Path):
         process.wait()
 
 
-def fivetran_debug(project: Path, configuration: dict) -> dict:
-    """Runs `fivetran debug` afresh in `project`; wall time, the SDK's own time and peak RSS."""
-    shutil.rmtree(project / "files", ignore_errors=True)
+def fivetran_debug(project: Path, configuration: dict, fresh: bool = True) -> dict:
+    """Runs `fivetran debug` in `project` (afresh, or from the state the last run left); wall
+    time, the SDK's own time and peak RSS."""
+    if fresh:
+        shutil.rmtree(project / "files", ignore_errors=True)
     (project / "configuration.json").write_text(json.dumps(configuration), encoding="utf-8")
     log = project / "debug.log"
     started = time.perf_counter()
@@ -129,7 +138,8 @@ def floor_project(folder: Path, contacts: int, batch_size: int) -> tuple[Path, d
     records = generate(SEED, {"contacts": contacts, **dict.fromkeys(OTHER_TABLES, 5)})["contacts"]
     with open(project / "rows.jsonl", "w", encoding="utf-8") as rows:
         for record in records:
-            rows.write(json.dumps(flattener.row(record), ensure_ascii=False, default=float) + "\n")
+            row = flattener.row(record)
+            rows.write(json.dumps(row, ensure_ascii=False, default=as_json) + "\n")
     del records
     configuration = {
         "rows_file": str(project / "rows.jsonl"),
@@ -137,6 +147,55 @@ def floor_project(folder: Path, contacts: int, batch_size: int) -> tuple[Path, d
         "batch_size": str(batch_size),
     }
     return project, configuration
+
+
+def remembered_set(project: Path, configuration: dict) -> dict:
+    """The remembered set the first sync in `project` left in its state, and what it costs."""
+    state_file = project / "files" / "state.json"
+    state = json.loads(state_file.read_text())
+    entry = state["tables"]["contacts"]["known"]
+    known = KnownSet.from_state(entry)
+    without = copy.deepcopy(state)
+    del without["tables"]["contacts"]["known"]
+    record, stamps = next(iter(known.census().unseen())), itertools.count()
+    measures = {
+        "records": entry["count"],
+        "bytes_per_record": round(len(json.dumps(entry)) / entry["count"], 2),
+        "state_mb": round(len(json.dumps(state)) / 1e6, 2),
+        # What a checkpoint costs the connector: the set encoded again (when it changed) and the
+        # state made JSON, as the SDK does, against the same state without the set.
+        "checkpoint_ms_without": milliseconds(lambda: json.dumps(without)),
+        "checkpoint_ms_unchanged": milliseconds(lambda: json.dumps(state)),
+        "checkpoint_ms_changed": milliseconds(
+            lambda: (known.put(record, next(stamps)), json.dumps(state | {"k": known.to_state()}))
+        ),
+    }
+    quiet = fivetran_debug(project, configuration, fresh=False)  # not due within a day
+    reconciled = fivetran_debug(
+        project, {**configuration, "reconcile_interval_hours": "0"}, fresh=False
+    )
+    state_file.write_text(json.dumps(without))
+    quiet_without = fivetran_debug(
+        project, {**configuration, "reconcile_interval_hours": "off"}, fresh=False
+    )
+    return {
+        **measures,
+        "quiet_sync_seconds": quiet["sync_seconds"],
+        "quiet_sync_seconds_without": quiet_without["sync_seconds"],
+        "reconciliation_seconds": reconciled["sync_seconds"],
+        "reconciliation_requests": reconciled["requests"],
+    }
+
+
+def milliseconds(action, repeat: int = 5) -> float:
+    """The best of a few runs, in milliseconds."""
+    best = min(timeit.repeat(action, number=1, repeat=repeat))
+    return round(best * 1000, 1)
+
+
+def as_json(value):
+    """What JSON lacks in a flattened row: timestamps (as ISO text) and decimals."""
+    return value.isoformat() if isinstance(value, datetime) else float(value)
 
 
 def extraction(port: int, batch_size: int) -> dict:
@@ -173,7 +232,8 @@ def main(argv: list[str]) -> int:
     batch = args.batch_size or DEFAULT_BATCH_SIZE
     memory_sizes = [int(n) for n in args.memory_sizes.split(",") if n]
     results: dict = {"date": date.today().isoformat(), "cpu": cpu_name(), "cores": os.cpu_count(),
-                     "contacts": args.contacts, "batch_size": batch, "memory": {}}  # fmt: skip
+                     "contacts": args.contacts, "batch_size": batch, "memory": {},
+               "remembered": {}}  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="act-bench-") as scratch:
         folder = Path(scratch)
@@ -187,6 +247,8 @@ def main(argv: list[str]) -> int:
                 floor_run = fivetran_debug(floor, floor_configuration)
                 print("  connector through fivetran debug …", flush=True)
                 connector_run = fivetran_debug(connector, connector_configuration(port, batch))
+                print("  the remembered set: checkpoints, quiet syncs, a reconciliation …")
+                remembered = remembered_set(connector, connector_configuration(port, batch))
                 print("  extraction alone …", flush=True)
                 extraction_run = extraction(port, batch)
             if n == args.contacts:
@@ -202,6 +264,7 @@ def main(argv: list[str]) -> int:
                 ),
                 "extraction_peak_rss_mb": extraction_run["peak_rss_mb"],
             }
+            results["remembered"][n] = remembered
             shutil.rmtree(floor)
 
     report = render(results, memory_sizes)
@@ -260,7 +323,26 @@ def render(results: dict, memory_sizes: list[int]) -> str:
             f"| connector's own memory growth {memory_sizes[0]:,} → {memory_sizes[-1]:,} | "
             f"{growth:+.1f} MB (extraction alone: {alone:+.1f} MB) | at most 15 MB |"
         )
+    lines += remembered_lines(results["remembered"], memory_sizes)
     return "\n".join(lines)
+
+
+def remembered_lines(remembered: dict, memory_sizes: list[int]) -> list[str]:
+    lines = []
+    for size in memory_sizes:
+        r = remembered[size]
+        lines += [
+            f"| remembered set at {size:,}: bytes a record in the state / whole state | "
+            f"{r['bytes_per_record']} / {r['state_mb']} MB | about 24 bytes a record |",
+            f"| checkpoint at {size:,}: without the set / set unchanged / set changed | "
+            f"{r['checkpoint_ms_without']} / {r['checkpoint_ms_unchanged']} / "
+            f"{r['checkpoint_ms_changed']} ms | |",
+            f"| quiet incremental sync at {size:,}: with the set / without | "
+            f"{r['quiet_sync_seconds']} s / {r['quiet_sync_seconds_without']} s | |",
+            f"| quiet reconciliation at {size:,} (listing pages of 10,000) | "
+            f"{r['reconciliation_seconds']} s, {r['reconciliation_requests']} requests | |",
+        ]
+    return lines
 
 
 if __name__ == "__main__":

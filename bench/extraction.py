@@ -25,6 +25,9 @@ class CountingOperations:
     def upsert(self, table, data):
         self.rows += 1
 
+    def delete(self, table, keys):
+        pass
+
     def truncate(self, table):
         pass
 

@@ -1,8 +1,17 @@
 import pytest
 from fivetran_connector_sdk import Logging
 
+from act_connector import metadata
 from act_connector.catalog import load_catalog
 from emulator.server import ActEmulator
+
+
+@pytest.fixture(autouse=True)
+def fresh_definitions():
+    """Act!'s definitions are kept for a sync's schema() and update(): not from test to test."""
+    metadata._read.clear()
+    yield
+    metadata._read.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,9 @@ class RecordingOperations:
     def rows(self, table: str) -> list[dict]:
         return [event[2] for event in self.events if event[0] == "upsert" and event[1] == table]
 
+    def deleted(self, table: str) -> list:
+        return [event[2]["id"] for event in self.events if event[:2] == ("delete", table)]
+
     @property
     def checkpoints(self) -> list[dict]:
         return [event[1] for event in self.events if event[0] == "checkpoint"]
@@ -88,3 +91,9 @@ class RecordingOperations:
 def bulk_import(records: list[dict]) -> list[dict]:
     """The records of the emulator's bulk import: all edited in one and the same second."""
     return [record for record in records if record["edited"] == stamp(IMPORT_SECOND)]
+
+
+def mock_definitions(mock, fields: list | None = None, entities: list | None = None) -> None:
+    """Act!'s field definitions and custom entities, as `responses` serves them."""
+    mock.get(f"{BASE_URL}/api/metadata/fields", json=fields or [])
+    mock.get(f"{BASE_URL}/api/metadata/entities", json=entities or [])

@@ -57,6 +57,16 @@ def test_defaults(catalog):
     assert settings.request_timeout == 60
     assert settings.verify is True
     assert settings.lookback == timedelta(minutes=10)
+    assert settings.reconcile_interval == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [("0", timedelta(0)), ("6", timedelta(hours=6)), ("off", None), (" OFF ", None)],
+)
+def test_the_reconciliation_interval(catalog, text, interval):
+    settings = validate_configuration(configuration(reconcile_interval_hours=text), catalog)
+    assert settings.reconcile_interval == interval
 
 
 @pytest.mark.parametrize(
@@ -92,6 +102,14 @@ def test_defaults(catalog):
             "request_timeout_seconds must be a number of at least 1",
         ),
         ({"lookback_minutes": "-5"}, "lookback_minutes must be a whole number of 0 or more"),
+        *(
+            (
+                {"reconcile_interval_hours": text},
+                "reconcile_interval_hours must be a whole number of hours from 0 (every sync) "
+                f"to 8,760 (a year), or 'off', got '{text}'.",
+            )
+            for text in ("-1", "1.5", "never", "8761")
+        ),
         (
             {"tables": "contacts,deals"},
             "tables names unknown table(s) deals; choose from: contacts",

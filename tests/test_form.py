@@ -9,7 +9,7 @@ from act_connector.config import KNOWN_KEYS, REQUIRED_KEYS
 from act_connector.form import configuration_form, connect_to_act
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
-from tests.helpers import BASE_URL, PASSWORD, configuration
+from tests.helpers import BASE_URL, PASSWORD, configuration, mock_definitions
 
 
 def test_the_form_offers_every_setting():
@@ -73,6 +73,7 @@ def test_an_older_builds_path_is_found(emulator):
 def test_a_missing_endpoint_names_the_table():
     responses.get(f"{BASE_URL}/authorize", body="token", content_type="text/html")
     responses.get(f"{BASE_URL}/api/contacts", json=[])
+    mock_definitions(responses)
     for path in ("task-types", "activitytypes", "activity-types"):
         responses.get(f"{BASE_URL}/api/{path}", status=404)
     result = connect_to_act(configuration(tables="contacts,activity_types"))
@@ -92,6 +93,7 @@ def test_a_permission_error_shows_acts_code():
     )
     responses.get(f"{BASE_URL}/api/companies", json=[{"id": "c1"}])
     responses.get(f"{BASE_URL}/api/Products", status=404)
+    mock_definitions(responses)
     result = connect_to_act(configuration(tables="contacts,companies,products"))
     assert result.failure.startswith("Table 'contacts': Act! answered HTTP 403")
     assert "code 4032: The user does not have the Web API Access permission." in result.failure

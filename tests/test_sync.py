@@ -8,6 +8,7 @@ import responses
 
 from act_connector.config import validate_configuration
 from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
+from act_connector.known import KnownSet, cursor_value
 from act_connector.sync import SyncState, run_sync
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
@@ -21,6 +22,8 @@ from tests.helpers import (
 )
 
 TOKEN = "tok.en.value"
+# Within a day of the mocked server's clock: reconciliation is not due yet.
+RECENTLY = "2025-10-01T06:00:00Z"
 
 
 def query_of(call) -> dict:
@@ -54,9 +57,14 @@ def test_a_table_read_from_scratch_is_truncated_once(catalog, act):
     """An empty state is a first sync or a Fivetran re-sync: rows Act! deleted show deleted."""
     act.get(f"{BASE_URL}/api/contacts", json=[])
     operations, _ = sync(catalog, tables="contacts")
+    start = {
+        "cursor": "1900-01-01T00:00:00Z",
+        "known": KnownSet().to_state(),  # nothing is live: the set starts empty
+        "reconciled": "2025-10-01T11:59:59Z",  # built as the rows land: no listing needed
+    }
     assert operations.events == [
         ("truncate", "contacts"),
-        ("checkpoint", {"version": 2, "tables": {"contacts": {"cursor": "1900-01-01T00:00:00Z"}}}),
+        ("checkpoint", {"version": 2, "tables": {"contacts": start}}),
     ]
     again, _ = sync(catalog, operations.checkpoints[-1], tables="contacts")
     assert again.events == []  # a table still without records is not truncated each sync
@@ -78,19 +86,28 @@ def test_a_table_read_from_scratch_also_reads_what_was_edited_meanwhile(catalog,
         "(edited gt 2025-01-01T00:00:00+00:00 or (edited eq 2025-01-01T00:00:00+00:00 and "
         "id gt 'c002')) and edited le 2025-10-01T12:00:04Z"
     )
-    assert operations.checkpoints[-1]["tables"]["contacts"] == {
-        "cursor": "2025-10-01T12:00:02+00:00",
-        "id": "c003",
-    }
+    saved = operations.checkpoints[-1]["tables"]["contacts"]
+    assert (saved["cursor"], saved["id"]) == ("2025-10-01T12:00:02+00:00", "c003")
+    assert saved["known"]["count"] == 3
     assert "Table 'contacts': 1 record(s) edited during the sync, read up to " in (
         capsys.readouterr().out
     )
 
 
+def saved_state(cursor="2025-01-01T00:00:00Z", row_id="c9", known=(), reconciled=RECENTLY):
+    """A state this version saves: position, the remembered set, when last reconciled."""
+    remembered = KnownSet()
+    for record_id, edited in known:
+        remembered.put(record_id, cursor_value(edited))
+    entry = {"cursor": cursor, "id": row_id, "known": remembered.to_state()}
+    if reconciled:
+        entry["reconciled"] = reconciled
+    return {"version": 2, "tables": {"contacts": entry}}
+
+
 def test_an_incremental_sync_makes_no_extra_request_for_edits_made_meanwhile(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", json=[], headers={"Date": "Wed, 01 Oct 2025 12:00:05 GMT"})
-    state = {"version": 2, "tables": {"contacts": {"cursor": "2025-01-01T00:00:00Z", "id": "c9"}}}
-    sync(catalog, state, tables="contacts")
+    sync(catalog, saved_state(), tables="contacts")
     assert len(act.calls) == 2  # authorize, one empty page: edits made since wait for next sync
 
 
@@ -105,7 +122,7 @@ def test_a_table_that_fails_is_not_truncated(catalog, act):
 
 def test_a_quiet_sync_succeeds_and_keeps_the_state(catalog, act):
     act.get(f"{BASE_URL}/api/contacts", json=[])
-    state = {"version": 2, "tables": {"contacts": {"cursor": "2025-01-01T00:00:00Z", "id": "c9"}}}
+    state = saved_state(known=[("c9", "2025-01-01T00:00:00Z")])
     operations, summary = sync(catalog, state, tables="contacts")
     assert operations.events == []
     assert summary.records == 0

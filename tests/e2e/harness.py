@@ -68,15 +68,23 @@ def fivetran_debug(project: Path, configuration: dict, timeout: float = 120) -> 
     return DebugRun(done.returncode, done.stdout + done.stderr, project)
 
 
-def start_fivetran_debug(project: Path, configuration: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        debug_command(project, configuration),
-        cwd=project,
-        env=environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
+def start_fivetran_debug(
+    project: Path, configuration: dict, log: Path | None = None
+) -> subprocess.Popen:
+    """`fivetran debug` in the background; its output, unbuffered, goes to `log` if given."""
+    output = open(log, "w", encoding="utf-8") if log else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        return subprocess.Popen(
+            debug_command(project, configuration),
+            cwd=project,
+            env={**environment(), "PYTHONUNBUFFERED": "1"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    finally:
+        if log:
+            output.close()  # the child has its own copy
 
 
 def wait_for(condition, timeout: float = 60, interval: float = 0.05):

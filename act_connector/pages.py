@@ -1,0 +1,135 @@
+"""Walking a collection page by page: the next page is fetched while this one is written.
+
+A walk's pages come from one query after another, each computed from the page before (keyset
+paging: paging.py for the sync's walks, reconcile.py for listings). While the caller writes a
+page, the request for the next one is already under way in a worker thread, which hides the
+network behind the SDK's writing. If writing a page fails, the request in flight is abandoned,
+not waited for: it may be sitting out a long throttle wait, and the error matters now (the
+client's `stop` event ends its waits, so the worker does not linger).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from act_connector.catalog import TableSpec
+from act_connector.client import ActClient
+from act_connector.errors import PagingError
+from act_connector.paging import Position, next_position, page_query, usable_rows
+from act_connector.timestamps import format_utc
+
+# follow(page) -> (the page's rows to write, what to fetch next, where the walk stands after it)
+Follow = Callable[[list], tuple[list[dict], Any, Any]]
+
+
+class Pages:
+    """The pages of one walk with the position after each, as a context manager:
+
+        with Pages(first_rows, follow, fetch, name) as pages:
+            for rows, after in pages:
+                ...  # write rows; `after` is the position to checkpoint
+
+    The walk ends at the first empty page. `follow` checks a page, keeps the rows that can be
+    written and says what comes next (raising stops the walk before the page is written);
+    `fetch(request, stop)` gets that next page, and gives up once `stop` is set.
+    """
+
+    def __init__(self, first: list, follow: Follow, fetch: Callable, name: str):
+        self._first, self._follow, self._fetch, self._name = first, follow, fetch, name
+        self._prefetch: ThreadPoolExecutor | None = None
+        self._stop = threading.Event()
+
+    def __enter__(self) -> Pages:
+        self._prefetch = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+        return self
+
+    def __iter__(self) -> Iterator[tuple[list[dict], Any]]:
+        page = self._first
+        while page:
+            rows, request, after = self._follow(page)
+            upcoming = self._prefetch.submit(self._fetch, request, self._stop)
+            yield rows, after
+            page = upcoming.result()
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is None:
+            self._prefetch.shutdown(wait=True)
+        else:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Cancels the request in flight (it stops at its next wait) without waiting for it:
+        the error propagates at once."""
+        self._stop.set()
+        self._prefetch.shutdown(wait=False, cancel_futures=True)
+
+
+class _Keyset:
+    """follow() for a sync's walk: the rows that can land, the query of the next page and the
+    position after this one; counts what the server sent that paging had to work around."""
+
+    def __init__(
+        self, table: TableSpec, position: Position, until: datetime, top: int, anomalies: Counter
+    ):
+        self._table, self._position, self._until, self._top = table, position, until, top
+        self._until_text = format_utc(until)
+        self._anomalies = anomalies
+
+    def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
+        table, anomalies = self._table, self._anomalies
+        if len(page) > self._top:
+            anomalies["oversized"] += 1
+        rows, malformed = usable_rows(table, page)
+        anomalies["malformed"] += malformed
+        if not rows:
+            raise PagingError(table.name, "a page held no record that can land.")
+        self._position, untracked = next_position(table, self._position, rows, self._until)
+        anomalies["untracked"] += untracked
+        query = page_query(table, self._position, self._until_text, self._top)
+        return rows, query, self._position
+
+
+def walk_pages(
+    client: ActClient,
+    table: TableSpec,
+    path: str,
+    position: Position,
+    first: list,
+    until: datetime,
+    top: int,
+    anomalies: Counter,
+) -> Pages:
+    """The pages of a table after `position` up to `until`, starting with `first`; what paging
+    had to work around is counted in `anomalies`."""
+    return Pages(
+        first,
+        _Keyset(table, position, until, top, anomalies),
+        lambda query, stop: client.get_page(table.name, path, query, stop).rows,
+        f"act-{table.name}",
+    )
+
+
+def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None:
+    """One warning for what the server sent that paging had to work around."""
+    parts = []
+    if anomalies["malformed"]:
+        parts.append(
+            f"{anomalies['malformed']} row(s) were not records with an '{table.primary_key}' "
+            "and were skipped"
+        )
+    if anomalies["untracked"]:
+        parts.append(
+            f"{anomalies['untracked']} record(s) came without a readable {table.cursor}; they "
+            "landed, and paging went past them by their position"
+        )
+    if anomalies["oversized"]:
+        parts.append(
+            f"{anomalies['oversized']} page(s) held more than the {top} records asked for (the "
+            "server ignores $top); they were used as they came"
+        )
+    return f"Table '{table.name}': " + "; ".join(parts) + "." if parts else None

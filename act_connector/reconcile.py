@@ -1,0 +1,302 @@
+"""Reconciliation: a table compared with what Act! holds, for what paging cannot see.
+
+Incremental paging reads records edited after the saved cursor. It cannot see a record deleted in
+Act! (there is no feed of deletions), nor one that reaches the database stamped at or below the
+cursor (database synchronization brings records edited offline with their original edit times; a
+desktop whose clock runs behind stamps edits in the past). So, when due, each incremental table
+is listed whole, id and edit time only ($select=id,edited, keyset on the id, pages of 10,000), and
+compared with the table's remembered set (known.py):
+
+- an id remembered but absent from the complete listing was deleted: op.delete;
+- an id listed with an edit time other than the remembered one (or not remembered at all), at or
+  below the saved cursor and not before default_start_date, arrived late: it is read again by id
+  and upserted;
+- everything else is left alone: a table where nothing was deleted or stamped late emits nothing.
+
+Races: the listing walks by id, so a record edited meanwhile keeps its place; its new edit time is
+above the cursor and the next sync's paging reads it. A record created meanwhile is listed or not;
+either way paging reads it later. A record deleted after its id was listed stays until the next
+reconciliation. Nothing is deleted unless the listing completed: a failure or a kill deletes
+nothing, and the next sync lists again. A table without a remembered set (a state from before,
+or one past the limit) has it built from the listing, deleting nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from fivetran_connector_sdk import Logging as log
+
+from act_connector.catalog import TableSpec
+from act_connector.client import ActClient
+from act_connector.config import MAX_BATCH_SIZE
+from act_connector.emitter import Emitter
+from act_connector.errors import ActHttpError, PagingError
+from act_connector.known import KNOWN_LIMIT, Census, KnownSet, cursor_moment, cursor_value
+from act_connector.pages import Pages
+from act_connector.paging import literal
+
+# Rows per listing request: a listed row is an id and a time (about 80 bytes of JSON), so the
+# largest page a server is asked for anywhere: 100,000 records list in 10 requests (and the
+# closing empty one). A server that sends fewer only costs more pages.
+LISTING_TOP = MAX_BATCH_SIZE
+# Ids per request when late records are read again by id ("id eq '…' or …"): 25 GUIDs, or 25
+# activity occurrence ids, keep the query string under the 2,048 characters IIS accepts by default.
+IDS_PER_REQUEST = 25
+BAD_REQUEST = 400
+
+
+@dataclass
+class Findings:
+    """What one reconciliation found, and what it cost."""
+
+    listed: int = 0
+    deleted: int = 0
+    late: int = 0
+    unchanged: int = 0
+    newer: int = 0  # changed after this sync's walk: the next sync's paging reads them
+    requests: int = 0
+    seconds: float = 0.0
+    built: bool = False  # no set was kept: the listing only built it
+    too_large: bool = False  # the listing passed the set's limit and stopped
+
+
+class Lister:
+    """Lists tables' ids and edit times, for one sync; remembers what Act! refuses ($select, or
+    `or` in a $filter), so that each is tried, and said, once."""
+
+    def __init__(self, client: ActClient, whole_record_top: int):
+        self._client = client
+        self._whole_record_top = whole_record_top  # whole records are large: the batch size
+        self._lock = threading.Lock()
+        self.select_refused = False
+        self.ids_per_request = IDS_PER_REQUEST
+
+    def page(self, table: TableSpec, path: str, after, stop: threading.Event | None = None):
+        """The listing's page after id `after` (None: the first); `stop` abandons it."""
+        if not self.select_refused:
+            query = listing_query(table, after, LISTING_TOP, select=True)
+            try:
+                return self._client.get_page(table.name, path, query, stop).rows
+            except ActHttpError as error:
+                if error.status != BAD_REQUEST:
+                    raise
+                refusal = error
+        else:
+            refusal = None
+        query = listing_query(table, after, self._whole_record_top, select=False)
+        rows = self._client.get_page(table.name, path, query, stop).rows
+        if refusal is not None and self._refuse("select_refused", True):
+            log.warning(
+                f"Act! refused $select (HTTP 400: {refusal.server_message}); reconciliation "
+                f"lists whole records instead, {self._whole_record_top:,} a request, which is "
+                "slower"
+            )
+        return rows
+
+    def refuse_or(self, refusal: ActHttpError) -> None:
+        """Act! answered 400 to ids joined by `or`: late records are read one a request."""
+        if self._refuse("ids_per_request", 1):
+            log.warning(
+                f"Act! refused a $filter of several ids joined by 'or' (HTTP 400: "
+                f"{refusal.server_message}); late records are read again one a request"
+            )
+
+    def _refuse(self, name: str, value) -> bool:
+        """Notes a refusal; True for the first thread to note it (which says so)."""
+        with self._lock:
+            if getattr(self, name) == value:
+                return False
+            setattr(self, name, value)
+            return True
+
+
+def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, str]:
+    """Keyset on the id: a record edited while the listing runs keeps its place."""
+    key = table.primary_key
+    query = {"$orderby": f"{key} asc", "$top": str(top)}
+    if select:
+        query["$select"] = f"{key},{table.cursor}"
+    if after is not None:
+        query["$filter"] = f"{key} gt {literal(after, table.columns.get(key, 'STRING'))}"
+    return query
+
+
+def reread_query(table: TableSpec, ids: list, after) -> dict[str, str]:
+    """Whole records of the given ids, in id order after `after` (a server may cap a page)."""
+    key = table.primary_key
+    kind = table.columns.get(key, "STRING")
+    wanted = " or ".join(f"{key} eq {literal(record_id, kind)}" for record_id in ids)
+    after_clause = f" and {key} gt {literal(after, kind)}" if after is not None else ""
+    return {
+        "$filter": f"({wanted}){after_clause}",
+        "$orderby": f"{key} asc",
+        "$top": str(len(ids)),
+    }
+
+
+class Reconciliation:
+    """One table's reconciliation: list, compare, then re-read the late and delete the gone."""
+
+    def __init__(
+        self,
+        client: ActClient,
+        lister: Lister,
+        table: TableSpec,
+        path: str,
+        emitter: Emitter,
+        start: datetime,
+        checkpoint_every: int,
+    ):
+        self._client, self._lister, self._table, self._path = client, lister, table, path
+        self._emitter = emitter
+        self._start = start  # default_start_date: older records are not synced at all
+        self._checkpoint_every = checkpoint_every
+        self._bound: datetime | None = None
+        self._last = None  # the listing's last id so far
+
+    def run(self, bound: datetime, now: datetime) -> Findings:
+        """Reconciles records stamped up to `bound` (the saved cursor); `now` is noted as the
+        time of this reconciliation."""
+        started, requests = time.monotonic(), self._client.stats.requests
+        self._bound = bound
+        known = self._emitter.known
+        findings = Findings(built=known is None)
+        if known is None:
+            self._build(findings)
+        else:
+            compared = self._compare(known.census(), findings)
+            if compared is not None:
+                late, absent = compared
+                self._reread(late, findings)
+                self._emitter.delete(absent)
+                findings.deleted = len(absent)
+        self._emitter.checkpoint(reconciled=now)  # a table past the limit: tried again then
+        findings.requests = self._client.stats.requests - requests
+        findings.seconds = time.monotonic() - started
+        return findings
+
+    # -- listing
+    def _listing(self) -> Pages:
+        self._last = None
+        first = self._lister.page(self._table, self._path, None)
+        return Pages(
+            first,
+            self._follow,
+            lambda after, stop: self._lister.page(self._table, self._path, after, stop),
+            f"act-{self._table.name}-list",
+        )
+
+    def _follow(self, rows: list[dict]):
+        key = self._table.primary_key
+        if not all(isinstance(row, dict) and row.get(key) is not None for row in rows):
+            # Its id unknown, a remembered record could not be told from a deleted one.
+            raise PagingError(
+                self._table.name,
+                f"a listed record arrived without '{key}', so the table cannot be compared "
+                "with Act!; nothing was deleted.",
+            )
+        last = rows[-1][key]
+        if last == self._last:
+            raise PagingError(
+                self._table.name,
+                f"the server listed the same page twice (last id {last!r}); it ignores "
+                "$filter, so the table cannot be compared with Act!.",
+            )
+        self._last = last
+        return rows, last, last
+
+    def _over_limit(self, findings: Findings) -> bool:
+        if findings.listed <= KNOWN_LIMIT:
+            return False
+        findings.too_large = True
+        self._emitter.give_up_remembering()
+        return True
+
+    def _build(self, findings: Findings) -> None:
+        """No set was kept: what Act! lists is what is live (nothing emitted)."""
+        known = KnownSet()
+        key, cursor = self._table.primary_key, self._table.cursor
+        with self._listing() as pages:
+            for rows, _ in pages:
+                findings.listed += len(rows)
+                if self._over_limit(findings):
+                    return
+                for row in rows:
+                    known.put(row[key], cursor_value(row.get(cursor)))
+        self._emitter.adopt(known)
+
+    def _compare(self, census: Census, findings: Findings) -> tuple[list, list] | None:
+        """The late ids and the absent ones, once the whole table is listed; None if it is past
+        the limit (nothing is then deleted)."""
+        key, cursor_field = self._table.primary_key, self._table.cursor
+        late = []
+        with self._listing() as pages:
+            for rows, _ in pages:
+                findings.listed += len(rows)
+                if self._over_limit(findings):
+                    return None
+                for row in rows:
+                    cursor = cursor_value(row.get(cursor_field))
+                    remembered = census.see(row[key])
+                    if remembered == cursor:
+                        findings.unchanged += 1
+                    elif self._late(cursor):
+                        late.append(row[key])
+                    else:
+                        findings.newer += 1
+                if census.repeats:
+                    raise PagingError(
+                        self._table.name,
+                        "the server listed a record twice; it ignores $orderby or $filter, so "
+                        "the table cannot be compared with Act!.",
+                    )
+        return late, census.unseen()
+
+    def _late(self, cursor) -> bool:
+        """Stamped where paging will not look: at or below the saved cursor (or not a time)."""
+        moment = cursor_moment(cursor)
+        return moment is None or self._start <= moment <= self._bound
+
+    # -- re-reading late records
+    def _reread(self, late: list, findings: Findings) -> None:
+        """Reads the late records again by id and upserts them, checkpointing as a walk does."""
+        ordered, at, since_checkpoint = sorted(late, key=str), 0, 0
+        while at < len(ordered):
+            size = self._lister.ids_per_request
+            try:
+                for rows in self._reread_chunk(ordered[at : at + size]):
+                    self._emitter.upsert(rows)
+                    findings.late += len(rows)
+                    since_checkpoint += len(rows)
+            except ActHttpError as error:
+                if error.status != BAD_REQUEST or size == 1:
+                    raise
+                self._lister.refuse_or(error)
+                continue  # the same ids again, one a request
+            at += size
+            if since_checkpoint >= self._checkpoint_every:
+                self._emitter.checkpoint()
+                since_checkpoint = 0
+
+    def _reread_chunk(self, ids: list):
+        """The records of `ids` Act! still has, page by page (a deleted one is simply absent)."""
+        key, wanted, after = self._table.primary_key, set(ids), None
+        while wanted:
+            query = reread_query(self._table, ids, after)
+            rows = self._client.get_rows(self._table.name, self._path, query)
+            if not rows:
+                return
+            last = rows[-1].get(key)
+            if last is None or last == after:
+                raise PagingError(
+                    self._table.name,
+                    "the server sent the same records again when asked for late records by id.",
+                )
+            found = [row for row in rows if row.get(key) in wanted]
+            wanted.difference_update(row[key] for row in found)
+            yield found
+            after = last

@@ -1,0 +1,155 @@
+"""The sync's state: per table, where its walk stands, what it has live, when it was reconciled.
+
+State is plain JSON, never a secret, sent whole at every checkpoint:
+
+    {"version": 2, "tables": {
+        "contacts": {"cursor": "2025-07-26T18:46:00+00:00", "id": "6f1c…",
+                     "known": {"format": 1, "count": 504, "packed": "eAEBcAmP9g…"},
+                     "reconciled": "2026-11-22T00:09:08Z"},
+        "history": {"cursor": "…", "id": "…", "reconciled": "…", "too_large": true},
+        "activity_types": {"id": 12}}}
+
+An incremental table keeps the (cursor, id) of the last row emitted, the remembered set of what it
+has live (known.py) and when it was last compared with Act!; "too_large" marks a table past the
+set's limit. A full-sync table keeps a position only while a pass is under way. A table with no
+position is read from scratch.
+
+Each table's entry is published by its own emitter, only once the rows it accounts for are
+emitted; checkpoints send what is published, under a lock, so that tables synced by several
+threads checkpoint one at a time and never claim another table's unwritten page.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from fivetran_connector_sdk import Logging as log
+
+from act_connector.catalog import Catalog, TableSpec
+from act_connector.known import KnownSet
+from act_connector.paging import Position
+from act_connector.timestamps import format_utc, parse_timestamp
+
+STATE_VERSION = 2  # the entries added since (known, reconciled, too_large) are optional
+
+
+@dataclass
+class TableState:
+    """One table's part of the state, as its emitter keeps it while the table syncs."""
+
+    position: Position | None = None
+    known: KnownSet | None = None  # None: not kept (full table, reconciliation off, too large)
+    reconciled: datetime | None = None
+    too_large: bool = False
+
+    def to_state(self) -> dict:
+        entry = self.position.to_state() if self.position else {}
+        if self.known is not None:
+            entry["known"] = self.known.to_state()
+        if self.reconciled is not None:
+            entry["reconciled"] = format_utc(self.reconciled)
+        if self.too_large:
+            entry["too_large"] = True
+        return entry
+
+
+class SyncState:
+    """Every table's state, read tolerantly from any earlier state and checkpointed whole."""
+
+    def __init__(self, tables: dict[str, TableState]):
+        self._lock = threading.Lock()
+        self._tables = tables
+        self._published = {name: table.to_state() for name, table in tables.items()}
+
+    @classmethod
+    def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
+        state = state if isinstance(state, dict) else {}
+        tables: dict[str, TableState] = {}
+        entries = state.get("tables")
+        for name, entry in (entries if isinstance(entries, dict) else {}).items():
+            if name in catalog.tables and isinstance(entry, dict):
+                table = _table_state(catalog.tables[name], entry)
+                if table:
+                    tables[name] = table
+        # The brief's earlier layout: {"table_cursors": {"contacts": "2024-…Z"}}.
+        legacy = state.get("table_cursors")
+        for name, cursor in (legacy if isinstance(legacy, dict) else {}).items():
+            if name in catalog.tables and name not in tables and catalog.tables[name].cursor:
+                position = _position(catalog.tables[name], cursor, None)
+                if position:
+                    tables[name] = TableState(position)
+        return cls(tables)
+
+    @property
+    def positions(self) -> dict[str, Position]:
+        """Where each table's walk stands (tables read from scratch next have none)."""
+        with self._lock:
+            return {name: t.position for name, t in self._tables.items() if t.position}
+
+    def table(self, name: str) -> TableState:
+        """The table's live state, which only its emitter changes."""
+        with self._lock:
+            return self._tables.setdefault(name, TableState())
+
+    def publish(self, name: str, operations) -> None:
+        """Checkpoints the table's state as it now is, with every other table's last published."""
+        entry = self._tables[name].to_state()  # encoded outside the lock
+        with self._lock:
+            if entry:
+                self._published[name] = entry
+            else:
+                self._published.pop(name, None)
+            operations.checkpoint(self._as_dict())
+
+    def to_dict(self) -> dict:
+        with self._lock:
+            return self._as_dict()
+
+    def _as_dict(self) -> dict:
+        published = self._published
+        return {
+            "version": STATE_VERSION,
+            "tables": {name: published[name] for name in sorted(published) if published[name]},
+        }
+
+
+def _table_state(table: TableSpec, entry: dict) -> TableState | None:
+    """A table's saved state; None (read from scratch) when its position cannot be trusted."""
+    position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
+    if position is None:
+        return None
+    known = None
+    if "known" in entry:
+        try:
+            known = KnownSet.from_state(entry["known"])
+        except ValueError as error:
+            log.warning(
+                f"Table '{table.name}': the remembered records in the state are unusable "
+                f"({error}); the next reconciliation remembers them again, deleting nothing"
+            )
+    try:
+        reconciled = parse_timestamp(entry["reconciled"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        reconciled = None
+    return TableState(position, known, reconciled, entry.get("too_large") is True)
+
+
+def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
+    """A stored position, or None (with a warning) when it cannot be trusted."""
+    if table.incremental:
+        try:
+            parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
+        except (TypeError, ValueError, AttributeError):
+            log.warning(
+                f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
+                "syncing the table again from default_start_date"
+            )
+            return None
+        return Position(
+            cursor=cursor,
+            id=row_id if isinstance(row_id, (str, int)) else None,
+            skip=skip if isinstance(skip, int) and skip > 0 else 0,
+        )
+    return Position(id=row_id) if isinstance(row_id, (str, int)) else None
