@@ -162,7 +162,10 @@ class TableSync:
     ):
         self.client, self.table, self.settings, self.until = client, table, settings, until
         self.lister, self.operations = lister, operations
-        remember = table.incremental and settings.reconcile_interval is not None
+        # A table read whole always remembers its rows (whole.py): it writes only what changed.
+        remember = table.read == "whole" or (
+            table.incremental and settings.reconcile_interval is not None
+        )
         self.emitter = Emitter(table, sync_state, operations, remember)
         self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None

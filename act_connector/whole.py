@@ -2,12 +2,16 @@
 
 Users, sales processes and stages, history types and field definitions have no time stamp and no
 documented OData query (/api/users is "Get all users"), and hold tens of rows. Each sync reads
-them in one request and lands what Act! holds, as a full-sync table does: the rows are first
-marked deleted, and what Act! still has is upserted again, so that a user or stage removed in
-Act! shows as deleted.
+them in one request. Only what changed is written: the table's remembered set (known.py) keeps
+each row's id with a digest of its content, so a row lands again only when its digest differs, a
+new row lands, and a row Act! no longer lists is deleted. Without a remembered set (the first
+sync, a re-sync, an older state) the rows are first marked deleted and all of them land.
 """
 
 from __future__ import annotations
+
+import json
+import zlib
 
 from fivetran_connector_sdk import Logging as log
 
@@ -15,24 +19,49 @@ from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
+from act_connector.known import KnownSet
 from act_connector.metadata import DERIVED
 from act_connector.paging import usable_rows
 
 
 def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[str, list[str]]:
-    """Lands every row of a 'whole' table; returns the path it came from and its warnings."""
+    """Lands what changed in a 'whole' table; returns the path it came from and its warnings."""
     page, path = first_page(client, table, {})
     rows, malformed = usable_rows(table, page.rows)
-    # Only once Act! has answered, so that a table that fails keeps its rows as they were.
-    emitter.truncate()
     derive = DERIVED[table.derive] if table.derive else None
-    emitter.upsert([derive(record) for record in rows] if derive else rows)
-    emitter.end_pass()  # publishes the state: nothing of this table is kept in it
+    rows = [derive(record) for record in rows] if derive else rows
+    if emitter.known is None:
+        # Only once Act! has answered, so that a table that fails keeps its rows as they were.
+        emitter.truncate()
+        changed, gone = rows, []
+    else:
+        changed, gone = _changes(emitter.known, table.primary_key, rows)
+    emitter.upsert(changed)
+    for record in changed:  # remembered with its digest, where a keyset table keeps its cursor
+        emitter.known.put(record[table.primary_key], digest(record))
+    emitter.delete(gone)
+    emitter.end_pass()  # publishes the remembered set
     warnings = [emitter.unfit_report()]
     if malformed:
         warnings.append(
             f"Table '{table.name}': {malformed} row(s) were not records with an "
             f"'{table.primary_key}' and were skipped."
         )
-    log.info(f"Table '{table.name}' from /api/{path}: read whole")
+    log.info(
+        f"Table '{table.name}' from /api/{path}: read whole, {len(rows)} records, "
+        f"{len(changed)} new or changed, {len(gone)} gone"
+    )
     return path, [message for message in warnings if message]
+
+
+def _changes(known: KnownSet, key: str, rows: list[dict]) -> tuple[list[dict], list]:
+    """The rows that are new or changed since they landed, and the ids Act! no longer lists."""
+    census = known.census()
+    changed = [record for record in rows if census.see(record[key]) != digest(record)]
+    return changed, census.unseen()
+
+
+def digest(record: dict) -> int:
+    """A record's content in 32 bits (whatever its keys' order): what tells an edit."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return zlib.crc32(text.encode("utf-8"))

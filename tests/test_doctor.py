@@ -513,11 +513,21 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
             "companies": {"cursor": "2025-08-22T15:08:37+02:00"},
             "activity_types": {"id": 7},
             "products": {"cursor": "yesterday"},
+            "users": {"known": {"format": 1, "count": 0, "packed": ""}},
         },
     }
     status, lines = explain(tmp_path, capsys, state)
     assert status == 0
     assert lines[0] == "State version 2 (this connector writes version 2)."
+    assert (
+        "users: read in one request every sync; its rows are remembered by id and digest, so the "
+        "next sync writes only rows that are new or changed and deletes those Act! no longer "
+        "lists."
+    ) in lines
+    assert (
+        "history_types: read in one request every sync; nothing remembered, so the next sync "
+        "marks its rows deleted, then writes them all."
+    ) in lines
     assert (
         "contacts: the next sync reads records whose edited is after 2025-08-22T15:08:37Z, or "
         "equal to it with an id after 'fe405fb3-aaaa' (earlier by lookback_minutes, if set), up "

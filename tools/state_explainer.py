@@ -86,6 +86,8 @@ def explain_table(
 
 
 def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
+    if spec.read == "whole":
+        return whole_words(entry)
     unreadable = (
         f" (the saved position {describe(entry)} cannot be read)"
         if entry is not None and position is None
@@ -117,6 +119,20 @@ def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
         f"the next sync reads records whose {spec.cursor} is after {position.cursor}, or equal "
         f"to it with an id after {position.id!r} (earlier by lookback_minutes, if set), up to "
         "the server's present."
+    )
+
+
+def whole_words(entry) -> str:
+    """A table read in one request (whole.py): it keeps its rows' ids and digests, no position."""
+    if isinstance(entry, dict) and "known" in entry:
+        return (
+            "read in one request every sync; its rows are remembered by id and digest, so the "
+            "next sync writes only rows that are new or changed and deletes those Act! no longer "
+            "lists."
+        )
+    return (
+        "read in one request every sync; nothing remembered, so the next sync marks its rows "
+        "deleted, then writes them all."
     )
 
 

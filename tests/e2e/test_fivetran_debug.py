@@ -63,10 +63,11 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     first = fivetran_debug(project, configuration)
     assert_synced(emulator, first)
     assert "SYNC SUCCEEDED" in first.output
-    # A full table's pass ended, and a table read whole keeps no position; the custom table
-    # (synced when the tables setting is empty) keeps its own.
-    synced = set(DEFAULT_TABLES) - {"activity_types"} - WHOLE
+    # A full table's pass ended; a table read whole keeps its remembered rows; the custom table
+    # (synced when the tables setting is empty) keeps its position.
+    synced = set(DEFAULT_TABLES) - {"activity_types"}
     assert set(first.state["tables"]) == synced | {"custom_projects"}
+    assert all(list(first.state["tables"][table]) == ["known"] for table in WHOLE)
 
     edited = emulator.store.edit("contacts", 7)
     created = emulator.store.create("contacts", 3)
@@ -382,3 +383,19 @@ def test_custom_fields_are_inferred_with_one_warning_when_act_hides_their_defini
     assert run.output.count("definitions at /api/metadata/fields could not be read") == 1
     # Inferred from the values: a currency as DOUBLE, not the DECIMAL(19,4) Act! defines.
     assert column_types(project, "contacts")["custom_fields_annual_value"] == "DOUBLE"
+
+
+def test_reference_tables_write_only_what_changed_and_show_removals(emulator, project):
+    tables = ("users", "opportunity_processes", "opportunity_stages", "history_types")
+    configuration = emulator_configuration(emulator, tables=",".join(tables))
+    assert_synced(emulator, fivetran_debug(project, configuration), tables)
+    edited = emulator.store.edit("users", 1)
+    removed = emulator.store.delete("opportunity_stages", 1)
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second, tables)
+    logged = [records_logged(second, table) for table in tables]
+    assert logged == [1, 0, 0, 0]  # the edited user only
+    users = {row["id"]: row for row in second.rows("users")}
+    assert users[edited[0]]["role"].startswith("Edited")
+    stages = {row["id"]: row["_fivetran_deleted"] for row in second.rows("opportunity_stages")}
+    assert [stage for stage, gone in stages.items() if gone] == removed
