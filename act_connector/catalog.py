@@ -12,7 +12,8 @@ from pathlib import Path
 FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
 # How a table's rows are read: "keyset" pages through an OData collection (paging.py); "whole"
 # takes a path that accepts no query (users, history types, sales stages) in one request.
-READ_KINDS = ("keyset", "whole")
+# "links": rows made from an array each parent record embeds (links.py), no request of its own.
+READ_KINDS = ("keyset", "whole", "links")
 # Act! stores currency as SQL Server's money: 19 digits, 4 after the point.
 DECIMAL_SHAPE = {"precision": 19, "scale": 4}
 
@@ -34,6 +35,8 @@ class TableSpec:
     record_type: str | None = None
     # A name in metadata.DERIVED: a column worked out from each row, for a table read whole.
     derive: str | None = None
+    # A link table's parent table, the parent's array, and its two id columns (read "links").
+    links: dict | None = None
 
     @property
     def incremental(self) -> bool:
@@ -68,6 +71,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
         entries = json.load(handle)["tables"]
     for name, entry in entries.items():
         _check_references(path, name, entry, entries)
+        _check_links(path, name, entry, entries)
         read = entry.get("read", "keyset")
         if read not in READ_KINDS or (read == "whole" and entry.get("cursor")):
             raise ValueError(
@@ -87,6 +91,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 references=entry.get("references", {}),
                 record_type=entry.get("record_type"),
                 derive=entry.get("derive"),
+                links=entry.get("links"),
             )
             for name, entry in entries.items()
         }
@@ -101,3 +106,18 @@ def _check_references(path: Path, name: str, entry: dict, entries: dict) -> None
                 f"{path}: table '{name}' references {table!r} by {column!r}, which is not a "
                 "declared column and a table of the catalogue"
             )
+
+
+def _check_links(path: Path, name: str, entry: dict, entries: dict) -> None:
+    """A link table names its parent table and array, and declares its id and both columns."""
+    links = entry.get("links")
+    if (entry.get("read") == "links") != (links is not None):
+        raise ValueError(f"{path}: table '{name}' must have both read 'links' and links, or none")
+    if links is None:
+        return
+    needed = {"id", "position", links.get("parent_column"), links.get("related_column")}
+    if links.get("parent") not in entries or not needed <= set(entry["columns"]):
+        raise ValueError(
+            f"{path}: link table '{name}' needs a parent of the catalogue and the columns "
+            f"{sorted(map(str, needed))}"
+        )

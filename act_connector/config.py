@@ -325,6 +325,18 @@ def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
         )
     if not names:
         raise ConfigurationError("tables must name at least one table.")
+    orphans = [
+        f"{name} (needs {catalog.tables[name].links['parent']})"
+        for name in names
+        if name in catalog.tables
+        and catalog.tables[name].links
+        and catalog.tables[name].links["parent"] not in names
+    ]
+    if orphans:
+        raise ConfigurationError(
+            f"tables names link table(s) without their parent: {', '.join(orphans)}; a link "
+            "table is written as its parent is read, so add the parent or remove the link table."
+        )
     return tuple(dict.fromkeys(names))  # in the order given, each once
 
 

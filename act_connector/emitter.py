@@ -30,6 +30,9 @@ class Emitter:
         self._warned_too_large = False
         self.upserted = 0
         self.deleted = 0
+        # Link tables fed this table's rows as they are written (links.py), and checkpointed
+        # with it.
+        self.followers: list = []
         if not remember:
             self.state.known, self.state.too_large = None, False
         elif self.state.too_large:
@@ -53,6 +56,8 @@ class Emitter:
             if known is not None:
                 known.put(record[key], cursor_value(record.get(cursor)))
         self.upserted += len(records)
+        for follower in self.followers:
+            follower.emitted(records, key)
 
     def delete(self, record_ids: list) -> None:
         name, key, known = self.table.name, self.table.primary_key, self.state.known
@@ -61,6 +66,8 @@ class Emitter:
             if known is not None:
                 known.discard(record_id)
         self.deleted += len(record_ids)
+        for follower in self.followers:
+            follower.deleted(record_ids)
 
     def adopt(self, known: KnownSet) -> None:
         """Takes a set built from a listing (nothing emitted): what Act! holds is what is live."""
@@ -82,11 +89,15 @@ class Emitter:
         if self.state.known is not None and len(self.state.known) > KNOWN_LIMIT:
             self.give_up_remembering()
         self._sync_state.publish(self.table.name, self._operations)
+        for follower in self.followers:
+            follower.checkpoint()
 
     def end_pass(self) -> None:
         """A full table's pass is complete: the next sync starts a new one."""
         self.state.position = None
         self._sync_state.publish(self.table.name, self._operations)
+        for follower in self.followers:
+            follower.checkpoint()
 
     def warn_too_large(self) -> None:
         """Said once per sync for a table past the set's limit."""

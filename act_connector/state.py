@@ -118,8 +118,8 @@ class SyncState:
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     """A table's saved state; None (read from scratch) when its position cannot be trusted."""
     position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
-    if position is None and not (table.read == "whole" and "known" in entry):
-        return None  # (a table read whole keeps no position, only its remembered set)
+    if position is None and not (table.read in ("whole", "links") and "known" in entry):
+        return None  # (a table read whole or a link table keeps only its remembered set)
     known = None
     if "known" in entry:
         try:

@@ -29,6 +29,7 @@ from act_connector.config import Settings
 from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
+from act_connector.links import LinkTable
 from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, page_query
 from act_connector.progress import Progress, time_shares
@@ -113,8 +114,22 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
             f"up to {format_utc(until)}: {', '.join(settings.tables)}"
         )
         for name in settings.tables:
+            if catalog.tables[name].read == "links":
+                continue  # written as its parent is read (links.py)
+            links = tuple(
+                catalog.tables[link]
+                for link in settings.tables
+                if (catalog.tables[link].links or {}).get("parent") == name
+            )
             table_sync = TableSync(
-                client, catalog.tables[name], settings, sync_state, until, operations, lister
+                client,
+                catalog.tables[name],
+                settings,
+                sync_state,
+                until,
+                operations,
+                lister,
+                links,
             )
             try:
                 summary.tables.append(table_sync.run())
@@ -159,6 +174,7 @@ class TableSync:
         until: datetime,
         operations,
         lister: Lister,
+        links: tuple[TableSpec, ...] = (),
     ):
         self.client, self.table, self.settings, self.until = client, table, settings, until
         self.lister, self.operations = lister, operations
@@ -167,6 +183,8 @@ class TableSync:
             table.incremental and settings.reconcile_interval is not None
         )
         self.emitter = Emitter(table, sync_state, operations, remember)
+        self.links = [LinkTable(spec, sync_state, operations) for spec in links]
+        self.emitter.followers = self.links
         self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None
         self.progress: Progress | None = None
@@ -177,12 +195,16 @@ class TableSync:
         if self.table.read == "whole":
             return self._read_whole(started)
         table, state = self.table, self.emitter.state
+        if any(link.new for link in self.links):  # its links must be written for every record
+            state.position = None
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
         query = page_query(table, position, format_utc(self.until), self.settings.batch_size)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
+        for link in self.links:
+            link.start()
         if from_scratch:
             self._truncate(position)
         self._log_start(position, from_scratch)
@@ -194,6 +216,7 @@ class TableSync:
         self._log_walked(time.monotonic() - started)
         if table.incremental and not from_scratch:
             self._reconcile_if_due()
+        self._finish_links()
         top = self.settings.batch_size
         for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
             if message:
@@ -201,6 +224,15 @@ class TableSync:
         self.result.records, self.result.deleted = self.emitter.upserted, self.emitter.deleted
         self.result.seconds = time.monotonic() - started
         return self.result
+
+    def _finish_links(self) -> None:
+        """Deletes the links its parents lost, and says what each link table wrote."""
+        for link in self.links:
+            deleted = link.finish()
+            log.info(
+                f"Table '{link.spec.name}': {link.emitter.upserted} link(s) written, {deleted} "
+                f"deleted, from the {link.spec.links['array']} of {self.table.name}"
+            )
 
     def _read_whole(self, started: float) -> TableResult:
         """A table read whole (whole.py): one request, no position, no remembered set."""

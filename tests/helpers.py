@@ -35,6 +35,16 @@ DEFAULT_TABLES = (
     "history_types",
     "fields",
 )
+# The link tables synced by default: those of the default tables' embedded arrays.
+DEFAULT_LINKS = (
+    "opportunity_contacts",
+    "opportunity_companies",
+    "opportunity_groups",
+    "activity_contacts",
+    "activity_companies",
+    "activity_groups",
+    "activity_opportunities",
+)
 
 
 def configuration(**changes: str) -> dict:

@@ -8,7 +8,7 @@ import connector
 from act_connector import metadata
 from act_connector.config import DEFAULT_START_DATE, unknown_keys, validate_configuration
 from act_connector.errors import ConfigurationError
-from tests.helpers import BASE_URL, DEFAULT_TABLES, PASSWORD, configuration
+from tests.helpers import BASE_URL, DEFAULT_LINKS, DEFAULT_TABLES, PASSWORD, configuration
 
 
 @pytest.mark.parametrize(
@@ -53,7 +53,7 @@ def test_defaults(catalog):
     assert settings.batch_size == 2000
     assert settings.rate_limit_pause == 0.25
     assert settings.default_start_date == DEFAULT_START_DATE
-    assert settings.tables == DEFAULT_TABLES
+    assert settings.tables == DEFAULT_TABLES + DEFAULT_LINKS
     assert settings.request_timeout == 60
     assert settings.verify is True
     assert settings.lookback == timedelta(minutes=10)
@@ -231,3 +231,12 @@ def test_a_custom_table_may_be_named_before_act_lists_it(catalog):
     assert not validate_configuration(configuration(), catalog).tables_chosen
     with pytest.raises(ConfigurationError, match=r"unknown table.*custom-projects"):
         validate_configuration(configuration(tables="custom-projects"), catalog)
+
+
+def test_a_link_table_without_its_parent_is_named(catalog):
+    with pytest.raises(
+        ConfigurationError, match=r"without their parent: note_groups \(needs notes"
+    ):
+        validate_configuration(configuration(tables="contacts,note_groups"), catalog)
+    settings = validate_configuration(configuration(tables="notes,note_groups"), catalog)
+    assert settings.tables == ("notes", "note_groups")

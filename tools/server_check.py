@@ -142,8 +142,9 @@ def examine(settings: Settings, catalog: Catalog, configuration: dict) -> Server
     ]
     if settings.verify is False:
         report.notes.append("verify_tls is 'false': the server's certificate is not checked.")
-    for name in catalog.tables:
-        report.tables[name] = TableFinding(None, False, name in settings.tables, "not checked")
+    for name, spec in catalog.tables.items():
+        if spec.read != "links":  # a link table asks nothing of Act!: nothing to check
+            report.tables[name] = TableFinding(None, False, name in settings.tables, "not checked")
     budget = Budget(DOCTOR_BUDGET_SECONDS)
     quick = replace(
         settings, request_timeout=min(settings.request_timeout, DOCTOR_REQUEST_TIMEOUT)
@@ -186,6 +187,8 @@ def _run_checks(
     pages: list[Page] = []
     samples: dict[str, list[dict]] = {}
     for name, spec in catalog.tables.items():
+        if spec.read == "links":
+            continue  # no path: written from its parent's records
         budget.check()
         finding, page = discover(client, spec, name in settings.tables)
         report.tables[name] = finding
@@ -482,6 +485,8 @@ def estimate_first_sync(
     page_seconds = report.page["seconds"]
     pages_total, lines, uncounted, counts = 0, [], [], []
     for name in settings.tables:
+        if name not in report.tables:
+            continue  # a link table: no request of its own
         finding, spec = report.tables[name], catalog.tables[name]
         if not finding.readable:
             continue

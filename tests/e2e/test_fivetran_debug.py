@@ -19,7 +19,7 @@ from tests.e2e.harness import (
     wait_for,
     warehouse_rows,
 )
-from tests.helpers import DEFAULT_TABLES, bulk_import
+from tests.helpers import DEFAULT_LINKS, DEFAULT_TABLES, bulk_import
 
 pytestmark = pytest.mark.e2e
 WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields"}
@@ -66,7 +66,7 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     # A full table's pass ended; a table read whole keeps its remembered rows; the custom table
     # (synced when the tables setting is empty) keeps its position.
     synced = set(DEFAULT_TABLES) - {"activity_types"}
-    assert set(first.state["tables"]) == synced | {"custom_projects"}
+    assert set(first.state["tables"]) == synced | {"custom_projects"} | set(DEFAULT_LINKS)
     assert all(list(first.state["tables"][table]) == ["known"] for table in WHOLE)
 
     edited = emulator.store.edit("contacts", 7)
@@ -216,7 +216,8 @@ def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, p
     assert run.returncode != 0  # a partial sync is never reported as a success
     assert "SYNC SUCCEEDED" not in run.output
     # The default tables, the custom table, all but one synced.
-    assert f"1 of {len(DEFAULT_TABLES) + 1} table(s) failed; the others synced" in run.output
+    chosen = len(DEFAULT_TABLES) + len(DEFAULT_LINKS) + 1
+    assert f"1 of {chosen} table(s) failed; the others synced" in run.output
     assert (
         "Table 'opportunities': Act! answered HTTP 403 for http://127.0.0.1:" in run.output
         and "The user does not have permission to read Opportunities.Opportunity." in run.output
@@ -303,7 +304,8 @@ def readme_queries() -> list[str]:
 
 
 def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulator, project):
-    tables = "opportunities,opportunity_stages,users,history,history_types"
+    tables = "opportunities,opportunity_stages,users,history,history_types,contacts,"
+    tables += "opportunity_contacts"
     assert fivetran_debug(project, emulator_configuration(emulator, tables=tables)).returncode == 0
     store = emulator.store
     users = {u["id"]: u["displayName"] for u in store.truth("users")}
@@ -319,11 +321,20 @@ def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulato
     for h in store.truth("history"):
         kind = types[h["historyTypeID"]]
         history[(kind["activityTypeName"], kind["name"], users[h["recordManagerID"]])] += 1
-    first, second = readme_queries()
+    contacts = {c["id"]: c["fullName"] for c in store.truth("contacts")}
+    on_deals = sorted(
+        (o["name"], position, contacts[c["id"]])
+        for o in store.truth("opportunities")
+        if o["statusName"] == "Open"
+        for position, c in enumerate(o["contacts"])
+    )
+    first, on_deal, second = readme_queries()
     with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as connection:
         connection.execute("SET search_path = 'tester'")
         by_stage = connection.execute(first).fetchall()
         by_type = connection.execute(second).fetchall()
+        by_deal = connection.execute(on_deal).fetchall()
+    assert [row[:3] for row in by_deal] == on_deals and on_deals
     assert {row[:4]: row[4] for row in by_stage} == dict(pipeline) and len(pipeline) > 3
     assert [row[:4] for row in by_stage] == sorted(row[:4] for row in by_stage)
     assert {row[:3]: row[3] for row in by_type} == dict(history) and len(history) > 3
@@ -399,3 +410,40 @@ def test_reference_tables_write_only_what_changed_and_show_removals(emulator, pr
     assert users[edited[0]]["role"].startswith("Edited")
     stages = {row["id"]: row["_fivetran_deleted"] for row in second.rows("opportunity_stages")}
     assert [stage for stage, gone in stages.items() if gone] == removed
+
+
+def link_truth(emulator, parent: str, array: str, parent_column: str, related_column: str):
+    """A link table's rows as the emulator's records say they should land."""
+    return [
+        {
+            "id": f"{record['id']}|{related['id']}",
+            parent_column: record["id"],
+            related_column: related["id"],
+            "position": position,
+        }
+        for record in emulator.store.truth(parent)
+        for position, related in enumerate(record[array])
+    ]
+
+
+def test_link_tables_land_and_a_lost_link_shows_deleted(emulator, project):
+    tables = "opportunities,opportunity_contacts,activities,activity_groups"
+    configuration = emulator_configuration(emulator, tables=tables, lookback_minutes="0")
+    first = fivetran_debug(project, configuration)
+    assert_synced(emulator, first, ("opportunities", "activities"))
+    expected = link_truth(emulator, "opportunities", "contacts", "opportunity_id", "contact_id")
+    assert not differences(expected, first.rows("opportunity_contacts")) and expected
+    groups = link_truth(emulator, "activities", "groups", "activity_id", "group_id")
+    assert not differences(groups, first.rows("activity_groups")) and groups
+
+    record = next(r for r in emulator.store.tables["opportunities"].values() if r["contacts"])
+    lost = f"{record['id']}|{record['contacts'][-1]['id']}"
+    record["contacts"] = record["contacts"][:-1]
+    emulator.store.edit("opportunities", ids=[record["id"]])
+    time.sleep(1.1)
+    second = fivetran_debug(project, configuration)
+    expected = link_truth(emulator, "opportunities", "contacts", "opportunity_id", "contact_id")
+    assert not differences(expected, second.rows("opportunity_contacts"))
+    flags = {row["id"]: row["_fivetran_deleted"] for row in second.rows("opportunity_contacts")}
+    assert [link for link, gone in flags.items() if gone] == [lost]
+    assert "Table 'opportunity_contacts': 0 link(s) written, 1 deleted" in second.output

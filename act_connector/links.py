@@ -1,0 +1,80 @@
+"""Link tables: one row per related record a parent embeds (an opportunity's contacts, …).
+
+Act! embeds related records as arrays (opportunity.contacts[], note.groups[], …). Each link table
+declared in fields.json ("links": parent, array and the two id columns) holds one row per
+member: its key is "parent id|related id" (a single string key, so that the remembered set keeps
+it like any id), with both ids and the member's position in the array. Links cost no request:
+they are written as their parent is, and only then. The link table's remembered set keeps each
+link with its position, so a parent emitted again writes only its new or moved links; once the
+parent's walk (and reconciliation) is over, a census of the set finds the links of every parent
+emitted or deleted in this sync that it no longer has, and deletes them.
+"""
+
+from __future__ import annotations
+
+from act_connector.catalog import TableSpec
+from act_connector.emitter import Emitter
+from act_connector.state import SyncState
+
+KEY_SEPARATOR = "|"  # GUIDs hold no "|": the key splits back into its two ids
+
+
+class LinkTable:
+    """One link table while its parent syncs: fed the parent's rows, as they are written."""
+
+    def __init__(self, spec: TableSpec, sync_state: SyncState, operations):
+        self.spec = spec
+        self.emitter = Emitter(spec, sync_state, operations, remember=True)
+        self.touched: set[str] = set()  # parents emitted or deleted in this sync
+        self.current: list[str] = []  # the links those parents have now
+        # Nothing remembered (its first sync, a re-sync): its parent is read from scratch.
+        self.new = self.emitter.known is None
+
+    def start(self) -> None:
+        """Once the parent has answered: a new link table starts with nothing live."""
+        if self.new:
+            self.emitter.truncate()
+
+    def emitted(self, records: list[dict], parent_key: str) -> None:
+        links, known = self.spec.links, self.emitter.known
+        changed = []
+        for record in records:
+            parent_id = str(record[parent_key])
+            self.touched.add(parent_id)
+            for position, related in enumerate(record.get(links["array"]) or []):
+                if not isinstance(related, dict) or related.get("id") is None:
+                    continue
+                row = {
+                    "id": f"{parent_id}{KEY_SEPARATOR}{related['id']}",
+                    links["parent_column"]: parent_id,
+                    links["related_column"]: str(related["id"]),
+                    "position": position,
+                }
+                self.current.append(row["id"])
+                if known.get(row["id"]) != position:
+                    changed.append(row)
+        self.emitter.upsert(changed)
+        for row in changed:  # remembered with its position, where a record keeps its cursor
+            known.put(row["id"], row["position"])
+
+    def deleted(self, parent_ids: list) -> None:
+        self.touched.update(str(parent_id) for parent_id in parent_ids)
+
+    def checkpoint(self) -> None:
+        self.emitter.checkpoint()
+
+    def finish(self) -> int:
+        """Deletes the links the touched parents no longer have; returns how many."""
+        if not self.touched:
+            return 0
+        census = self.emitter.known.census()
+        for link_id in self.current:
+            census.see(link_id)
+        stale = [
+            link_id
+            for link_id in census.unseen()
+            if str(link_id).split(KEY_SEPARATOR, 1)[0] in self.touched
+        ]
+        self.emitter.delete(stale)
+        self.emitter.checkpoint()
+        return len(stale)
