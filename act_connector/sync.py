@@ -269,9 +269,11 @@ class TableSync:
             log.info(f"Table '{table.name}' from /api/{self.path}: full sync{scratch_note}")
 
     def _log_walked(self, seconds: float) -> None:
+        unchanged = self.emitter.unchanged
+        again = f" ({unchanged} read again unchanged, not written)" if unchanged else ""
         log.info(
             f"Table '{self.table.name}': {self.emitter.upserted} records in "
-            f"{self.result.pages} page(s), {seconds:.1f}s"
+            f"{self.result.pages} page(s), {seconds:.1f}s{again}"
         )
 
 

@@ -212,15 +212,23 @@ class Store:
         (or `ago` seconds before now, or to the stamp `at`)."""
         with self.lock:
             rows = self.tables[table]
-            chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
             cursor = CURSORS.get(table, "edited")
-            for record_id in chosen:
+            stamp = (at or self.now_stamp(ago)) if cursor else None
+            if not ids:
+                # Nobody saves a record twice within the one second its last save was stamped
+                # with: two versions of a record with one stamp cannot be told apart by Act!'s
+                # edit times (nor by anything that reads them).
+                candidates = [
+                    key for key in sorted(rows) if not cursor or rows[key][cursor] != stamp
+                ]
+                ids = self._make.rng.sample(candidates, min(count, len(candidates)))
+            for record_id in ids:
                 record = rows[record_id]
                 record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
                 if cursor:
-                    record[cursor] = at or self.now_stamp(ago)
+                    record[cursor] = stamp
                 self._touch(table, record)
-            return list(chosen)
+            return list(ids)
 
     def create(self, table: str, count: int, ago: float = 0) -> list:
         with self.lock:

@@ -4,9 +4,11 @@ import json
 import os
 import signal
 import time
+from datetime import timedelta
 
 import pytest
 
+from act_connector.timestamps import format_utc, parse_timestamp
 from tests.conftest import emulator_configuration
 from tests.e2e.harness import (
     differences,
@@ -159,7 +161,8 @@ def test_a_sync_killed_mid_table_is_finished_by_the_next(emulator, project):
     saved = json.loads((project / "files" / "state.json").read_text())["tables"]["contacts"]
     emulator.configure(delay=0)
     run = fivetran_debug(project, configuration)
-    assert f"after id '{saved['id']}'" in run.output  # it resumed, not restarted
+    resumed_from = parse_timestamp(saved["cursor"]) - timedelta(minutes=10)  # the look-back
+    assert f"edited from {format_utc(resumed_from)} to" in run.output  # resumed, not restarted
     assert_synced(emulator, run, ("contacts", "companies"))
 
 
