@@ -413,3 +413,18 @@ def test_thousands_of_records_in_one_second_under_a_small_cap(catalog):
         server.stop()
     got = ids(operations.rows("contacts"))
     assert len(got) == len(set(got)) == 6000
+
+
+def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalog, capsys):
+    recent = emulator.store.edit("contacts", 6)
+    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    first = emulator_sync(emulator, catalog, tables="contacts")
+    edited = emulator.store.edit("contacts", 2)
+    time.sleep(1.1)
+    capsys.readouterr()
+    second = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts")
+    assert sorted(row["id"] for row in second.rows("contacts")) == sorted(edited)
+    unchanged = len(set(recent) - set(edited))  # within the 10 minutes, read again as they were
+    log = capsys.readouterr().out
+    assert "Table 'contacts': 2 records in 1 page(s)" in log
+    assert f"({unchanged} read again unchanged, not written)" in log
