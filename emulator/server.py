@@ -18,7 +18,7 @@ import ssl
 import threading
 import time
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -352,9 +352,11 @@ class ActEmulator:
             "authorize_requests": 0,
             "authorizations": 0,
             "faults": 0,
+            "concurrent_peak": 0,
         }
         self._counter_lock = threading.Lock()
         self._turns: tuple[int, threading.BoundedSemaphore] | None = None
+        self._serving = 0
         self._httpd: ThreadingHTTPServer | None = None
         self.scheme = "http"
         self._thread: threading.Thread | None = None
@@ -400,17 +402,22 @@ class ActEmulator:
 
     @contextmanager
     def serving(self):
-        """A turn at answering: at most max_concurrent requests are served at once."""
+        """A turn at answering: at most max_concurrent requests are served at once (the most
+        ever served at once is kept in stats["concurrent_peak"])."""
         limit = self.settings.max_concurrent
-        if not limit:
-            yield
-            return
         with self._counter_lock:
-            if self._turns is None or self._turns[0] != limit:
+            if limit and (self._turns is None or self._turns[0] != limit):
                 self._turns = (limit, threading.BoundedSemaphore(limit))
-            turns = self._turns[1]
+            turns = self._turns[1] if limit else nullcontext()
         with turns:
-            yield
+            with self._counter_lock:
+                self._serving += 1
+                self.stats["concurrent_peak"] = max(self.stats["concurrent_peak"], self._serving)
+            try:
+                yield
+            finally:
+                with self._counter_lock:
+                    self._serving -= 1
 
     def server_now(self) -> float:
         """The server's clock, in seconds since the epoch."""

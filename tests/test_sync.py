@@ -428,3 +428,23 @@ def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalo
     log = capsys.readouterr().out
     assert "Table 'contacts': 2 records in 1 page(s)" in log
     assert f"({unchanged} read again unchanged, not written)" in log
+
+
+def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog):
+    """A slow server answers several requests at once: tables are read side by side, and every
+    table's rows and position land as if it had been synced alone."""
+    emulator.configure(request_seconds=0.1)
+    operations = emulator_sync(emulator, catalog, batch_size="25")
+    assert emulator.stats["concurrent_peak"] >= 2
+    for table in DEFAULT_TABLES:
+        rows = {row["id"] for row in operations.rows(table)}
+        assert rows == {record["id"] for record in emulator.store.truth(table)}, table
+    final = operations.checkpoints[-1]["tables"]
+    assert set(final) == set(DEFAULT_TABLES) - {"activity_types"}  # a full pass ended
+    upserted: set[tuple] = set()
+    for event in operations.events:  # no checkpoint claims a row not yet emitted, in any table
+        if event[0] == "upsert":
+            upserted.add((event[1], event[2]["id"]))
+        elif event[0] == "checkpoint":
+            for table, entry in event[1]["tables"].items():
+                assert "id" not in entry or (table, entry["id"]) in upserted, (table, entry)
