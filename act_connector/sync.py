@@ -163,7 +163,8 @@ def _summary_line(summary: SyncSummary, seconds: float) -> str:
         f"Sync finished in {seconds:.1f}s: {summary.records} records ({per_table})"
         + (f"; {summary.deleted} deleted ({deleted})" if deleted else "")
         + (f"; failed: {failed}" if failed else "")
-        + f"; share of the time: {shares}; {stats.requests} requests, {stats.retries} retries, "
+        + f"; time each table took, of the sync's (tables run side by side): {shares}; "
+        f"{stats.requests} requests, {stats.retries} retries, "
         f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
     )
 
