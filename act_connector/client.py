@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -106,6 +107,9 @@ class RequestStats:
     """What the sync cost: the summary logs it and the benchmark reads it."""
 
     requests: int = 0
+    # Requests per table (or "authorization"): tables synced side by side share the client, and
+    # each reports its own cost.
+    by_table: Counter = field(default_factory=Counter)
     retries: int = 0
     throttled: int = 0
     token_refreshes: int = 0
@@ -162,6 +166,7 @@ class ActClient:
         self._token: str | None = None
         self._token_time = 0.0
         self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
         self._throttled = False  # once the server pushes back, keep the configured pause
         # The server's clock, from the Date header of its latest answer that had a readable one.
         self.server_time: datetime | None = None
@@ -193,7 +198,7 @@ class ActClient:
             raise ActHttpError(AUTHORIZATION, 200, url, "the server sent an empty token")
         self._token = token
         self._token_time = self._clock()
-        self.stats.token_refreshes += 1
+        self._count(token_refreshes=1)
 
     def _bearer(self, stop: threading.Event | None) -> str:
         with self._token_lock:
@@ -273,12 +278,12 @@ class ActClient:
                 problem = f"HTTP {answer.status}: {answer.message}"
                 if answer.status == 429:
                     self._throttled = True
-                    self.stats.throttled += 1
+                    self._count(throttled=1)
             if attempt >= self._policy.attempts:
                 self._give_up(table, url, answer, problem, attempt)
             response = answer.response if answer is not None else None
             delay = self._policy.delay(attempt, response, self._settings.rate_limit_pause)
-            self.stats.retries += 1
+            self._count(retries=1)
             log.warning(
                 f"{subject(table)}: {problem} from {url}; retry {attempt} of "
                 f"{self._policy.attempts - 1} in {delay:.1f}s"
@@ -288,7 +293,9 @@ class ActClient:
     def _attempt(self, table, url, header, limit) -> tuple[_Answer | None, str]:
         """One request: its answer, or (None, what went wrong on the network)."""
         started = self._clock()
-        self.stats.requests += 1
+        self._count(requests=1)
+        with self._stats_lock:
+            self.stats.by_table[table] += 1
         try:
             # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
             with self._session.get(
@@ -314,7 +321,7 @@ class ActClient:
         ) as error:
             return None, f"{type(error).__name__}: {_reason(error)}"
         finally:
-            self.stats.wait_seconds += self._clock() - started
+            self._count(wait_seconds=self._clock() - started)
         return _Answer(response, body), ""
 
     def _give_up(self, table, url, answer: _Answer | None, problem: str, attempts: int):
@@ -356,8 +363,14 @@ class ActClient:
                 "ignored and this machine's clock bounds the sync instead"
             )
 
+    def _count(self, **deltas) -> None:
+        """Adds to the stats; threads syncing tables side by side share them."""
+        with self._stats_lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
+
     def _pause(self, seconds: float, stop: threading.Event | None = None) -> None:
-        self.stats.sleep_seconds += seconds
+        self._count(sleep_seconds=seconds)
         if stop is None:
             self._sleep(seconds)
         elif stop.wait(seconds):

@@ -30,6 +30,7 @@ class Emitter:
         self._warned_too_large = False
         self.upserted = 0
         self.deleted = 0
+        self.unchanged = 0  # read again (the look-back window) but written as they are now
         # Link tables fed this table's rows as they are written (links.py), and checkpointed
         # with it.
         self.followers: list = []
@@ -49,15 +50,24 @@ class Emitter:
         self.state.too_large = False
 
     def upsert(self, records: list[dict]) -> None:
+        """Writes the records, except those the destination already has as they are: a record
+        the set remembers with the very edit time it has now (read again by the look-back) is
+        unchanged, and writing it again would only count toward the month's rows."""
         name, key, cursor = self.table.name, self.table.primary_key, self.table.cursor
         known = self.state.known
+        written = []
         for record in records:
-            self._operations.upsert(name, self._flattener.row(record))
             if known is not None:
-                known.put(record[key], cursor_value(record.get(cursor)))
-        self.upserted += len(records)
-        for follower in self.followers:
-            follower.emitted(records, key)
+                value = cursor_value(record.get(cursor))
+                if value is not None and known.get(record[key]) == value:
+                    self.unchanged += 1
+                    continue
+                known.put(record[key], value)
+            self._operations.upsert(name, self._flattener.row(record))
+            self.upserted += 1
+            written.append(record)
+        for follower in self.followers:  # the records written, and only those
+            follower.emitted(written, key)
 
     def delete(self, record_ids: list) -> None:
         name, key, known = self.table.name, self.table.primary_key, self.state.known

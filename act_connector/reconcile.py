@@ -161,7 +161,7 @@ class Reconciliation:
     def run(self, bound: datetime, now: datetime) -> Findings:
         """Reconciles records stamped up to `bound` (the saved cursor); `now` is noted as the
         time of this reconciliation."""
-        started, requests = time.monotonic(), self._client.stats.requests
+        started, requests = time.monotonic(), self._client.stats.by_table[self._table.name]
         self._bound = bound
         known = self._emitter.known
         findings = Findings(built=known is None)
@@ -175,7 +175,7 @@ class Reconciliation:
                 self._emitter.delete(absent)
                 findings.deleted = len(absent)
         self._emitter.checkpoint(reconciled=now)  # a table past the limit: tried again then
-        findings.requests = self._client.stats.requests - requests
+        findings.requests = self._client.stats.by_table[self._table.name] - requests
         findings.seconds = time.monotonic() - started
         return findings
 

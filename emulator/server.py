@@ -18,7 +18,7 @@ import ssl
 import threading
 import time
 import zlib
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -296,15 +296,23 @@ class Store:
         (or `ago` seconds before now, or to the stamp `at`)."""
         with self.lock:
             rows = self.tables[table]
-            chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
             cursor = CURSORS.get(table, "edited")
-            for record_id in chosen:
+            stamp = (at or self.now_stamp(ago)) if cursor else None
+            if not ids:
+                # Nobody saves a record twice within the one second its last save was stamped
+                # with: two versions of a record with one stamp cannot be told apart by Act!'s
+                # edit times (nor by anything that reads them).
+                candidates = [
+                    key for key in sorted(rows) if not cursor or rows[key][cursor] != stamp
+                ]
+                ids = self._make.rng.sample(candidates, min(count, len(candidates)))
+            for record_id in ids:
                 record = rows[record_id]
                 record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
                 if cursor:
-                    record[cursor] = at or self.now_stamp(ago)
+                    record[cursor] = stamp
                 self._touch(table, record)
-            return list(chosen)
+            return list(ids)
 
     def create(self, table: str, count: int, ago: float = 0) -> list:
         with self.lock:
@@ -434,9 +442,11 @@ class ActEmulator:
             "authorize_requests": 0,
             "authorizations": 0,
             "faults": 0,
+            "concurrent_peak": 0,
         }
         self._counter_lock = threading.Lock()
         self._turns: tuple[int, threading.BoundedSemaphore] | None = None
+        self._serving = 0
         self._httpd: ThreadingHTTPServer | None = None
         self.scheme = "http"
         self._thread: threading.Thread | None = None
@@ -482,17 +492,22 @@ class ActEmulator:
 
     @contextmanager
     def serving(self):
-        """A turn at answering: at most max_concurrent requests are served at once."""
+        """A turn at answering: at most max_concurrent requests are served at once (the most
+        ever served at once is kept in stats["concurrent_peak"])."""
         limit = self.settings.max_concurrent
-        if not limit:
-            yield
-            return
         with self._counter_lock:
-            if self._turns is None or self._turns[0] != limit:
+            if limit and (self._turns is None or self._turns[0] != limit):
                 self._turns = (limit, threading.BoundedSemaphore(limit))
-            turns = self._turns[1]
+            turns = self._turns[1] if limit else nullcontext()
         with turns:
-            yield
+            with self._counter_lock:
+                self._serving += 1
+                self.stats["concurrent_peak"] = max(self.stats["concurrent_peak"], self._serving)
+            try:
+                yield
+            finally:
+                with self._counter_lock:
+                    self._serving -= 1
 
     def server_now(self) -> float:
         """The server's clock, in seconds since the epoch."""

@@ -530,12 +530,12 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
     ) in lines
     assert (
         "contacts: the next sync reads records whose edited is after 2025-08-22T15:08:37Z, or "
-        "equal to it with an id after 'fe405fb3-aaaa' (earlier by lookback_minutes, if set), up "
+        "equal to it with an id after 'fe405fb3-aaaa' (less lookback_minutes, 10 by default), up "
         "to the server's present."
     ) in lines
     assert (
         "companies: the next sync reads records whose edited is from 2025-08-22T15:08:37+02:00 on "
-        "(earlier by lookback_minutes, if set); saved without an id, so the records of that "
+        "(less lookback_minutes, 10 by default); saved without an id, so the records of that "
         "second are read again, harmlessly."
     ) in lines
     assert (
@@ -580,6 +580,28 @@ def test_keys_the_explainer_does_not_know_are_shown_as_saved(tmp_path, capsys):
     ]
     assert "tasks_old: not a table of this connector; the sync ignores this entry." in lines
     assert "Also saved: sync_started = an object of 2 key(s): at, by" in lines
+
+
+def test_what_reconciliation_remembers_is_put_in_words(tmp_path, capsys):
+    state = {
+        "version": 2,
+        "tables": {
+            "contacts": {
+                "cursor": "2025-08-22T15:08:37+00:00",
+                "id": "c1",
+                "known": {"format": 1, "count": 504, "packed": "eAEB"},
+                "reconciled": "2026-11-22T00:09:08Z",
+            },
+            "history": {"cursor": "2025-08-22T15:08:37+00:00", "too_large": True},
+        },
+    }
+    status, lines = explain(tmp_path, capsys, state)
+    text = " ".join(line.strip() for line in lines)
+    assert status == 0
+    assert "remembers the 504 record(s) it has live, each id with the edit time" in text
+    assert "last compared with what Act! holds at 2026-11-22T00:09:08Z" in text
+    assert "past the records the connector remembers: records deleted in Act! show as" in text
+    assert "also saved" not in text
 
 
 def test_the_older_state_layout(tmp_path, capsys):

@@ -121,4 +121,7 @@ def test_a_slow_sync_logs_progress_and_its_summary_the_share_of_time(
     # 12 pages of 20 at 0.05 s each: about 0.6 s, so at most three lines 0.2 s apart
     assert len(progress_lines) <= 4
     (summary,) = [line for line in lines if line.startswith("Sync finished")]
-    assert "230 records (contacts 230); share of the time: contacts " in summary
+    assert (
+        "230 records (contacts 230); time each table took, of the sync's (tables run side by "
+        "side): contacts "
+    ) in summary

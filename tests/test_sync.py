@@ -14,6 +14,7 @@ from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.helpers import (
     BASE_URL,
+    DEFAULT_LINKS,
     DEFAULT_TABLES,
     PASSWORD,
     RecordingOperations,
@@ -523,3 +524,39 @@ def test_a_parent_deleted_in_act_takes_its_links_with_it(emulator, catalog):
     assert ("delete", "opportunities", {"id": gone["id"]}) in second.events  # reconciliation
     deleted = [e[2]["id"] for e in second.events if e[:2] == ("delete", "opportunity_contacts")]
     assert sorted(deleted) == sorted(f"{gone['id']}|{c['id']}" for c in gone["contacts"])
+
+
+def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalog, capsys):
+    recent = emulator.store.edit("contacts", 6)
+    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    first = emulator_sync(emulator, catalog, tables="contacts")
+    edited = emulator.store.edit("contacts", 2)
+    time.sleep(1.1)
+    capsys.readouterr()
+    second = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts")
+    assert sorted(row["id"] for row in second.rows("contacts")) == sorted(edited)
+    unchanged = len(set(recent) - set(edited))  # within the 10 minutes, read again as they were
+    log = capsys.readouterr().out
+    assert "Table 'contacts': 2 records in 1 page(s)" in log
+    assert f"({unchanged} read again unchanged, not written)" in log
+
+
+def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog):
+    """A slow server answers several requests at once: tables are read side by side, and every
+    table's rows and position land as if it had been synced alone."""
+    emulator.configure(request_seconds=0.1)
+    operations = emulator_sync(emulator, catalog, batch_size="25")
+    assert emulator.stats["concurrent_peak"] >= 2
+    for table in DEFAULT_TABLES:
+        rows = {row["id"] for row in operations.rows(table)}
+        assert rows == {record["id"] for record in emulator.store.truth(table)}, table
+    final = operations.checkpoints[-1]["tables"]
+    # A full pass ended; the link tables keep their remembered links.
+    assert set(final) == set(DEFAULT_TABLES) - {"activity_types"} | set(DEFAULT_LINKS)
+    upserted: set[tuple] = set()
+    for event in operations.events:  # no checkpoint claims a row not yet emitted, in any table
+        if event[0] == "upsert":
+            upserted.add((event[1], event[2]["id"]))
+        elif event[0] == "checkpoint":
+            for table, entry in event[1]["tables"].items():
+                assert "id" not in entry or (table, entry["id"]) in upserted, (table, entry)

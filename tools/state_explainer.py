@@ -1,9 +1,9 @@
 """The connector's state in words: per table, where the next sync starts and what a re-sync does.
 
 The state is read with the connector's own SyncState.load, so what is explained is what the next
-sync will do with it; the raw entries are shown beside it, so that an entry the sync would drop
-(an unreadable cursor) or a key this explainer does not know (say, what reconciliation will
-remember) appears as saved instead of being hidden or crashing the explanation.
+sync will do with it; what reconciliation remembers (the set of live ids, when it last ran) is
+put in words, and a key this explainer does not know appears as saved instead of being hidden or
+crashing the explanation.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from act_connector.catalog import Catalog, TableSpec
 from act_connector.paging import Position
 from act_connector.sync import STATE_VERSION, SyncState
 
-# The keys a table's entry holds today; any other is shown as saved, as it is.
-POSITION_KEYS = ("cursor", "id")
+# The keys of a table's position; what else an entry holds is put in words below, or shown as
+# saved when this explainer does not know it.
+POSITION_KEYS = ("cursor", "id", "skip")
 # Top-level keys of today's layout (`tables`) and of the brief's older one (`table_cursors`).
 KNOWN_TOP_KEYS = ("version", "tables", "table_cursors")
 VALUE_PREVIEW = 80  # characters of an unknown value shown; an id set could be megabytes
@@ -79,10 +80,45 @@ def explain_table(
         return [f"{name}: not a table of this connector; the sync ignores this entry."]
     extra = entry.items() if isinstance(entry, dict) else ()
     return [f"{name}: {next_sync_words(spec, entry, position)}"] + [
-        f"    also saved: {key} = {describe(value)}"
+        f"    {ENTRY_WORDS[key](value)}"
+        if key in ENTRY_WORDS
+        else f"    also saved: {key} = {describe(value)}"
         for key, value in extra
         if key not in POSITION_KEYS
     ]
+
+
+def known_words(value) -> str:
+    count = value.get("count") if isinstance(value, dict) else None
+    size = len(json.dumps(value))
+    if not isinstance(count, int):
+        return f"remembers a set it cannot read ({size:,} bytes): the next sync builds it again."
+    return (
+        f"remembers the {count:,} record(s) it has live, each id with the edit time it was "
+        f"written with ({size:,} bytes of this state): a reconciliation deletes what Act! no "
+        "longer lists and reads what it lists with another edit time; a look-back skips what "
+        "it reads again unchanged."
+    )
+
+
+def reconciled_words(value) -> str:
+    return (
+        f"last compared with what Act! holds at {value} (or, after a first sync, when the "
+        "remembered set was built); the next reconciliation comes once reconcile_interval_hours "
+        "(24 by default) have passed."
+    )
+
+
+def too_large_words(value) -> str:
+    return (
+        "past the records the connector remembers: records deleted in Act! show as deleted "
+        "only after a re-sync."
+        if value
+        else "within the records the connector remembers."
+    )
+
+
+ENTRY_WORDS = {"known": known_words, "reconciled": reconciled_words, "too_large": too_large_words}
 
 
 def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
@@ -112,12 +148,12 @@ def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
     if position.id is None:
         return (
             f"the next sync reads records whose {spec.cursor} is from {position.cursor} on "
-            f"(earlier by lookback_minutes, if set); saved without an id, so the records of that "
+            f"(less lookback_minutes, 10 by default); saved without an id, so the records of that "
             "second are read again, harmlessly."
         )
     return (
         f"the next sync reads records whose {spec.cursor} is after {position.cursor}, or equal "
-        f"to it with an id after {position.id!r} (earlier by lookback_minutes, if set), up to "
+        f"to it with an id after {position.id!r} (less lookback_minutes, 10 by default), up to "
         "the server's present."
     )
 
