@@ -735,14 +735,17 @@ def render(report: ServerReport) -> str:
         lines += _labelled(label, report.findings.get(key, "not checked"))
     if report.authorized:
         lines += _labelled("Tables", "path this build answers on, access, envelope (* chosen)")
+        # Columns as wide as the longest name and path, and a space between.
+        name_width = max(map(len, report.tables), default=0) + 1
+        path_width = max((len(f.path or "-") for f in report.tables.values()), default=0) + 1
         for name, finding in report.tables.items():
             envelope = f", {ENVELOPES[finding.envelope]}" if finding.envelope else ""
             lines += textwrap.wrap(
-                f"{'*' if finding.chosen else ' '} {name:<15}{finding.path or '-':<20}"
-                f"{finding.status}{envelope}",
+                f"{'*' if finding.chosen else ' '} {name:<{name_width}}"
+                f"{finding.path or '-':<{path_width}}{finding.status}{envelope}",
                 REPORT_WIDTH,
                 initial_indent="  ",
-                subsequent_indent=" " * 39,
+                subsequent_indent=" " * (4 + name_width + path_width),
             )
         for key, label in FINDING_LABELS[2:]:
             lines += _labelled(label, report.findings.get(key, "not checked"))
