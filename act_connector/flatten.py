@@ -31,14 +31,16 @@ class Unfit(ValueError):
 
 
 def _text(value) -> str | None:
-    """Text stripped, or None for blank text; anything else is not text."""
-    return value.strip() or None if isinstance(value, str) else None
+    """Text stripped, or None for blank text (an unset value); what is not text does not fit."""
+    if not isinstance(value, str):
+        raise Unfit(value)
+    return value.strip() or None
 
 
 def to_boolean(value):
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):
         return value != 0
     if isinstance(value, str):
         word = value.strip().lower()
@@ -93,9 +95,7 @@ def to_double(value):
         return float(value)
     text = _text(value)
     if text is None:
-        if isinstance(value, str):
-            return None
-        raise Unfit(value)
+        return None
     try:
         return float(text)
     except ValueError:
@@ -123,19 +123,13 @@ def to_decimal(value):
             raise Unfit(value)
         return repr(value)
     text = _text(value)
-    if text is None:
-        if isinstance(value, str):
-            return None
-        raise Unfit(value)
-    return str(_decimal(text))
+    return None if text is None else str(_decimal(text))
 
 
 def to_datetime(value):
     text = _text(value)
     if text is None:
-        if isinstance(value, str):
-            return None  # Act! sends "" for an unset date on some fields
-        raise Unfit(value)
+        return None  # Act! sends "" for an unset date on some fields
     try:
         return in_utc(parse_timestamp(text))
     except (ValueError, OverflowError):
