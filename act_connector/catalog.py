@@ -13,7 +13,12 @@ FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
 # How a table's rows are read: "keyset" pages through an OData collection (paging.py); "whole"
 # takes a path that accepts no query (users, history types, sales stages) in one request.
 # "links": rows made from an array each parent record embeds (links.py), no request of its own.
-READ_KINDS = ("keyset", "whole", "links")
+# "per_parent": rows served under each parent record (per_parent.py), a request per parent.
+READ_KINDS = ("keyset", "whole", "links", "per_parent")
+# When a per-parent table reads its parents: "written", each parent record this sync writes (line
+# items change with their opportunity); "scheduled", every parent once the membership interval
+# has passed (membership does not touch a group's edit time).
+PER_PARENT_WHEN = ("written", "scheduled")
 # Act! stores currency as SQL Server's money: 19 digits, 4 after the point.
 DECIMAL_SHAPE = {"precision": 19, "scale": 4}
 
@@ -37,10 +42,22 @@ class TableSpec:
     derive: str | None = None
     # A link table's parent table, the parent's array, and its two id columns (read "links").
     links: dict | None = None
+    # A per-parent table's parent, the column its id lands in, when parents are read, and (for
+    # membership) the column the served record's id lands in (read "per_parent").
+    per_parent: dict | None = None
 
     @property
     def incremental(self) -> bool:
         return self.cursor is not None
+
+    @property
+    def follows(self) -> str | None:
+        """The parent table whose walk writes this table's rows (a link table, line items)."""
+        if self.links:
+            return self.links["parent"]
+        if self.per_parent and self.per_parent["when"] == "written":
+            return self.per_parent["parent"]
+        return None
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
     for name, entry in entries.items():
         _check_references(path, name, entry, entries)
         _check_links(path, name, entry, entries)
+        _check_per_parent(path, name, entry, entries)
         read = entry.get("read", "keyset")
         if read not in READ_KINDS or (read == "whole" and entry.get("cursor")):
             raise ValueError(
@@ -92,6 +110,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 record_type=entry.get("record_type"),
                 derive=entry.get("derive"),
                 links=entry.get("links"),
+                per_parent=entry.get("per_parent"),
             )
             for name, entry in entries.items()
         }
@@ -120,4 +139,26 @@ def _check_links(path: Path, name: str, entry: dict, entries: dict) -> None:
         raise ValueError(
             f"{path}: link table '{name}' needs a parent of the catalogue and the columns "
             f"{sorted(map(str, needed))}"
+        )
+
+
+def _check_per_parent(path: Path, name: str, entry: dict, entries: dict) -> None:
+    """A per-parent table names its parent, when it reads it, a path with {id}, its columns."""
+    per_parent = entry.get("per_parent")
+    if (entry.get("read") == "per_parent") != (per_parent is not None):
+        raise ValueError(
+            f"{path}: table '{name}' must have both read 'per_parent' and per_parent, or none"
+        )
+    if per_parent is None:
+        return
+    needed = {"id", per_parent.get("parent_column"), per_parent.get("related_column", "id")}
+    if (
+        per_parent.get("parent") not in entries
+        or per_parent.get("when") not in PER_PARENT_WHEN
+        or not all("{id}" in candidate for candidate in entry["paths"])
+        or not needed <= set(entry["columns"])
+    ):
+        raise ValueError(
+            f"{path}: per-parent table '{name}' needs a parent of the catalogue, 'when' one of "
+            f"{PER_PARENT_WHEN}, paths with {{id}}, and the columns {sorted(map(str, needed))}"
         )

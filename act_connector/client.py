@@ -56,6 +56,10 @@ MAX_ANSWER_BYTES = 128 * 1024 * 1024
 # A token is a few hundred bytes; a megabyte is already a page that is not a token.
 MAX_TOKEN_ANSWER_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
+# Connections kept open to the server: four tables at once, each with a page fetched ahead and up
+# to four requests for its records' children; requests' default pool of 10 would close the rest
+# after each answer and open them again.
+POOL_CONNECTIONS = 32
 # An RFC 1123 date as a Date header holds it; a proxy that adds its own Date makes requests join
 # both with ", ", which parsedate cannot read as one.
 HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}[^,]*")
@@ -154,6 +158,9 @@ class ActClient:
         self._sleep = sleep or time.sleep
         self._clock = clock or time.monotonic
         self._session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_CONNECTIONS)
+        for scheme in ("https://", "http://"):
+            self._session.mount(scheme, adapter)
         self._session.headers.update(
             {"Act-Database-Name": settings.database_name, "Accept": "application/json"}
         )

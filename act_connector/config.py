@@ -46,6 +46,10 @@ DEFAULT_LOOKBACK_MINUTES = 10
 DEFAULT_RECONCILE_INTERVAL_HOURS = 24
 RECONCILE_OFF = "off"
 MAX_RECONCILE_INTERVAL_HOURS = 8760  # a year; rarer than that is 'off'
+# How often group and company membership is read again (a request per group or company): no edit
+# time changes when a contact joins or leaves a group (dynamic groups change by rule), so only a
+# new read shows it. Daily, like reconciliation: 5,000 companies are 5,000 requests a day.
+DEFAULT_MEMBERSHIP_INTERVAL_HOURS = 24
 
 OPTIONAL_KEYS = (
     "port",
@@ -58,6 +62,7 @@ OPTIONAL_KEYS = (
     "ca_bundle",
     "lookback_minutes",
     "reconcile_interval_hours",
+    "membership_interval_hours",
 )
 KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
 SECRET_KEYS = frozenset({"password"})
@@ -91,6 +96,7 @@ class Settings:
     verify: bool | str  # what requests takes: True, False, or a CA bundle path
     lookback: timedelta
     reconcile_interval: timedelta | None  # None: never reconcile
+    membership_interval: timedelta = timedelta(hours=DEFAULT_MEMBERSHIP_INTERVAL_HOURS)
     # Whether `tables` named the tables: if not, every custom table Act! lists is synced too.
     tables_chosen: bool = False
 
@@ -147,7 +153,18 @@ def validate_configuration(configuration: dict, catalog: Catalog) -> Settings:
                 zero=True,
             )
         ),
-        reconcile_interval=_reconcile_interval(optional("reconcile_interval_hours")),
+        reconcile_interval=_interval(
+            "reconcile_interval_hours",
+            optional("reconcile_interval_hours"),
+            DEFAULT_RECONCILE_INTERVAL_HOURS,
+            may_be_off=True,
+        ),
+        membership_interval=_interval(
+            "membership_interval_hours",
+            optional("membership_interval_hours"),
+            DEFAULT_MEMBERSHIP_INTERVAL_HOURS,
+            may_be_off=False,
+        ),
     )
 
 
@@ -231,19 +248,19 @@ def _positive_int(key: str, text: str, default: int, zero: bool = False) -> int:
     return number
 
 
-def _reconcile_interval(text: str) -> timedelta | None:
-    if text.lower() == RECONCILE_OFF:
+def _interval(key: str, text: str, default: int, may_be_off: bool) -> timedelta | None:
+    """Whole hours from 0 (every sync) to a year; None for 'off', where that may be chosen."""
+    if may_be_off and text.lower() == RECONCILE_OFF:
         return None
     try:
-        hours = _positive_int(
-            "reconcile_interval_hours", text, DEFAULT_RECONCILE_INTERVAL_HOURS, zero=True
-        )
+        hours = _positive_int(key, text, default, zero=True)
     except ConfigurationError:
         hours = None
     if hours is None or hours > MAX_RECONCILE_INTERVAL_HOURS:
+        off = f", or '{RECONCILE_OFF}'" if may_be_off else ""
         raise ConfigurationError(
-            f"reconcile_interval_hours must be a whole number of hours from 0 (every sync) to "
-            f"{MAX_RECONCILE_INTERVAL_HOURS:,} (a year), or '{RECONCILE_OFF}', got '{text}'."
+            f"{key} must be a whole number of hours from 0 (every sync) to "
+            f"{MAX_RECONCILE_INTERVAL_HOURS:,} (a year){off}, got '{text}'."
         )
     return timedelta(hours=hours)
 
@@ -325,19 +342,24 @@ def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
         )
     if not names:
         raise ConfigurationError("tables must name at least one table.")
+    refuse_orphans(names, catalog)
+    return tuple(dict.fromkeys(names))  # in the order given, each once
+
+
+def refuse_orphans(names: list[str], catalog: Catalog) -> None:
+    """A table written as its parent is read (links, line items) needs its parent chosen."""
     orphans = [
-        f"{name} (needs {catalog.tables[name].links['parent']})"
+        f"{name} (needs {catalog.tables[name].follows})"
         for name in names
         if name in catalog.tables
-        and catalog.tables[name].links
-        and catalog.tables[name].links["parent"] not in names
+        and catalog.tables[name].follows
+        and catalog.tables[name].follows not in names
     ]
     if orphans:
         raise ConfigurationError(
-            f"tables names link table(s) without their parent: {', '.join(orphans)}; a link "
-            "table is written as its parent is read, so add the parent or remove the link table."
+            f"tables names table(s) without their parent: {', '.join(orphans)}; each is written "
+            "as its parent is read, so add the parent or remove the table."
         )
-    return tuple(dict.fromkeys(names))  # in the order given, each once
 
 
 def _tls(verify_text: str, ca_bundle: str) -> bool | str:

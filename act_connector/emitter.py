@@ -53,28 +53,41 @@ class Emitter:
         """Writes the records, except those the destination already has as they are: a record
         the set remembers with the very edit time it has now (read again by the look-back) is
         unchanged, and writing it again would only count toward the month's rows."""
-        name, key, cursor = self.table.name, self.table.primary_key, self.table.cursor
-        known = self.state.known
-        written = []
+        key, cursor, known = self.table.primary_key, self.table.cursor, self.state.known
+        if known is None:
+            self.write(records)
+            return
+        changed = []
         for record in records:
-            if known is not None:
-                value = cursor_value(record.get(cursor))
-                if value is not None and known.get(record[key]) == value:
-                    self.unchanged += 1
-                    continue
-                known.put(record[key], value)
+            value = cursor_value(record.get(cursor))
+            if value is not None and known.get(record[key]) == value:
+                self.unchanged += 1
+                continue
+            known.put(record[key], value)
+            changed.append(record)
+        self.write(changed)
+
+    def write(self, records: list[dict]) -> None:
+        """Writes the records as they are (the caller keeps the remembered set)."""
+        name = self.table.name
+        for record in records:
             self._operations.upsert(name, self._flattener.row(record))
-            self.upserted += 1
-            written.append(record)
+        self.upserted += len(records)
         for follower in self.followers:  # the records written, and only those
-            follower.emitted(written, key)
+            follower.emitted(records, self.table.primary_key)
 
     def delete(self, record_ids: list) -> None:
-        name, key, known = self.table.name, self.table.primary_key, self.state.known
+        known = self.state.known
+        if known is not None:
+            for record_id in record_ids:
+                known.discard(record_id)
+        self.remove(record_ids)
+
+    def remove(self, record_ids: list) -> None:
+        """Deletes the rows (the caller keeps the remembered set)."""
+        name, key = self.table.name, self.table.primary_key
         for record_id in record_ids:
             self._operations.delete(name, {key: record_id})
-            if known is not None:
-                known.discard(record_id)
         self.deleted += len(record_ids)
         for follower in self.followers:
             follower.deleted(record_ids)
@@ -91,7 +104,10 @@ class Emitter:
     def checkpoint(
         self, position: Position | None = None, reconciled: datetime | None = None
     ) -> None:
-        """Publishes the table's state (its position moved to `position` if given)."""
+        """Publishes the table's state (its position moved to `position` if given) once its
+        followers have written what its rows owe them: it never claims an unwritten row."""
+        for follower in self.followers:
+            follower.settle()
         if position is not None:
             self.state.position = position
         if reconciled is not None:
@@ -104,6 +120,8 @@ class Emitter:
 
     def end_pass(self) -> None:
         """A full table's pass is complete: the next sync starts a new one."""
+        for follower in self.followers:
+            follower.settle()
         self.state.position = None
         self._sync_state.publish(self.table.name, self._operations)
         for follower in self.followers:

@@ -18,6 +18,7 @@ from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
 from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, page_query, usable_rows
+from act_connector.per_parent import probe_children
 from act_connector.timestamps import format_utc
 
 # A setup test should answer in seconds: one attempt per request, no backoff.
@@ -141,6 +142,15 @@ def configuration_form() -> ConfigurationForm:
             "records stamped in the past; 0 on every sync, 'off' never.",
         ),
         (
+            "membership_interval_hours",
+            "Membership interval (hours)",
+            text,
+            False,
+            str(config.DEFAULT_MEMBERSHIP_INTERVAL_HOURS),
+            "Optional. How often to read again who is in each group and company (a request "
+            "per group or company); 0 on every sync.",
+        ),
+        (
             "ca_bundle",
             "CA certificate",
             text,
@@ -226,7 +236,11 @@ def connect_to_act(configuration: dict):
                 Position(cursor=settings.default_start_date) if table.incremental else Position()
             )
             try:
-                path = _read_two_pages(client, table, start, until)
+                if table.per_parent:  # asked of the parent's first record
+                    probe_children(client, table, catalog.tables[table.per_parent["parent"]])
+                    path = table.paths[0]
+                else:
+                    path = _read_two_pages(client, table, start, until)
             except ActConnectorError as error:
                 if not error.table_scoped:
                     raise

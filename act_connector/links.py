@@ -53,12 +53,18 @@ class LinkTable:
                 self.current.append(row["id"])
                 if known.get(row["id"]) != position:
                     changed.append(row)
-        self.emitter.upsert(changed)
+        self.emitter.write(changed)
         for row in changed:  # remembered with its position, where a record keeps its cursor
             known.put(row["id"], row["position"])
 
     def deleted(self, parent_ids: list) -> None:
         self.touched.update(str(parent_id) for parent_id in parent_ids)
+
+    def settle(self) -> None:
+        """Nothing to wait for: a parent's links are written with it."""
+
+    def close(self) -> None:
+        """Nothing to end: a link table asks nothing of Act!."""
 
     def checkpoint(self) -> None:
         self.emitter.checkpoint()
@@ -78,3 +84,9 @@ class LinkTable:
         self.emitter.delete(stale)
         self.emitter.checkpoint()
         return len(stale)
+
+    def finish_line(self, deleted: int, parent: str) -> str:
+        return (
+            f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
+            f"deleted, from the {self.spec.links['array']} of {parent}"
+        )

@@ -22,7 +22,7 @@ from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient
-from act_connector.config import CUSTOM_TABLE, Settings
+from act_connector.config import CUSTOM_TABLE, Settings, refuse_orphans
 from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
 
@@ -41,6 +41,14 @@ CUSTOM_TABLE_COLUMNS = {
     "contacts": "JSON",
     "groups": "JSON",
     "opportunity": "JSON",
+}
+# A custom entity's arrays of linked records, each landing as a link table like any other's:
+# array -> (the link table's suffix, its column of the linked record's id).
+CUSTOM_TABLE_LINKS = {
+    "contacts": ("contacts", "contact_id"),
+    "companies": ("companies", "company_id"),
+    "groups": ("groups", "group_id"),
+    "opportunity": ("opportunities", "opportunity_id"),
 }
 # schema() and update() of one sync both need the definitions: read within this many seconds, they
 # are used again (one request, and one warning when they cannot be read); a later sync reads anew.
@@ -155,6 +163,7 @@ def with_custom_tables(
         table = CUSTOM_TABLE_PREFIX + str(name).lower()
         if isinstance(name, str) and CUSTOM_TABLE.fullmatch(table) and table not in catalog.tables:
             custom[table] = custom_table(table, name)
+            custom.update(custom_link_tables(table))
     missing = [n for n in settings.tables if n not in catalog.tables and n not in custom]
     if missing:
         listed = ", ".join(custom) or "none"
@@ -163,7 +172,9 @@ def with_custom_tables(
             f"custom tables, from /api/{ENTITIES_PATH}: {listed})."
         )
     tables = settings.tables if settings.tables_chosen else settings.tables + tuple(custom)
-    return replace(settings, tables=tables), Catalog({**catalog.tables, **custom})
+    catalog = Catalog({**catalog.tables, **custom})
+    refuse_orphans(list(tables), catalog)
+    return replace(settings, tables=tables), catalog
 
 
 def custom_table(table: str, entity: str) -> TableSpec:
@@ -175,6 +186,34 @@ def custom_table(table: str, entity: str) -> TableSpec:
         columns=dict(CUSTOM_TABLE_COLUMNS),
         default=True,
     )
+
+
+def custom_link_tables(table: str) -> dict[str, TableSpec]:
+    """A custom table's link tables: one row per record each of its rows links to."""
+    parent_column = f"{table}_id"
+    return {
+        f"{table}_{suffix}": TableSpec(
+            name=f"{table}_{suffix}",
+            paths=(),
+            primary_key="id",
+            cursor=None,
+            columns={
+                "id": "STRING",
+                parent_column: "STRING",
+                related_column: "STRING",
+                "position": "INT",
+            },
+            default=True,
+            read="links",
+            links={
+                "parent": table,
+                "array": array,
+                "parent_column": parent_column,
+                "related_column": related_column,
+            },
+        )
+        for array, (suffix, related_column) in CUSTOM_TABLE_LINKS.items()
+    }
 
 
 def read_definitions(settings: Settings, given: ActClient | None = None) -> Definitions:

@@ -118,7 +118,7 @@ class SyncState:
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     """A table's saved state; None (read from scratch) when its position cannot be trusted."""
     position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
-    if position is None and not (table.read in ("whole", "links") and "known" in entry):
+    if position is None and not (table.read != "keyset" and "known" in entry):
         return None  # (a table read whole or a link table keeps only its remembered set)
     known = None
     if "known" in entry:

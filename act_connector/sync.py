@@ -16,6 +16,7 @@ known.py the set within it). Each page is checkpointed once its rows are emitted
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +34,7 @@ from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.links import LinkTable
 from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, page_query
+from act_connector.per_parent import PerParentTable, parent_ids
 from act_connector.progress import Progress, time_shares
 from act_connector.reconcile import Findings, Lister, Reconciliation
 from act_connector.state import STATE_VERSION, SyncState, TableState
@@ -135,22 +137,20 @@ def _sync_tables(settings, catalog, sync_state, until, operations, client, liste
     An error of one table's own is collected and the others go on; any other (refused
     credentials, an unreachable server) ends the sync once the tables under way have stopped.
     """
+
+    def table_sync(name: str):
+        spec = catalog.tables[name]
+        if spec.per_parent:  # membership, read on its own schedule
+            parent = catalog.tables[spec.per_parent["parent"]]
+            return MembershipSync(client, spec, parent, settings, sync_state, until, operations)
+        followers = followers_of(settings, catalog, name)
+        return TableSync(client, spec, settings, sync_state, until, operations, lister, followers)
+
     with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
         futures = [
-            workers.submit(
-                TableSync(
-                    client,
-                    catalog.tables[name],
-                    settings,
-                    sync_state,
-                    until,
-                    operations,
-                    lister,
-                    link_tables(settings, catalog, name),
-                ).run
-            )
+            workers.submit(table_sync(name).run)
             for name in settings.tables
-            if catalog.tables[name].read != "links"  # written as its parent is read (links.py)
+            if not catalog.tables[name].follows  # written as its parent is read
         ]
         for future in futures:
             try:
@@ -163,12 +163,10 @@ def _sync_tables(settings, catalog, sync_state, until, operations, client, liste
                 summary.failures.append(error)
 
 
-def link_tables(settings: Settings, catalog: Catalog, parent: str) -> tuple[TableSpec, ...]:
-    """The chosen link tables written from the parent's records."""
+def followers_of(settings: Settings, catalog: Catalog, parent: str) -> tuple[TableSpec, ...]:
+    """The chosen tables written as the parent's records are: link tables, line items."""
     return tuple(
-        catalog.tables[name]
-        for name in settings.tables
-        if (catalog.tables[name].links or {}).get("parent") == parent
+        catalog.tables[name] for name in settings.tables if catalog.tables[name].follows == parent
     )
 
 
@@ -200,7 +198,7 @@ class TableSync:
         until: datetime,
         operations,
         lister: Lister,
-        links: tuple[TableSpec, ...] = (),
+        followers: tuple[TableSpec, ...] = (),
     ):
         self.client, self.table, self.settings, self.until = client, table, settings, until
         self.lister, self.operations = lister, operations
@@ -209,19 +207,31 @@ class TableSync:
             table.incremental and settings.reconcile_interval is not None
         )
         self.emitter = Emitter(table, sync_state, operations, remember)
-        self.links = [LinkTable(spec, sync_state, operations) for spec in links]
-        self.emitter.followers = self.links
+        self.followers = [
+            LinkTable(spec, sync_state, operations)
+            if spec.links
+            else PerParentTable(spec, sync_state, operations, client)
+            for spec in followers
+        ]
+        self.emitter.followers = self.followers
         self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None
         self.progress: Progress | None = None
         self.path = ""
 
     def run(self) -> TableResult:
+        try:
+            return self._run()
+        finally:
+            for follower in self.followers:
+                follower.close()
+
+    def _run(self) -> TableResult:
         started = time.monotonic()
         if self.table.read == "whole":
             return self._read_whole(started)
         table, state = self.table, self.emitter.state
-        if any(link.new for link in self.links):  # its links must be written for every record
+        if any(follower.new for follower in self.followers):  # written for every record
             state.position = None
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
@@ -229,8 +239,8 @@ class TableSync:
         query = page_query(table, position, format_utc(self.until), self.settings.batch_size)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
-        for link in self.links:
-            link.start()
+        for follower in self.followers:
+            follower.start()
         if from_scratch:
             self._truncate(position)
         self._log_start(position, from_scratch)
@@ -242,7 +252,7 @@ class TableSync:
         self._log_walked(time.monotonic() - started)
         if table.incremental and not from_scratch:
             self._reconcile_if_due()
-        self._finish_links()
+        self._finish_followers()
         top = self.settings.batch_size
         for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
             if message:
@@ -251,14 +261,10 @@ class TableSync:
         self.result.seconds = time.monotonic() - started
         return self.result
 
-    def _finish_links(self) -> None:
-        """Deletes the links its parents lost, and says what each link table wrote."""
-        for link in self.links:
-            deleted = link.finish()
-            log.info(
-                f"Table '{link.spec.name}': {link.emitter.upserted} link(s) written, {deleted} "
-                f"deleted, from the {link.spec.links['array']} of {self.table.name}"
-            )
+    def _finish_followers(self) -> None:
+        """Deletes what its records' followers lost, and says what each wrote."""
+        for follower in self.followers:
+            log.info(follower.finish_line(follower.finish(), self.table.name))
 
     def _read_whole(self, started: float) -> TableResult:
         """A table read whole (whole.py): one request, no position, no remembered set."""
@@ -349,6 +355,39 @@ class TableSync:
             f"Table '{self.table.name}': {self.emitter.upserted} records in "
             f"{self.result.pages} page(s), {seconds:.1f}s{again}"
         )
+
+
+class MembershipSync:
+    """A membership table's sync: every parent's members read again once the interval passed."""
+
+    def __init__(self, client, table, parent, settings, sync_state, until, operations):
+        self.client, self.table, self.parent, self.until = client, table, parent, until
+        self.settings, self.lister = settings, Lister(client, settings.batch_size)
+        self.members = PerParentTable(table, sync_state, operations, client)
+
+    def run(self) -> TableResult:
+        started, members = time.monotonic(), self.members
+        result = TableResult(self.table.name, self.table.paths[0])
+        state, interval = members.emitter.state, self.settings.membership_interval
+        try:
+            if not reconciliation_due(state, interval, self.until):
+                log.info(
+                    f"Table '{self.table.name}': members last read at "
+                    f"{format_utc(state.reconciled)}; read again {interval} after that"
+                )
+                return result
+            parents = parent_ids(self.client, self.lister, self.parent)
+            first = next(parents, [])  # Act! has answered: a new table may start afresh
+            members.start()
+            members.read_every_parent(itertools.chain([first], parents))
+            deleted = members.finish()
+            members.emitter.checkpoint(reconciled=self.until)
+        finally:
+            members.close()
+        log.info(members.finish_line(deleted, self.parent.name))
+        result.records, result.deleted = members.emitter.upserted, members.emitter.deleted
+        result.seconds = time.monotonic() - started
+        return result
 
 
 def _findings_line(name: str, findings: Findings) -> str:

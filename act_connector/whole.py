@@ -36,7 +36,7 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
         changed, gone = rows, []
     else:
         changed, gone = _changes(emitter.known, table.primary_key, rows)
-    emitter.upsert(changed)
+    emitter.write(changed)
     for record in changed:  # remembered with its digest, where a keyset table keeps its cursor
         emitter.known.put(record[table.primary_key], digest(record))
     emitter.delete(gone)

@@ -35,6 +35,8 @@ DEFAULT_TABLES = (
     "history_types",
     "fields",
 )
+# The tables read per parent record, synced by default (fields.json's order, after the above).
+DEFAULT_PER_PARENT = ("opportunity_products", "group_contacts", "company_contacts")
 # The link tables synced by default: those of the default tables' embedded arrays.
 DEFAULT_LINKS = (
     "opportunity_contacts",

@@ -8,7 +8,14 @@ import connector
 from act_connector import metadata
 from act_connector.config import DEFAULT_START_DATE, unknown_keys, validate_configuration
 from act_connector.errors import ConfigurationError
-from tests.helpers import BASE_URL, DEFAULT_LINKS, DEFAULT_TABLES, PASSWORD, configuration
+from tests.helpers import (
+    BASE_URL,
+    DEFAULT_LINKS,
+    DEFAULT_PER_PARENT,
+    DEFAULT_TABLES,
+    PASSWORD,
+    configuration,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +60,7 @@ def test_defaults(catalog):
     assert settings.batch_size == 2000
     assert settings.rate_limit_pause == 0.25
     assert settings.default_start_date == DEFAULT_START_DATE
-    assert settings.tables == DEFAULT_TABLES + DEFAULT_LINKS
+    assert settings.tables == DEFAULT_TABLES + DEFAULT_PER_PARENT + DEFAULT_LINKS
     assert settings.request_timeout == 60
     assert settings.verify is True
     assert settings.lookback == timedelta(minutes=10)

@@ -96,8 +96,18 @@ def test_the_json_report_holds_every_finding(emulator, tmp_path, capsys):
     assert set(report["tables"]) == {
         "contacts", "companies", "opportunities", "activities", "activity_types", "products",
         "groups", "notes", "history", "users", "opportunity_processes", "opportunity_stages",
-        "history_types", "recurring_activities", "fields", "custom_projects",
+        "history_types", "recurring_activities", "fields", "opportunity_products",
+        "group_contacts", "company_contacts", "custom_projects",
     }  # fmt: skip
+    assert report["tables"]["opportunity_products"] == {
+        "path": "/api/opportunities/{id}/products",
+        "readable": True,
+        "chosen": True,
+        "status": "readable, a request per opportunities record",
+        "envelope": "array",
+        "timestamps": None,
+        "first_sync_records": None,
+    }
     assert report["page_cap"] is None
     assert report["select_supported"] is True
     assert report["orderby_supported"] is True

@@ -76,7 +76,15 @@ def test_definitions_are_read_once_for_schema_and_update(catalog, act):
     settings = validate_configuration(configuration(), catalog)
     first, second = for_this_server(settings, catalog), for_this_server(settings, catalog)
     assert first[1].tables["contacts"].columns["customFields_x"] == "BOOLEAN"
-    assert first[0].tables[-1] == "custom_projects"  # every custom table, unless tables chooses
+    # Every custom table and its link tables, unless tables chooses.
+    assert first[0].tables[-5:] == (
+        "custom_projects",
+        "custom_projects_contacts",
+        "custom_projects_companies",
+        "custom_projects_groups",
+        "custom_projects_opportunities",
+    )
+    assert first[1].tables["custom_projects_opportunities"].links["array"] == "opportunity"
     assert first[1].tables["custom_projects"].paths == ("custom/entities/Projects",)
     assert second == first
     assert sum("/api/metadata/" in call.request.url for call in act.calls) == 2

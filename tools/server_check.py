@@ -28,6 +28,7 @@ from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
 from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, next_position, page_query
+from act_connector.per_parent import probe_children
 from act_connector.timestamps import ISO_8601, format_utc
 
 # No check starts, and no wait between attempts ends, after this long: at most one request (of
@@ -190,6 +191,10 @@ def _run_checks(
         if spec.read == "links":
             continue  # no path: written from its parent's records
         budget.check()
+        if spec.per_parent:
+            parent = catalog.tables[spec.per_parent["parent"]]
+            report.tables[name] = discover_children(client, spec, parent, name in settings.tables)
+            continue
         finding, page = discover(client, spec, name in settings.tables)
         report.tables[name] = finding
         if page is not None:
@@ -236,6 +241,24 @@ def discover(client: ActClient, spec: TableSpec, chosen: bool) -> tuple[TableFin
     return finding, page
 
 
+def discover_children(
+    client: ActClient, spec: TableSpec, parent: TableSpec, chosen: bool
+) -> TableFinding:
+    """Whether a per-parent table answers, asked of its parent's first record."""
+    path = f"/api/{spec.paths[0]}"
+    try:
+        page = probe_children(client, spec, parent)
+    except ActHttpError as error:
+        status = (
+            f"it answers an error: HTTP {error.status} from {error.url}, {error.server_message}"
+        )
+        return TableFinding(path, False, chosen, status)
+    if page is None:
+        return TableFinding(path, False, chosen, f"not checked: {parent.name} has no record")
+    status = f"readable, a request per {parent.name} record"
+    return TableFinding(path, True, chosen, status, envelope=page.envelope)
+
+
 def _path_in(spec: TableSpec, url: str) -> str | None:
     """Which of the table's candidate paths an error's URL is for."""
     address = url.split("?", 1)[0].lower()
@@ -245,7 +268,11 @@ def _path_in(spec: TableSpec, url: str) -> str | None:
 def probe_table(catalog: Catalog, report: ServerReport, samples: dict) -> str | None:
     """The table the query checks use: a chosen, readable one, with records and a cursor if
     possible (the sync's keyset query is the one that matters)."""
-    readable = [n for n, f in report.tables.items() if f.chosen and f.readable]
+    readable = [
+        n
+        for n, f in report.tables.items()
+        if f.chosen and f.readable and not catalog.tables[n].per_parent
+    ]
 
     def rank(name: str) -> tuple[bool, bool]:
         return (not samples[name], not catalog.tables[name].incremental)
@@ -488,6 +515,9 @@ def estimate_first_sync(
         if name not in report.tables:
             continue  # a link table: no request of its own
         finding, spec = report.tables[name], catalog.tables[name]
+        if spec.per_parent:
+            lines.append(f"{name}: a request per {spec.per_parent['parent']} record")
+            continue
         if not finding.readable:
             continue
         start = Position(cursor=settings.default_start_date) if spec.incremental else Position()
@@ -735,17 +765,23 @@ def render(report: ServerReport) -> str:
         lines += _labelled(label, report.findings.get(key, "not checked"))
     if report.authorized:
         lines += _labelled("Tables", "path this build answers on, access, envelope (* chosen)")
-        # Columns as wide as the longest name and path, and a space between.
+        # Columns as wide as the longest name and path, and a space between; a per-parent
+        # table's longer path ("/api/groups/{id}/associated-contacts") has its status below it.
         name_width = max(map(len, report.tables), default=0) + 1
-        path_width = max((len(f.path or "-") for f in report.tables.values()), default=0) + 1
+        path_width = 1 + max(
+            (len(f.path or "-") for f in report.tables.values() if "{" not in (f.path or "")),
+            default=0,
+        )
+        indent = " " * (4 + name_width + path_width)
         for name, finding in report.tables.items():
             envelope = f", {ENVELOPES[finding.envelope]}" if finding.envelope else ""
+            head, path = f"  {'*' if finding.chosen else ' '} {name:<{name_width}}", finding.path
+            text = f"{path or '-':<{path_width}}{finding.status}{envelope}"
+            if len(path or "-") >= path_width:  # its status on the next line, under the others'
+                lines.append(head + path)
+                head, text = indent, f"{finding.status}{envelope}"
             lines += textwrap.wrap(
-                f"{'*' if finding.chosen else ' '} {name:<{name_width}}"
-                f"{finding.path or '-':<{path_width}}{finding.status}{envelope}",
-                REPORT_WIDTH,
-                initial_indent="  ",
-                subsequent_indent=" " * (4 + name_width + path_width),
+                text, REPORT_WIDTH, initial_indent=head, subsequent_indent=indent
             )
         for key, label in FINDING_LABELS[2:]:
             lines += _labelled(label, report.findings.get(key, "not checked"))

@@ -21,7 +21,7 @@ from tests.e2e.harness import (
     wait_for,
     warehouse_rows,
 )
-from tests.helpers import DEFAULT_LINKS, DEFAULT_TABLES, bulk_import
+from tests.helpers import DEFAULT_LINKS, DEFAULT_PER_PARENT, DEFAULT_TABLES, bulk_import
 
 pytestmark = pytest.mark.e2e
 WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields"}
@@ -216,7 +216,7 @@ def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, p
     assert run.returncode != 0  # a partial sync is never reported as a success
     assert "SYNC SUCCEEDED" not in run.output
     # The default tables, the custom table, all but one synced.
-    chosen = len(DEFAULT_TABLES) + len(DEFAULT_LINKS) + 1
+    chosen = len(DEFAULT_TABLES) + len(DEFAULT_PER_PARENT) + len(DEFAULT_LINKS) + 1
     assert f"1 of {chosen} table(s) failed; the others synced" in run.output
     assert (
         "Table 'opportunities': Act! answered HTTP 403 for http://127.0.0.1:" in run.output

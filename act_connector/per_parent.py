@@ -1,0 +1,207 @@
+"""Tables served under each parent record: an opportunity's line items, a group's members.
+
+Act! serves these only per parent (/api/opportunities/{id}/products,
+/api/groups/{id}/associated-contacts): a request per parent, PARENT_WORKERS at a time. Each is
+declared in fields.json with "read": "per_parent" and a "per_parent" entry:
+- "when": "written": read for every parent record this sync writes (all of them on a first sync),
+  as the parent's walk writes them, since a line item's change moves its opportunity's edit time.
+  The parent's checkpoint waits for its records' children: it never claims a page whose line
+  items are not written.
+- "when": "scheduled": membership moves no edit time (and dynamic groups change by rule), so
+  every parent is read again once `membership_interval_hours` has passed.
+A row is the served record with the parent's id added, or, with a "related_column", a link row
+(key "parent id|record id", both ids). The table's remembered set keys each row by
+"parent id|record id" with a digest of the row, so only new or changed rows are written, and a
+row its parent no longer serves (or whose parent is gone) is deleted once its parents are read.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from urllib.parse import quote
+
+from act_connector.catalog import TableSpec
+from act_connector.client import ActClient, Page
+from act_connector.discovery import first_page
+from act_connector.emitter import Emitter
+from act_connector.errors import ActHttpError, PagingError
+from act_connector.links import KEY_SEPARATOR
+from act_connector.paging import usable_rows
+from act_connector.reconcile import Lister
+from act_connector.state import SyncState
+from act_connector.whole import digest
+
+# Requests for children at once, per table: a first sync of 10,000 opportunities is 10,000
+# requests, a quarter of the time four at a time; the SDK's examples use 4 to 8 workers, and a
+# server serving a few requests at once gains nothing from more.
+PARENT_WORKERS = 4
+NOT_FOUND = 404  # the parent was deleted since it was listed: it has no children left
+# Parents read between two checkpoints of a membership read: bounds the answers held in memory (a
+# company's members are whole contact records) and what a failure makes the next read do again.
+PARENTS_PER_CHECKPOINT = 100
+
+
+class PerParentTable:
+    """One per-parent table for one sync: asks for parents' children, writes what changed."""
+
+    def __init__(self, spec: TableSpec, sync_state: SyncState, operations, client: ActClient):
+        self.spec, self._client = spec, client
+        self.emitter = Emitter(spec, sync_state, operations, remember=True)
+        self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
+        self._pending: list[tuple[str, Future]] = []
+        self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
+        # Parents read (or deleted) in this sync, whose remembered rows are checked at the end;
+        # None once every parent Act! has was read (a membership read): every row is checked.
+        self.touched: set[str] | None = set()
+        self._seen: list[str] = []  # the remembered keys of the rows those parents have now
+        self.new = self.emitter.known is None  # nothing remembered: every parent must be read
+        self.parents = 0
+
+    def start(self) -> None:
+        """Once Act! has answered: a new table starts with nothing live."""
+        if self.new:
+            self.emitter.truncate()
+
+    # -- as a follower of the parent's emitter (when "written")
+    def emitted(self, records: list[dict], parent_key: str) -> None:
+        self.read([str(record[parent_key]) for record in records])
+
+    def deleted(self, parent_ids: list) -> None:
+        self.settle()  # a parent deleted after its children were asked for: theirs is stale
+        if self.touched is not None:
+            self.touched.update(str(parent_id) for parent_id in parent_ids)
+
+    def checkpoint(self) -> None:
+        self.emitter.checkpoint()
+
+    # -- reading
+    def read(self, parent_ids: list[str]) -> None:
+        """Asks for the parents' children; `settle` writes them, in the parents' order."""
+        for parent_id in parent_ids:
+            self._pending.append((parent_id, self._workers.submit(self._children, parent_id)))
+
+    def settle(self) -> None:
+        """Writes the children asked for so far (waiting for them) and what changed in them."""
+        pending, self._pending = self._pending, []
+        try:
+            for parent_id, future in pending:
+                self._land(parent_id, future.result())
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Drops what is still asked for (the sync failed) and ends the workers."""
+        self._stop.set()
+        self._workers.shutdown(wait=True, cancel_futures=True)
+
+    def _children(self, parent_id: str) -> list:
+        try:
+            return children_page(self._client, self.spec, parent_id, self._stop).rows
+        except ActHttpError as error:
+            if error.status == NOT_FOUND:
+                return []
+            raise
+
+    def _land(self, parent_id: str, served: list) -> None:
+        known, changed = self.emitter.known, []
+        self.parents += 1
+        if self.touched is not None:
+            self.touched.add(parent_id)
+        records, _ = usable_rows(self.spec, served)
+        if known is None:  # past the remembered set's limit: every row is written
+            self.emitter.write([self._row(parent_id, record)[0] for record in records])
+            return
+        for record in records:
+            row, remembered = self._row(parent_id, record)
+            self._seen.append(remembered)
+            value = digest(row)
+            if known.get(remembered) != value:
+                changed.append((remembered, row, value))
+        self.emitter.write([row for _, row, _ in changed])
+        for remembered, _, value in changed:
+            known.put(remembered, value)
+
+    def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
+        """The row for a served record, and the key it is remembered by."""
+        per_parent, record_id = self.spec.per_parent, str(record["id"])
+        remembered = f"{parent_id}{KEY_SEPARATOR}{record_id}"
+        related = per_parent.get("related_column")
+        if related:
+            row = {"id": remembered, per_parent["parent_column"]: parent_id, related: record_id}
+        else:
+            row = {**record, per_parent["parent_column"]: parent_id}
+        return row, remembered
+
+    def read_every_parent(self, parents: Iterator[list[str]]) -> None:
+        """Reads the children of every parent Act! has (a membership read): once all are read,
+        a row of any parent not among them is stale too."""
+        for chunk in parents:
+            for start in range(0, len(chunk), PARENTS_PER_CHECKPOINT):
+                self.read(chunk[start : start + PARENTS_PER_CHECKPOINT])
+                self.checkpoint()  # settles first
+        self.touched = None
+
+    def finish(self) -> int:
+        """Deletes the rows the parents read no longer have; returns how many."""
+        self.settle()
+        self.close()
+        if self.emitter.known is None:
+            return 0
+        census = self.emitter.known.census()
+        for remembered in self._seen:
+            census.see(remembered)
+        stale = [
+            remembered
+            for remembered in census.unseen()
+            if self.touched is None or remembered.split(KEY_SEPARATOR, 1)[0] in self.touched
+        ]
+        for remembered in stale:
+            self.emitter.known.discard(remembered)
+        related = self.spec.per_parent.get("related_column")
+        self.emitter.remove(
+            stale if related else [key.split(KEY_SEPARATOR, 1)[1] for key in stale]
+        )
+        self.emitter.checkpoint()
+        return len(stale)
+
+    def finish_line(self, deleted: int, parent: str) -> str:
+        return (
+            f"Table '{self.spec.name}': {self.emitter.upserted} row(s) written, {deleted} "
+            f"deleted, from {self.parents} {parent} read at /api/{self.spec.paths[0]}"
+        )
+
+
+def parent_ids(client: ActClient, lister: Lister, parent: TableSpec) -> Iterator[list[str]]:
+    """Every id of the parent table, a listing page at a time (ids and edit times only)."""
+    _, path = first_page(client, parent, {"$top": "1"})  # the path this build serves it at
+    key, after = parent.primary_key, None
+    while rows := lister.page(parent, path, after):
+        ids = [str(row[key]) for row in rows if isinstance(row, dict) and row.get(key) is not None]
+        if not ids or ids[-1] == after:
+            raise PagingError(
+                parent.name,
+                "the listing of its ids did not move on (ids missing, or $filter ignored), so "
+                "its members cannot all be read.",
+            )
+        yield ids
+        after = ids[-1]
+
+
+def children_page(
+    client: ActClient, spec: TableSpec, parent_id: str, stop: threading.Event | None = None
+) -> Page:
+    path = spec.paths[0].replace("{id}", quote(parent_id, safe=""))
+    return client.get_page(spec.name, path, {}, stop)
+
+
+def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Page | None:
+    """The children of the parent's first record (what the setup test and the doctor read);
+    None when the parent table has no record to ask about."""
+    page, _ = first_page(client, parent, {"$top": "1"})
+    records, _ = usable_rows(parent, page.rows)
+    if not records:
+        return None
+    return children_page(client, spec, str(records[0][parent.primary_key]))
