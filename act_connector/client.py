@@ -74,7 +74,10 @@ class RetryPolicy:
     cost more than `attempts` requests (plus one token renewal).
     """
 
-    attempts: int = 5
+    # A sync makes thousands of requests, four or more at once (line items: one an opportunity):
+    # a server failing one request in four for a while must still get each one through, and 8
+    # attempts give up on a server that is down after about a minute and a half of backoff.
+    attempts: int = 8
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     # Never sleep longer than this on one signal, whatever the server's headers say.

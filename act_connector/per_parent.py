@@ -160,10 +160,12 @@ class PerParentTable:
         ]
         for remembered in stale:
             self.emitter.known.discard(remembered)
-        related = self.spec.per_parent.get("related_column")
-        self.emitter.remove(
-            stale if related else [key.split(KEY_SEPARATOR, 1)[1] for key in stale]
-        )
+        if self.spec.per_parent.get("related_column"):
+            self.emitter.remove(stale)
+        else:  # a row is the record itself: one its new parent holds is not deleted
+            held = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in self._seen}
+            gone = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
+            self.emitter.remove([record_id for record_id in gone if record_id not in held])
         self.emitter.checkpoint()
         return len(stale)
 

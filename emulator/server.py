@@ -312,6 +312,7 @@ class Store:
                 if cursor:
                     record[cursor] = stamp
                 self._touch(table, record)
+            self._edit_parents(table, [rows[record_id] for record_id in ids])
             return list(ids)
 
     def create(self, table: str, count: int, ago: float = 0) -> list:
@@ -327,15 +328,30 @@ class Store:
                 self.tables[table][record["id"]] = record
                 self._touch(table, record)
                 created.append(record["id"])
+            self._edit_parents(table, [self.tables[table][i] for i in created])
             return created
 
     def delete(self, table: str, count: int = 0, ids: list | None = None) -> list:
         with self.lock:
             rows = self.tables[table]
             chosen = ids or self._make.rng.sample(sorted(rows), min(count, len(rows)))
-            for record_id in chosen:
-                self._touch(table, rows.pop(record_id))
+            removed = [rows.pop(record_id) for record_id in chosen]
+            for record in removed:
+                self._touch(table, record)
+            if table == "opportunities":  # its line items go with it
+                gone = set(chosen)
+                items = self.tables["opportunity_products"]
+                for item in [i for i in items.values() if i["opportunityID"] in gone]:
+                    self._touch("opportunity_products", items.pop(item["id"]))
+            self._edit_parents(table, removed)
             return list(chosen)
+
+    def _edit_parents(self, table: str, records: list[dict]) -> None:
+        """A line item added, changed or removed changes its opportunity (its product total),
+        and so moves the opportunity's edit time."""
+        if table == "opportunity_products":
+            parents = {r["opportunityID"] for r in records} & set(self.tables["opportunities"])
+            self.edit("opportunities", ids=sorted(parents))
 
     def truth(self, table: str) -> list[dict]:
         """The records as the server sends them, ordered by id."""

@@ -215,7 +215,7 @@ def test_persistent_server_errors_fail_with_table_status_and_message(settings):
     message = str(raised.value)
     assert message.startswith(f"Table 'contacts': Act! answered HTTP 500 for {CONTACTS}?$top=5")
     assert "An error has occurred.: Deadlock on lock resources" in message
-    assert len(slept) == 4  # five attempts in all
+    assert len(slept) == 7  # eight attempts in all
 
 
 @responses.activate
@@ -223,9 +223,9 @@ def test_dropped_connections_are_retried_then_reported(settings):
     authorize_ok()
     responses.get(CONTACTS, body=requests.ConnectionError("Connection reset by peer"))
     slept = []
-    with pytest.raises(ActUnavailable, match=r"could not reach Act! .* after 5 attempt"):
+    with pytest.raises(ActUnavailable, match=r"could not reach Act! .* after 8 attempt"):
         client_for(settings, slept).get_rows("contacts", "contacts", {})
-    assert len(slept) == 4
+    assert len(slept) == 7
 
 
 @responses.activate
@@ -338,7 +338,7 @@ def test_a_body_cut_off_mid_transfer_is_retried(settings):
 
 @responses.activate
 def test_every_kind_of_failure_shares_one_budget_of_attempts(settings):
-    """Throttling and server errors together: never more than five requests for one page."""
+    """Throttling and server errors together: never more than eight requests for one page."""
     authorize_ok()
     for _ in range(10):
         responses.get(CONTACTS, status=429, headers={"Retry-After": "1"})
@@ -346,7 +346,7 @@ def test_every_kind_of_failure_shares_one_budget_of_attempts(settings):
     with pytest.raises((ActHttpError, ActUnavailable)):
         client_for(settings, []).get_rows("contacts", "contacts", {})
     data_calls = [call for call in responses.calls if call.request.url.startswith(CONTACTS)]
-    assert len(data_calls) == 5
+    assert len(data_calls) == 8
 
 
 @responses.activate

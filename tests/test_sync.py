@@ -15,6 +15,7 @@ from tests.conftest import emulator_configuration
 from tests.helpers import (
     BASE_URL,
     DEFAULT_LINKS,
+    DEFAULT_PER_PARENT,
     DEFAULT_TABLES,
     PASSWORD,
     RecordingOperations,
@@ -552,11 +553,24 @@ def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog)
         assert rows == {record["id"] for record in emulator.store.truth(table)}, table
     final = operations.checkpoints[-1]["tables"]
     # A full pass ended; the link tables keep their remembered links.
-    assert set(final) == set(DEFAULT_TABLES) - {"activity_types"} | set(DEFAULT_LINKS)
+    assert set(final) == set(DEFAULT_TABLES) - {"activity_types"} | set(DEFAULT_LINKS) | set(
+        DEFAULT_PER_PARENT
+    )
+    items = {}  # each opportunity's line items
+    for item in emulator.store.truth("opportunity_products"):
+        items.setdefault(item["opportunityID"], set()).add(("opportunity_products", item["id"]))
     upserted: set[tuple] = set()
+    opportunities: list = []  # in the order written
     for event in operations.events:  # no checkpoint claims a row not yet emitted, in any table
         if event[0] == "upsert":
             upserted.add((event[1], event[2]["id"]))
+            if event[1] == "opportunities":
+                opportunities.append(event[2]["id"])
         elif event[0] == "checkpoint":
             for table, entry in event[1]["tables"].items():
                 assert "id" not in entry or (table, entry["id"]) in upserted, (table, entry)
+            claimed = event[1]["tables"].get("opportunities", {}).get("id")
+            if claimed:  # nor an opportunity whose line items are not
+                for record_id in opportunities[: opportunities.index(claimed) + 1]:
+                    assert items.get(record_id, set()) <= upserted, record_id
+    assert any(items.values()) and operations.rows("opportunity_products")

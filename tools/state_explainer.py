@@ -124,6 +124,17 @@ ENTRY_WORDS = {"known": known_words, "reconciled": reconciled_words, "too_large"
 def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
     if spec.read == "whole":
         return whole_words(entry)
+    if spec.follows:
+        return (
+            f"written as {spec.follows} is read, for each of its records a sync writes; what "
+            "those records no longer have is deleted."
+        )
+    if spec.per_parent:
+        return (
+            f"read again for every record of {spec.per_parent['parent']} once "
+            "membership_interval_hours (24 by default) has passed since it was last read; only "
+            "new rows are written, and rows Act! no longer serves are deleted."
+        )
     unreadable = (
         f" (the saved position {describe(entry)} cannot be read)"
         if entry is not None and position is None

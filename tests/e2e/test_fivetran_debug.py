@@ -68,7 +68,10 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     # A full table's pass ended; a table read whole keeps its remembered rows; the custom table
     # (synced when the tables setting is empty) keeps its position.
     synced = set(DEFAULT_TABLES) - {"activity_types"}
-    assert set(first.state["tables"]) == synced | {"custom_projects"} | set(DEFAULT_LINKS)
+    custom = {"custom_projects"} | {
+        f"custom_projects_{kind}" for kind in ("contacts", "companies", "groups", "opportunities")
+    }
+    assert set(first.state["tables"]) == synced | custom | set(DEFAULT_LINKS + DEFAULT_PER_PARENT)
     assert all(list(first.state["tables"][table]) == ["known"] for table in WHOLE)
 
     edited = emulator.store.edit("contacts", 7)
@@ -215,8 +218,8 @@ def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, p
     run = fivetran_debug(project, configuration)
     assert run.returncode != 0  # a partial sync is never reported as a success
     assert "SYNC SUCCEEDED" not in run.output
-    # The default tables, the custom table, all but one synced.
-    chosen = len(DEFAULT_TABLES) + len(DEFAULT_PER_PARENT) + len(DEFAULT_LINKS) + 1
+    # The default tables, the custom table and its 4 link tables: all but one synced.
+    chosen = len(DEFAULT_TABLES) + len(DEFAULT_PER_PARENT) + len(DEFAULT_LINKS) + 5
     assert f"1 of {chosen} table(s) failed; the others synced" in run.output
     assert (
         "Table 'opportunities': Act! answered HTTP 403 for http://127.0.0.1:" in run.output
@@ -307,7 +310,7 @@ def readme_queries() -> list[str]:
 
 def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulator, project):
     tables = "opportunities,opportunity_stages,users,history,history_types,contacts,"
-    tables += "opportunity_contacts"
+    tables += "opportunity_contacts,opportunity_products,products,groups,group_contacts"
     assert fivetran_debug(project, emulator_configuration(emulator, tables=tables)).returncode == 0
     store = emulator.store
     users = {u["id"]: u["displayName"] for u in store.truth("users")}
@@ -330,13 +333,33 @@ def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulato
         if o["statusName"] == "Open"
         for position, c in enumerate(o["contacts"])
     )
-    first, on_deal, second = readme_queries()
+    won = {o["id"] for o in store.truth("opportunities") if o["statusName"] == "Won"}
+    products = {p["id"]: p["name"] for p in store.truth("products")}
+    revenue = Counter()
+    for item in store.truth("opportunity_products"):
+        if item["opportunityID"] in won:
+            revenue[products[item["productID"]]] += item["total"]
+    members = Counter(
+        link["groupID"]
+        for link in store.truth("group_contacts")
+        if link["contactID"] in store.tables["contacts"]
+    )
+    first, on_deal, by_product_query, per_group_query, second = readme_queries()
     with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as connection:
         connection.execute("SET search_path = 'tester'")
         by_stage = connection.execute(first).fetchall()
         by_type = connection.execute(second).fetchall()
         by_deal = connection.execute(on_deal).fetchall()
+        by_product = connection.execute(by_product_query).fetchall()
+        per_group = connection.execute(per_group_query).fetchall()
     assert [row[:3] for row in by_deal] == on_deals and on_deals
+    assert {row[0]: round(row[2], 2) for row in by_product} == {
+        name: round(total, 2) for name, total in revenue.items()
+    } and len(revenue) > 3
+    assert [row[2] for row in by_product] == sorted((row[2] for row in by_product), reverse=True)
+    groups = store.truth("groups")
+    assert {row[0]: row[2] for row in per_group} == {g["id"]: members[g["id"]] for g in groups}
+    assert sum(members.values()) > 10
     assert {row[:4]: row[4] for row in by_stage} == dict(pipeline) and len(pipeline) > 3
     assert [row[:4] for row in by_stage] == sorted(row[:4] for row in by_stage)
     assert {row[:3]: row[3] for row in by_type} == dict(history) and len(history) > 3
@@ -449,3 +472,70 @@ def test_link_tables_land_and_a_lost_link_shows_deleted(emulator, project):
     flags = {row["id"]: row["_fivetran_deleted"] for row in second.rows("opportunity_contacts")}
     assert [link for link, gone in flags.items() if gone] == [lost]
     assert "Table 'opportunity_contacts': 0 link(s) written, 1 deleted" in second.output
+
+
+def line_item_truth(emulator) -> list[dict]:
+    """opportunity_products as the emulator's line items say it should land."""
+    items = emulator.store.truth("opportunity_products")
+    return [{**item, "opportunity_id": item["opportunityID"]} for item in items]
+
+
+def membership_truth(emulator, table: str) -> list[dict]:
+    """group_contacts or company_contacts as the emulator's groups and companies say."""
+    store = emulator.store
+    if table == "group_contacts":
+        pairs = [(link["groupID"], link["contactID"]) for link in store.truth("group_contacts")]
+        parent_column = "group_id"
+    else:
+        pairs = [(c["companyID"], c["id"]) for c in store.truth("contacts")]
+        parent_column = "company_id"
+    parents = {"group_contacts": "groups", "company_contacts": "companies"}[table]
+    return [
+        {"id": f"{parent}|{contact}", parent_column: parent, "contact_id": contact}
+        for parent, contact in pairs
+        if parent in store.tables[parents] and contact in store.tables["contacts"]
+    ]
+
+
+def deleted_ids(run, table: str) -> list:
+    return sorted(row["id"] for row in run.rows(table) if row["_fivetran_deleted"])
+
+
+def test_line_items_and_members_land_and_what_is_removed_shows_deleted(emulator, project):
+    tables = "opportunities,opportunity_products,group_contacts,company_contacts"
+    configuration = emulator_configuration(emulator, tables=tables, lookback_minutes="0")
+    first = fivetran_debug(project, configuration)
+    assert first.returncode == 0, first.output[-3000:]
+    assert not differences(line_item_truth(emulator), first.rows("opportunity_products"))
+    assert column_types(project, "opportunity_products")["quantity"] == "DOUBLE"
+    for table in ("group_contacts", "company_contacts"):
+        expected = membership_truth(emulator, table)
+        assert expected and not differences(expected, first.rows(table)), table
+
+    store = emulator.store
+    removed_item = store.delete("opportunity_products", 1)
+    edited_item = store.edit("opportunity_products", 1)
+    added_item = store.create("opportunity_products", 1)
+    left_group = store.delete("group_contacts", 1)
+    time.sleep(1.1)
+    second = fivetran_debug(project, configuration)
+    assert second.returncode == 0, second.output[-3000:]
+    assert not differences(line_item_truth(emulator), second.rows("opportunity_products"))
+    assert deleted_ids(second, "opportunity_products") == removed_item
+    written = {row["id"] for row in second.rows("opportunity_products")}
+    assert set(edited_item + added_item) <= written
+    # Only the changed line items of the opportunities written again land again.
+    assert "Table 'opportunity_products': 2 row(s) written, 1 deleted" in second.output
+    # Membership is read again only once its interval has passed: nothing changed yet.
+    assert "Table 'group_contacts': members last read at" in second.output
+    assert deleted_ids(second, "group_contacts") == []
+
+    every_sync = {**configuration, "membership_interval_hours": "0"}
+    third = fivetran_debug(project, every_sync)
+    assert third.returncode == 0, third.output[-3000:]
+    assert not differences(
+        membership_truth(emulator, "group_contacts"), third.rows("group_contacts")
+    )
+    assert deleted_ids(third, "group_contacts") == left_group
+    assert "Table 'group_contacts': 0 row(s) written, 1 deleted" in third.output
+    assert "Table 'company_contacts': 0 row(s) written, 0 deleted" in third.output

@@ -1,0 +1,143 @@
+"""Per-parent tables (per_parent.py): only what changed is written, and what a parent lost goes."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from act_connector.catalog import load_catalog
+from act_connector.errors import ActHttpError
+from act_connector.per_parent import PerParentTable
+from act_connector.state import SyncState
+from tests.helpers import RecordingOperations
+
+CATALOG = load_catalog()
+LINE_ITEMS = CATALOG.tables["opportunity_products"]
+MEMBERS = CATALOG.tables["group_contacts"]
+PARENTS = [f"00000000-0000-4000-8000-00000000000{n}" for n in range(4)]
+
+
+class Page:
+    def __init__(self, rows):
+        self.rows = rows
+
+
+class ServedChildren:
+    """A stand-in client: each parent's children as Act! holds them now; 404 for a gone one."""
+
+    def __init__(self, children: dict[str, list[dict]]):
+        self.children = children
+        self.asked: list[str] = []
+
+    def get_page(self, table, path, params, stop=None):
+        parent_id = path.split("/")[1]
+        self.asked.append(parent_id)
+        if parent_id not in self.children:
+            raise ActHttpError(table, 404, path, "No record matches.")
+        return Page([dict(child) for child in self.children[parent_id]])
+
+
+def live(operations: RecordingOperations, table: str) -> dict:
+    """The destination's live rows of `table`, by id, after every event so far."""
+    rows: dict = {}
+    for event in operations.events:
+        if event[0] == "upsert" and event[1] == table:
+            rows[event[2]["id"]] = event[2]
+        elif event[:2] == ("delete", table):
+            rows.pop(event[2]["id"], None)
+        elif event[:2] == ("truncate", table):
+            rows.clear()
+    return rows
+
+
+def sync_once(spec, state, operations, client, parents, every_parent: bool) -> PerParentTable:
+    table = PerParentTable(spec, state, operations, client)
+    table.start()
+    if every_parent:
+        table.read_every_parent(iter([parents]))
+    else:
+        table.emitted([{"id": parent} for parent in parents], "id")
+        table.checkpoint()
+    table.finish()
+    return table
+
+
+def item(parent: str, number: int, quantity: int) -> dict:
+    """A line item of `parent`: Act! never moves one to another opportunity."""
+    item_id = f"item-{parent[-1]}-{number}"
+    return {"id": item_id, "quantity": float(quantity), "name": f"Item {number}"}
+
+
+# A sync's changes: for each parent, its line items now (numbers 0-5, each with a quantity).
+CHILDREN = st.dictionaries(
+    st.sampled_from(PARENTS),
+    st.dictionaries(st.integers(0, 5), st.integers(1, 3), max_size=4),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(CHILDREN, min_size=1, max_size=5))
+def test_line_items_converge_and_only_changes_are_written(syncs):
+    """Random line items added, changed, moved and removed between syncs: after each sync the
+    live rows are exactly what Act! serves for every parent, and a sync writes only rows that
+    are new or changed."""
+    state, operations = SyncState({}), RecordingOperations()
+    served: dict[str, list[dict]] = {}
+    for changes in syncs:
+        for parent, items in changes.items():
+            served[parent] = [item(parent, n, quantity) for n, quantity in items.items()]
+        # Each parent changed is written again (its edit time moved).
+        before = dict(live(operations, "opportunity_products"))
+        client = ServedChildren(served)
+        written = len(operations.rows("opportunity_products"))
+        sync_once(LINE_ITEMS, state, operations, client, sorted(changes), every_parent=False)
+        expected = {
+            child["id"]: {**child, "opportunity_id": parent}
+            for parent, children in served.items()
+            for child in children
+        }
+        assert live(operations, "opportunity_products") == expected
+        new_rows = operations.rows("opportunity_products")[written:]
+        assert all(before.get(row["id"]) != row for row in new_rows)
+
+
+def test_members_of_a_group_gone_or_left_show_deleted_after_the_read():
+    state, operations = SyncState({}), RecordingOperations()
+    contacts = [{"id": f"contact-{n}"} for n in range(3)]
+    client = ServedChildren({PARENTS[0]: contacts, PARENTS[1]: contacts[:1]})
+    sync_once(MEMBERS, state, operations, client, PARENTS[:2], every_parent=True)
+    assert set(live(operations, "group_contacts")) == {
+        f"{PARENTS[0]}|contact-0",
+        f"{PARENTS[0]}|contact-1",
+        f"{PARENTS[0]}|contact-2",
+        f"{PARENTS[1]}|contact-0",
+    }
+    # Contact 2 left the first group; the second group was deleted (no longer listed).
+    client = ServedChildren({PARENTS[0]: contacts[:2]})
+    table = sync_once(MEMBERS, state, operations, client, PARENTS[:1], every_parent=True)
+    assert set(live(operations, "group_contacts")) == {
+        f"{PARENTS[0]}|contact-0",
+        f"{PARENTS[0]}|contact-1",
+    }
+    assert table.emitter.upserted == 0 and table.emitter.deleted == 2
+
+
+def test_a_line_item_moved_to_another_opportunity_in_one_sync_stays_live():
+    state, operations = SyncState({}), RecordingOperations()
+    moved = item(PARENTS[0], 1, 1)
+    client = ServedChildren({PARENTS[0]: [moved], PARENTS[1]: []})
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
+    client = ServedChildren({PARENTS[0]: [], PARENTS[1]: [moved]})
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
+    assert live(operations, "opportunity_products") == {
+        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+    }
+
+
+def test_a_parent_deleted_after_it_was_listed_has_no_children_left():
+    state, operations = SyncState({}), RecordingOperations()
+    client = ServedChildren({PARENTS[0]: [item(PARENTS[0], 1, 1)]})
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
+    client = ServedChildren({})  # 404: the opportunity is gone
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
+    assert live(operations, "opportunity_products") == {}
