@@ -65,6 +65,13 @@ def test_defaults(catalog):
     assert settings.verify is True
     assert settings.lookback == timedelta(minutes=10)
     assert settings.reconcile_interval == timedelta(hours=24)
+    assert settings.membership_interval == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(("text", "hours"), [("0", 0), ("168", 168), (" 2 ", 2)])
+def test_the_membership_interval(catalog, text, hours):
+    settings = validate_configuration(configuration(membership_interval_hours=text), catalog)
+    assert settings.membership_interval == timedelta(hours=hours)
 
 
 @pytest.mark.parametrize(
@@ -116,6 +123,14 @@ def test_the_reconciliation_interval(catalog, text, interval):
                 f"to 8,760 (a year), or 'off', got '{text}'.",
             )
             for text in ("-1", "1.5", "never", "8761")
+        ),
+        *(
+            (
+                {"membership_interval_hours": text},
+                "membership_interval_hours must be a whole number of hours from 0 (every sync) "
+                f"to 8,760 (a year), got '{text}'.",
+            )
+            for text in ("-1", "off", "8761")
         ),
         (
             {"tables": "contacts,deals"},
@@ -247,3 +262,11 @@ def test_a_link_table_without_its_parent_is_named(catalog):
         validate_configuration(configuration(tables="contacts,note_groups"), catalog)
     settings = validate_configuration(configuration(tables="notes,note_groups"), catalog)
     assert settings.tables == ("notes", "note_groups")
+    with pytest.raises(
+        ConfigurationError,
+        match=r"without their parent: opportunity_products \(needs opportunities",
+    ):
+        validate_configuration(configuration(tables="opportunity_products"), catalog)
+    # Membership lists its groups itself: the groups table need not be synced.
+    settings = validate_configuration(configuration(tables="group_contacts"), catalog)
+    assert settings.tables == ("group_contacts",)
