@@ -215,8 +215,8 @@ def reference_records(seed: int) -> Iterator[tuple[str, dict]]:
                         "displayName": name, "email": f"user{i}@example.com", "firstName": first,
                         "lastName": last, "status": "Active",
                         "lastLogOnDate": make.stamp()}  # fmt: skip
-    for process_id, (name, chances) in PROCESSES.items():
-        yield "opportunity_processes", process(process_id, name, len(chances))
+    for process_id, (_, chances) in PROCESSES.items():
+        yield "opportunity_processes", process(process_id)
         for number, chance in enumerate(chances, 1):
             yield "opportunity_stages", stage(process_id, number, chance)
     for number in range(1, ACTIVITY_TYPES + 1):
@@ -231,9 +231,13 @@ def reference_records(seed: int) -> Iterator[tuple[str, dict]]:
             yield "fields", field_definition(number, record_type, name, kind)
 
 
-def process(process_id: str, name: str, stages: int) -> dict:
+def process(process_id: str) -> dict:
+    """A sales process, with its stages listed by id and number."""
+    name, count = PROCESSES[process_id][0], len(PROCESSES[process_id][1])
     return {"id": process_id, "name": name, "description": f"{name} process",
-            "status": "Active", "stagesCount": stages, "stages": None}  # fmt: skip
+            "status": "Active", "stagesCount": count,
+            "stages": [{"id": stage_id(process_id, n), "number": n}
+                       for n in range(1, count + 1)]}  # fmt: skip
 
 
 def stage_id(process_id: str, number: int) -> str:
@@ -241,12 +245,9 @@ def stage_id(process_id: str, number: int) -> str:
 
 
 def stage(process_id: str, number: int, chance: int) -> dict:
-    name, count = PROCESSES[process_id][0], len(PROCESSES[process_id][1])
-    return {"id": stage_id(process_id, number), "name": f"{name} {number}", "description": "",
-            "probability": chance, "number": number,
-            "process": {**process(process_id, name, count),
-                        "stages": [{"id": stage_id(process_id, n), "number": n}
-                                   for n in range(1, count + 1)]}}  # fmt: skip
+    return {"id": stage_id(process_id, number), "name": f"{PROCESSES[process_id][0]} {number}",
+            "description": "", "probability": chance, "number": number,
+            "process": process(process_id)}  # fmt: skip
 
 
 def task_type(make: Maker, number: int) -> dict:
@@ -398,7 +399,8 @@ def opportunity(make: Maker, index: int, size: dict) -> dict:
         "statusName": ["Open", "Won", "Lost", "Inactive"][status],
         "importDate": make.maybe(make.stamp(), None), "totalPerCompany": 0.0,
         "totalPerContact": round(rng.uniform(0, 1e4), 2), "totalPerGroup": 0.0,
-        "weightedTotal": round(rng.uniform(0, 5e4), 2), "quickbooksInvoiceId": None,
+        "weightedTotal": round(rng.uniform(0, 5e4), 2),
+        "quickbooksInvoiceId": make.maybe("INV-1", None),
         "relatedEntitiesResolver": rng.random() < 0.5, "recordManagerID": make.user_id(),
         "customFields": make.custom_fields("Opportunity"), **make.times(),
     }  # fmt: skip
