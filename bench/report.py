@@ -166,7 +166,8 @@ def slow_details(results: dict) -> list[str]:
         f"{pace['record_seconds']} s a record, {pace['max_concurrent']} at once. "
         "The server floor is its own time for the requests the first sync made, divided by "
         f"{pace['max_concurrent']}; the writer floor, the floor connector emitting every row "
-        "of every table. Counts are the first run's.",
+        "of every table. Answers are counted by the emulator's table (a company's or group's "
+        "members are contacts). Counts are the first run's.",
         "",
         "| measure | value |",
         "| --- | --- |",
