@@ -1,18 +1,20 @@
-"""`make bench` (or `python -m bench --contacts 100000`): speed and memory against the floor.
+"""`make bench` (or `python -m bench`): issue 11's four goals, measured through the real
+`fivetran debug` on Act!-shaped data (bench/act_data.py), the emulator on a core of its own.
 
-Measures, with the Act! emulator serving N contacts in its own process:
-1. the floor: bench/floor/connector.py emitting the same flattened rows through `fivetran debug`;
-2. this connector end to end through `fivetran debug`;
-3. extraction alone: update()'s work with the SDK's operations replaced by a counter, in a
-   process of its own, whose peak RSS is the connector's own memory;
-4. memory at two sizes: the peak RSS of the whole `fivetran debug` process, and the SDK's own
-   sampling of memory while update() runs, connector against floor (the difference is the
-   connector's share);
-5. requests made, and seconds spent sleeping and waiting on the network;
-6. the remembered set in the state at two sizes: bytes a record, the time a checkpoint takes
-   with it (changed and unchanged) against a state without it, a quiet incremental sync with
-   and without it, and a quiet reconciliation (its requests and time).
-Prints a table and keeps it, with the date and the CPU, in bench/results/.
+1. Faster than a naive emitter: the connector end to end against the floor, a connector that
+   emits the same rows with the connector's own declared schema, values as Act! sends them
+   (bench/floor), on N contacts (default 50,000).
+2. Slow servers: a first sync of the default catalogue from an emulator paced as a real Act!
+   server (SLOW_SERVER), against the larger of the writer's floor (the floor for all those rows)
+   and the server's (its own time for the requests the sync made, from its counters, divided by
+   the requests it serves at once).
+3. Flat memory: the SDK's sampling of memory while update() runs, connector against floor, at two
+   sizes (the difference is the connector's own), with extraction alone (update() with the SDK's
+   operations replaced by a counter) and the remembered set's costs beside them.
+4. Quiet incremental syncs: right after goal 2's first sync, nothing changed: requests and time.
+
+`--scale 0.02` runs everything at 2% of its size (a few minutes); `--repeat N` runs it N times
+and shows each figure as its median (min to max). Results are kept in bench/results/.
 """
 
 from __future__ import annotations
@@ -30,22 +32,36 @@ import sys
 import tempfile
 import time
 import timeit
+import urllib.request
 from contextlib import contextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from fivetran_connector_sdk import Logging  # noqa: E402
+
 import deploy  # noqa: E402 - after the project is on the path
-from act_connector.catalog import load_catalog  # noqa: E402
-from act_connector.config import DEFAULT_BATCH_SIZE  # noqa: E402
-from act_connector.flatten import Flattener  # noqa: E402
+from act_connector.catalog import Catalog, load_catalog  # noqa: E402
+from act_connector.config import DEFAULT_BATCH_SIZE, validate_configuration  # noqa: E402
 from act_connector.known import KnownSet  # noqa: E402
+from act_connector.metadata import for_this_server  # noqa: E402
+from bench.act_data import SIZES, scaled  # noqa: E402
 from bench.extraction import connector_configuration  # noqa: E402
-from emulator.data import generate  # noqa: E402
+from bench.figures import counted, quiet_target, server_floor_seconds  # noqa: E402
+from bench.floor_rows import write_rows  # noqa: E402
+from bench.report import render  # noqa: E402
 
 SEED = 17
+SPEED_CONTACTS = 50_000  # goal 1, as the issue measured it
+MEMORY_SIZES = (20_000, 200_000)  # goal 3: the connector's own memory must not grow between them
+# Goal 1's and 3's databases: contacts, and companies for them to work at (a tenth as many).
+CONTACTS_PER_COMPANY = 10
+# Goal 2's server: 150 ms a request, 0.2 ms a record returned, 4 requests served at once.
+SLOW_SERVER = {"request_seconds": 0.15, "record_seconds": 0.0002, "max_concurrent": 4}
+SCENARIOS = ("speed", "slow", "memory")
 # Measured commands run under this small wrapper, which reports their own peak RSS.
 PEAK_RSS = [sys.executable, str(PROJECT / "bench" / "peak_rss.py")]
 RESULTS = PROJECT / "bench" / "results"
@@ -60,25 +76,53 @@ ENV = {
         ]
     ),
 }
-# Only contacts are benchmarked; the other tables are kept tiny so that generating them is quick.
-OTHER_TABLES = (
-    "companies",
-    "opportunities",
-    "activities",
-    "products",
-    "groups",
-    "notes",
-    "history",
-)
+CATALOG = load_catalog()
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """The commands' prefixes that put the emulator and the measured process on cores of their
+    own, and what the results say of it."""
+
+    server: tuple[str, ...]
+    client: tuple[str, ...]
+    note: str
+
+
+def pinning() -> Pinning:
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if shutil.which("taskset") and len(cores) >= 2:
+        return Pinning(
+            ("taskset", "-c", str(cores[0])),
+            ("taskset", "-c", str(cores[1])),
+            f"emulator pinned to CPU {cores[0]}, connector and floor to CPU {cores[1]} (taskset)",
+        )
+    why = "no taskset" if len(cores) >= 2 else f"{len(cores) or 'unknown'} CPU(s)"
+    return Pinning((), (), f"unpinned ({why}): emulator and connector share the CPUs")
+
+
+class Server:
+    """A running emulator: its port, and its counters."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def stats(self) -> dict:
+        url = f"http://127.0.0.1:{self.port}/_emulator/stats"
+        with urllib.request.urlopen(url) as answer:
+            return json.load(answer)
 
 
 @contextmanager
-def emulator(contacts: int, folder: Path):
-    port_file = folder / f"emulator-{contacts}.port"
-    sizes = [f"--size=contacts={contacts}"] + [f"--size={t}=5" for t in OTHER_TABLES]
+def emulator(folder: Path, sizes: dict[str, int], settings: dict, pin: Pinning):
+    """The emulator serving bench/act_data.py's records of `sizes`, paced as `settings` say."""
+    port_file = folder / "emulator.port"
+    port_file.unlink(missing_ok=True)
+    options = [f"--size={table}={count}" for table, count in sizes.items()]
+    options += [f"--set={name}={value}" for name, value in settings.items()]
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--port-file", str(port_file),
-         "--seed", str(SEED), *sizes],
+        [*pin.server, sys.executable, "-m", "emulator", "--port", "0", "--port-file",
+         str(port_file), "--seed", str(SEED), "--generator", "bench.act_data", *options],
         cwd=PROJECT, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -87,13 +131,13 @@ def emulator(contacts: int, folder: Path):
                 raise SystemExit("the emulator did not start")
             time.sleep(0.2)
         time.sleep(0.2)  # the file is written just after the port opens
-        yield int(port_file.read_text())
+        yield Server(int(port_file.read_text()))
     finally:
         process.terminate()
         process.wait()
 
 
-def fivetran_debug(project: Path, configuration: dict, fresh: bool = True) -> dict:
+def fivetran_debug(project: Path, configuration: dict, pin: Pinning, fresh: bool = True) -> dict:
     """Runs `fivetran debug` in `project` (afresh, or from the state the last run left); wall
     time, the SDK's own time and peak RSS."""
     if fresh:
@@ -103,7 +147,7 @@ def fivetran_debug(project: Path, configuration: dict, fresh: bool = True) -> di
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as output:
         status = subprocess.run(
-            [*PEAK_RSS, str(Path(sys.executable).parent / "fivetran"), "debug",
+            [*pin.client, *PEAK_RSS, str(Path(sys.executable).parent / "fivetran"), "debug",
              "--configuration", "configuration.json"],
             cwd=project, env=ENV, stdout=output, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, check=False,
@@ -127,29 +171,80 @@ def fivetran_debug(project: Path, configuration: dict, fresh: bool = True) -> di
     }
 
 
-def floor_project(folder: Path, contacts: int, batch_size: int) -> tuple[Path, dict]:
-    """The floor's folder, with the connector's own flattened rows written out beforehand."""
-    project = folder / f"floor-{contacts}"
-    project.mkdir(exist_ok=True)
+def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:
+    """The tables the connector syncs with this configuration, and its catalogue typed for this
+    server (custom fields and tables): what its schema() declares."""
+    settings, catalog = for_this_server(validate_configuration(configuration, CATALOG), CATALOG)
+    return settings.tables, catalog
+
+
+def floor(folder: Path, configuration: dict, sizes: dict, pin: Pinning) -> dict:
+    """The floor through `fivetran debug`: the rows the connector's tables would hold, written
+    out beforehand, emitted with the connector's own schema."""
+    project = folder / "floor"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir()
     shutil.copy2(PROJECT / "bench" / "floor" / "connector.py", project / "connector.py")
-    catalog = load_catalog()
-    (project / "schema.json").write_text(json.dumps(catalog.schema(("contacts",))))
-    flattener = Flattener(catalog.tables["contacts"].columns)
-    records = generate(SEED, {"contacts": contacts, **dict.fromkeys(OTHER_TABLES, 5)})["contacts"]
-    with open(project / "rows.jsonl", "w", encoding="utf-8") as rows:
-        for record in records:
-            row = flattener.row(record)
-            rows.write(json.dumps(row, ensure_ascii=False, default=as_json) + "\n")
-    del records
-    configuration = {
+    tables, catalog = declared(configuration)
+    (project / "schema.json").write_text(json.dumps(catalog.schema(tables)), encoding="utf-8")
+    counts = write_rows(project / "rows.jsonl", SEED, sizes, catalog, tables)
+    floor_configuration = {
         "rows_file": str(project / "rows.jsonl"),
         "schema_file": str(project / "schema.json"),
-        "batch_size": str(batch_size),
+        "batch_size": configuration["batch_size"],
     }
-    return project, configuration
+    run = fivetran_debug(project, floor_configuration, pin)
+    shutil.rmtree(project)
+    return {**run, "rows": sum(counts.values()), "rows_by_table": counts}
 
 
-def remembered_set(project: Path, configuration: dict) -> dict:
+def contacts_run(folder: Path, connector: Path, contacts: int, batch: int, pin: Pinning) -> dict:
+    """Goals 1 and 3 at one size: floor and connector on N contacts, the remembered set's costs,
+    and extraction alone."""
+    sizes = {"contacts": contacts, "companies": max(1, contacts // CONTACTS_PER_COMPANY)}
+    with emulator(folder, sizes, {}, pin) as server:
+        configuration = connector_configuration(server.port, batch)
+        print("  floor through fivetran debug …", flush=True)
+        floor_run = floor(folder, configuration, sizes, pin)
+        print("  connector through fivetran debug …", flush=True)
+        connector_run = fivetran_debug(connector, configuration, pin)
+        print("  the remembered set: checkpoints, quiet syncs, a reconciliation …", flush=True)
+        remembered = remembered_set(connector, configuration, pin)
+        print("  extraction alone …", flush=True)
+        extraction_run = extraction(server.port, batch, pin)
+    return {"floor": floor_run, "connector": connector_run, "remembered": remembered,
+            "extraction": extraction_run}  # fmt: skip
+
+
+def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinning) -> dict:
+    """Goals 2 and 4: a first sync of the default catalogue from a slow server, the writer's and
+    the server's floors, then a quiet incremental sync."""
+    with emulator(folder, sizes, SLOW_SERVER, pin) as server:
+        configuration = connector_configuration(server.port, batch, tables="")
+        print("  floor (every row of every table) through fivetran debug …", flush=True)
+        floor_run = floor(folder, configuration, sizes, pin)
+        tables, catalog = declared(configuration)
+        print("  connector's first sync …", flush=True)
+        before = server.stats()
+        first = fivetran_debug(connector, configuration, pin)
+        middle = server.stats()
+        print("  a quiet incremental sync …", flush=True)
+        quiet = fivetran_debug(connector, configuration, pin, fresh=False)
+        after = server.stats()
+    requests = counted(before, middle)
+    server_floor = server_floor_seconds(
+        requests["answers"], requests["records_served"], *SLOW_SERVER.values()
+    )
+    return {
+        "floor": floor_run,
+        "connector": {**first, "served": requests},
+        "server_floor_seconds": round(server_floor, 2),
+        "quiet": {**quiet, "served": counted(middle, after),
+                  "target_requests": quiet_target(catalog, tables)},
+    }  # fmt: skip
+
+
+def remembered_set(project: Path, configuration: dict, pin: Pinning) -> dict:
     """The remembered set the first sync in `project` left in its state, and what it costs."""
     state_file = project / "files" / "state.json"
     state = json.loads(state_file.read_text())
@@ -170,13 +265,13 @@ def remembered_set(project: Path, configuration: dict) -> dict:
             lambda: (known.put(record, next(stamps)), json.dumps(state | {"k": known.to_state()}))
         ),
     }
-    quiet = fivetran_debug(project, configuration, fresh=False)  # not due within a day
+    quiet = fivetran_debug(project, configuration, pin, fresh=False)  # not due within a day
     reconciled = fivetran_debug(
-        project, {**configuration, "reconcile_interval_hours": "0"}, fresh=False
+        project, {**configuration, "reconcile_interval_hours": "0"}, pin, fresh=False
     )
     state_file.write_text(json.dumps(without))
     quiet_without = fivetran_debug(
-        project, {**configuration, "reconcile_interval_hours": "off"}, fresh=False
+        project, {**configuration, "reconcile_interval_hours": "off"}, pin, fresh=False
     )
     return {
         **measures,
@@ -193,15 +288,11 @@ def milliseconds(action, repeat: int = 5) -> float:
     return round(best * 1000, 1)
 
 
-def as_json(value):
-    """What JSON lacks in a flattened row: timestamps (as ISO text) and decimals."""
-    return value.isoformat() if isinstance(value, datetime) else float(value)
-
-
-def extraction(port: int, batch_size: int) -> dict:
+def extraction(port: int, batch_size: int, pin: Pinning) -> dict:
     """bench.extraction in its own process: its figures, and its peak RSS."""
     done = subprocess.run(
-        [*PEAK_RSS, sys.executable, "-m", "bench.extraction", str(port), str(batch_size)],
+        [*pin.client, *PEAK_RSS, sys.executable, "-m", "bench.extraction", str(port),
+         str(batch_size)],
         cwd=PROJECT, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -223,126 +314,76 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--contacts", type=int, default=100_000, help="N for the speed runs")
-    parser.add_argument("--memory-sizes", default="20000,200000", help="N for the memory runs")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the connector's")
-    args = parser.parse_args(argv)
-    batch = args.batch_size or DEFAULT_BATCH_SIZE
-    memory_sizes = [int(n) for n in args.memory_sizes.split(",") if n]
-    results: dict = {"date": date.today().isoformat(), "cpu": cpu_name(), "cores": os.cpu_count(),
-                     "contacts": args.contacts, "batch_size": batch, "memory": {},
-               "remembered": {}}  # fmt: skip
+def machine() -> dict:
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "host": platform.node()}
 
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="every size times this (0.02: a quick run of a few minutes)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of everything, for spreads")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"which to run, of {', '.join(SCENARIOS)}"
+    )
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    args = parser.parse_args(argv)
+    args.scenarios = [name for name in args.scenarios.split(",") if name]
+    if set(args.scenarios) - set(SCENARIOS) or args.repeat < 1:
+        parser.error(f"--scenarios takes {', '.join(SCENARIOS)}; --repeat at least 1")
+    return args
+
+
+def contacts_sizes(args: argparse.Namespace) -> list[int]:
+    """The sizes goals 1 and 3 run at, scaled: the speed run's first."""
+    sizes = [SPEED_CONTACTS] if "speed" in args.scenarios else []
+    sizes += list(MEMORY_SIZES) if "memory" in args.scenarios else []
+    return list(dict.fromkeys(max(1, round(n * args.scale)) for n in sizes))
+
+
+def one_run(folder: Path, connector: Path, args: argparse.Namespace, pin: Pinning) -> dict:
+    run: dict = {"contacts": {}}
+    for n in contacts_sizes(args):
+        print(f"N = {n:,} contacts:", flush=True)
+        run["contacts"][str(n)] = contacts_run(folder, connector, n, args.batch_size, pin)
+    if "slow" in args.scenarios:
+        print("Slow server, the default catalogue:", flush=True)
+        run["slow"] = slow_run(folder, connector, scaled(SIZES, args.scale), args.batch_size, pin)
+    return run
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    Logging.LOG_LEVEL = Logging.Level.WARNING  # outside `fivetran debug` the SDK sets no level
+    pin = pinning()
+    results: dict = {
+        "date": date.today().isoformat(), "machine": machine(), "pinning": pin.note,
+        "scale": args.scale, "batch_size": args.batch_size, "scenarios": args.scenarios,
+        "speed_contacts": contacts_sizes(args)[0] if "speed" in args.scenarios else None,
+        "memory_sizes": [max(1, round(n * args.scale)) for n in MEMORY_SIZES]
+        if "memory" in args.scenarios else [],
+        "slow_server": SLOW_SERVER, "runs": [],
+    }  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="act-bench-") as scratch:
         folder = Path(scratch)
         connector = folder / "connector"
         deploy.stage(connector)
-        for n in [args.contacts] + [m for m in memory_sizes if m != args.contacts]:
-            print(f"N = {n:,} contacts: preparing the floor's rows and the emulator …", flush=True)
-            floor, floor_configuration = floor_project(folder, n, batch)
-            with emulator(n, folder) as port:
-                print("  floor through fivetran debug …", flush=True)
-                floor_run = fivetran_debug(floor, floor_configuration)
-                print("  connector through fivetran debug …", flush=True)
-                connector_run = fivetran_debug(connector, connector_configuration(port, batch))
-                print("  the remembered set: checkpoints, quiet syncs, a reconciliation …")
-                remembered = remembered_set(connector, connector_configuration(port, batch))
-                print("  extraction alone …", flush=True)
-                extraction_run = extraction(port, batch)
-            if n == args.contacts:
-                results["floor"], results["connector"] = floor_run, connector_run
-                results["extraction"] = extraction_run
-            results["memory"][n] = {
-                "floor_peak_rss_mb": floor_run["peak_rss_mb"],
-                "connector_peak_rss_mb": connector_run["peak_rss_mb"],
-                "floor_update_peak_mb": floor_run["update_peak_mb"],
-                "connector_update_peak_mb": connector_run["update_peak_mb"],
-                "connector_own_mb": round(
-                    connector_run["update_peak_mb"] - floor_run["update_peak_mb"], 1
-                ),
-                "extraction_peak_rss_mb": extraction_run["peak_rss_mb"],
-            }
-            results["remembered"][n] = remembered
-            shutil.rmtree(floor)
-
-    report = render(results, memory_sizes)
+        for number in range(1, args.repeat + 1):
+            print(f"Run {number} of {args.repeat} ({pin.note})", flush=True)
+            results["runs"].append(one_run(folder, connector, args, pin))
+    report = render(results)
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^a-z0-9]+", "-", results["cpu"].lower()).strip("-")[:40]
+    cpu = re.sub(r"[^a-z0-9]+", "-", results["machine"]["cpu"].lower()).strip("-")[:40]
+    slug = f"{cpu}-{results['machine']['cores']}-cores"
     path = RESULTS / f"{results['date']}-{slug}.md"
-    path.write_text(report + "\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
+    path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
     print(f"Saved to {path.relative_to(PROJECT)}")
     return 0
-
-
-def render(results: dict, memory_sizes: list[int]) -> str:
-    floor, run, ext = results["floor"], results["connector"], results["extraction"]
-    n = results["contacts"]
-    ratio = run["wall_seconds"] / floor["wall_seconds"]
-    floor_rate = n / floor["wall_seconds"]
-    lines = [
-        f"# Act! connector benchmark, {results['date']}",
-        f"{results['cpu']}, {results['cores']} cores; {n:,} contacts, pages of "
-        f"{results['batch_size']:,}",
-        "",
-        "| measure | value | target |",
-        "| --- | --- | --- |",
-        f"| floor (SDK writer alone), end to end | {floor['wall_seconds']} s "
-        f"({floor_rate:,.0f} rows/s) | |",
-        f"| connector, end to end | {run['wall_seconds']} s "
-        f"({n / run['wall_seconds']:,.0f} rows/s)"
-        " | |",
-        f"| connector / floor | {ratio:.3f}x | at most 1.15x |",
-        f"| extraction alone | {ext['records_per_second']:,} records/s "
-        f"({ext['records_per_second'] / floor_rate:.1f}x the floor) | at least 5x the floor |",
-        f"| requests (extraction run) | {ext['requests']} for {ext['records']:,} records | "
-        f"pages of {results['batch_size']:,}, plus authorize, the closing empty page and "
-        "(a first sync) one look for edits made meanwhile |",
-        f"| sleeping / network wait | {ext['sleep_seconds']} s / {ext['network_wait_seconds']} s"
-        " | no sleep when not throttled |",
-    ]
-    mem = results["memory"]
-    for size in memory_sizes:
-        m = mem[size]
-        lines += [
-            f"| peak RSS of the whole `fivetran debug` at {size:,}: connector / floor | "
-            f"{m['connector_peak_rss_mb']} MB / {m['floor_peak_rss_mb']} MB | |",
-            f"| memory while update() runs at {size:,}: connector / floor | "
-            f"{m['connector_update_peak_mb']} MB / {m['floor_update_peak_mb']} MB "
-            f"(connector's own: {m['connector_own_mb']} MB) | own under 80 MB |",
-            f"| extraction alone at {size:,}: peak RSS of its process | "
-            f"{m['extraction_peak_rss_mb']} MB | |",
-        ]
-    if len(memory_sizes) >= 2:
-        low, high = mem[memory_sizes[0]], mem[memory_sizes[-1]]
-        growth = high["connector_own_mb"] - low["connector_own_mb"]
-        alone = high["extraction_peak_rss_mb"] - low["extraction_peak_rss_mb"]
-        lines.append(
-            f"| connector's own memory growth {memory_sizes[0]:,} → {memory_sizes[-1]:,} | "
-            f"{growth:+.1f} MB (extraction alone: {alone:+.1f} MB) | at most 15 MB |"
-        )
-    lines += remembered_lines(results["remembered"], memory_sizes)
-    return "\n".join(lines)
-
-
-def remembered_lines(remembered: dict, memory_sizes: list[int]) -> list[str]:
-    lines = []
-    for size in memory_sizes:
-        r = remembered[size]
-        lines += [
-            f"| remembered set at {size:,}: bytes a record in the state / whole state | "
-            f"{r['bytes_per_record']} / {r['state_mb']} MB | about 24 bytes a record |",
-            f"| checkpoint at {size:,}: without the set / set unchanged / set changed | "
-            f"{r['checkpoint_ms_without']} / {r['checkpoint_ms_unchanged']} / "
-            f"{r['checkpoint_ms_changed']} ms | |",
-            f"| quiet incremental sync at {size:,}: with the set / without | "
-            f"{r['quiet_sync_seconds']} s / {r['quiet_sync_seconds_without']} s | |",
-            f"| quiet reconciliation at {size:,} (listing pages of 10,000) | "
-            f"{r['reconciliation_seconds']} s, {r['reconciliation_requests']} requests | |",
-        ]
-    return lines
 
 
 if __name__ == "__main__":

@@ -38,12 +38,14 @@ class CountingOperations:
         pass
 
 
-def connector_configuration(port: int, batch_size: int) -> dict:
+def connector_configuration(port: int, batch_size: int, tables: str = "contacts") -> dict:
+    """The connector's configuration against the emulator at `port`; `tables` "" syncs the
+    default catalogue."""
     s = Settings()
     return {
         "protocol": "http", "hostname": "127.0.0.1", "port": str(port), "api_path": s.base_path,
         "username": s.username, "password": s.password, "database_name": s.database,
-        "tables": "contacts", "batch_size": str(batch_size),
+        "tables": tables, "batch_size": str(batch_size),
     }  # fmt: skip
 
 

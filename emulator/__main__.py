@@ -7,6 +7,7 @@ It serves until interrupted (Ctrl-C or SIGTERM) and then stops cleanly, saving i
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import signal
 import sys
@@ -54,6 +55,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="on start, edit N records and create N/2 in each table, as an office would",
     )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
+    parser.add_argument(
+        "--generator",
+        metavar="MODULE",
+        help="serve the records MODULE.generate(seed, sizes) makes instead of emulator.data's "
+        "(bench.act_data: the benchmark's)",
+    )
     return parser.parse_args(argv)
 
 
@@ -74,6 +81,8 @@ def main(argv: list[str]) -> int:
         name, _, text = item.partition("=")
         setattr(settings, name, setting_value(name, text))
     data = None
+    if args.generator:
+        data = importlib.import_module(args.generator).generate(args.seed, sizes)
     if args.state_file and args.state_file.exists():
         data = json.loads(args.state_file.read_text(encoding="utf-8"))
         # A state file from an older emulator lacks the newer tables: they start fresh.

@@ -459,6 +459,11 @@ class ActEmulator:
             "authorizations": 0,
             "faults": 0,
             "concurrent_peak": 0,
+            # Data requests answered with records, the records in them, and the answers by
+            # table: what the server's own time (request_seconds, record_seconds) was spent on.
+            "answers": 0,
+            "records_served": 0,
+            "answers_by_table": {},
         }
         self._counter_lock = threading.Lock()
         self._turns: tuple[int, threading.BoundedSemaphore] | None = None
@@ -562,6 +567,13 @@ class ActEmulator:
         with self._counter_lock:
             self.stats[key] += 1
             return self.stats[key]
+
+    def count_answer(self, table: str, records: int) -> None:
+        with self._counter_lock:
+            self.stats["answers"] += 1
+            self.stats["records_served"] += records
+            by_table = self.stats["answers_by_table"]
+            by_table[table] = by_table.get(table, 0) + 1
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -743,6 +755,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._aspnet_error(
                     400, "The query specified in the URI is not valid. " + str(error), str(error)
                 )
+            emulator.count_answer(table, len(texts))
             pace = settings.request_seconds + settings.record_seconds * len(texts)
             if pace:
                 time.sleep(pace)

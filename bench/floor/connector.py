@@ -1,6 +1,8 @@
-"""The floor: the least any connector can cost. It emits the very rows the Act! connector emits
-(already flattened, read one by one from a JSON-lines file) through the same SDK into the same
-DuckDB, checkpointing as often. Its time and memory are the SDK writer's own."""
+"""The floor: the least any connector can cost. It emits the very rows the Act! connector's
+tables hold (values as Act! sends them, read one by one from a JSON-lines file of
+`[table, row]` lines, bench/floor_rows.py) through the same SDK into the same DuckDB, with the
+connector's own declared schema, checkpointing as often. Its time and memory are the SDK
+writer's own."""
 
 import json
 
@@ -18,7 +20,8 @@ def update(configuration: dict, state: dict):
     count = 0
     with open(configuration["rows_file"], encoding="utf-8") as rows:
         for line in rows:
-            op.upsert("contacts", json.loads(line))
+            table, row = json.loads(line)
+            op.upsert(table, row)
             count += 1
             if count % batch == 0:
                 op.checkpoint({"rows": count})

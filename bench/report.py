@@ -1,0 +1,189 @@
+"""The benchmark's results as Markdown: each goal with its figure, its target and whether it is
+met (on the median of repeated runs), then the measures behind them."""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.figures import shown
+
+# Issue 11's targets.
+SPEED_TARGET = 1.00  # connector / typed floor, end to end
+SLOW_TARGET = 1.15  # connector / max(writer floor, server floor)
+OWN_MEMORY_MB = 80  # the connector's own memory while update() runs, at most
+GROWTH_MB = 15  # its growth between the two memory sizes, at most
+
+
+def render(results: dict) -> str:
+    machine, runs = results["machine"], results["runs"]
+    lines = [
+        f"# Act! connector benchmark, {results['date']}",
+        "",
+        f"{machine['cpu']}, {machine['cores']} cores ({machine['host']}); {results['pinning']}; "
+        f"scale {results['scale']:g}, {len(runs)} run(s), pages of {results['batch_size']:,}. "
+        "With several runs each figure is the median (min to max), and met is judged on it.",
+        "",
+        "| goal | figure | target | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += speed_goal(results) + slow_goals(results) + memory_goal(results)
+    if results["speed_contacts"] or results["memory_sizes"]:
+        lines += ["", *contacts_details(results)]
+    if "slow" in runs[0]:
+        lines += ["", *slow_details(results)]
+    return "\n".join(lines)
+
+
+def met(value: float, limit: float) -> str:
+    return "yes" if value <= limit else "**no**"
+
+
+def across(runs: list[dict], figure) -> list[float]:
+    """One figure of every run."""
+    return [figure(run) for run in runs]
+
+
+def speed_goal(results: dict) -> list[str]:
+    n = results["speed_contacts"]
+    if not n:
+        return []
+    ratios = across(results["runs"], lambda r: ratio(r["contacts"][str(n)]))
+    return [
+        f"| 1. faster than a naive emitter: connector / typed floor, {n:,} contacts | "
+        f"{shown(ratios, 'x', 3)} | at most {SPEED_TARGET:.2f}x | "
+        f"{met(statistics.median(ratios), SPEED_TARGET)} |"
+    ]
+
+
+def ratio(pair: dict) -> float:
+    return pair["connector"]["wall_seconds"] / pair["floor"]["wall_seconds"]
+
+
+def slow_ratio(slow: dict) -> float:
+    floor = max(slow["floor"]["wall_seconds"], slow["server_floor_seconds"])
+    return slow["connector"]["wall_seconds"] / floor
+
+
+def slow_goals(results: dict) -> list[str]:
+    runs = [run["slow"] for run in results["runs"] if "slow" in run]
+    if not runs:
+        return []
+    ratios = across(runs, slow_ratio)
+    quiet = across(runs, lambda s: s["quiet"]["served"]["requests"])
+    quiet_seconds = across(runs, lambda s: s["quiet"]["wall_seconds"])
+    target = runs[0]["quiet"]["target_requests"]
+    return [
+        "| 2. slow server: first sync / max(writer floor, server floor) | "
+        f"{shown(ratios, 'x', 3)} (connector {shown(across(runs, connector_seconds), ' s')}, "
+        f"writer floor {shown(across(runs, lambda s: s['floor']['wall_seconds']), ' s')}, "
+        f"server floor {shown(across(runs, lambda s: s['server_floor_seconds']), ' s')}) | "
+        f"at most {SLOW_TARGET:.2f}x | {met(statistics.median(ratios), SLOW_TARGET)} |",
+        "| 4. quiet incremental sync, nothing changed: requests (time) | "
+        f"{shown(quiet, '', 0)} ({shown(quiet_seconds, ' s')})"
+        f" | {target}: one per table read by requests, plus authorization | "
+        f"{met(statistics.median(quiet), target)} |",
+    ]
+
+
+def connector_seconds(slow: dict) -> float:
+    return slow["connector"]["wall_seconds"]
+
+
+def own_mb(pair: dict) -> float:
+    """The connector's own memory: its update() peak less the floor's (the SDK writer's)."""
+    return pair["connector"]["update_peak_mb"] - pair["floor"]["update_peak_mb"]
+
+
+def memory_goal(results: dict) -> list[str]:
+    sizes, runs = results["memory_sizes"], results["runs"]
+    lines = []
+    for n in sizes:
+        own = across(runs, lambda r, n=n: own_mb(r["contacts"][str(n)]))
+        lines.append(
+            f"| 3. connector's own memory at {n:,} contacts | {shown(own, ' MB', 1)} | "
+            f"under {OWN_MEMORY_MB} MB | {met(statistics.median(own), OWN_MEMORY_MB)} |"
+        )
+    if len(sizes) >= 2:
+        low, high = sizes[0], sizes[-1]
+        growth = across(
+            runs,
+            lambda r: own_mb(r["contacts"][str(high)]) - own_mb(r["contacts"][str(low)]),
+        )
+        lines.append(
+            f"| 3. its growth {low:,} → {high:,} contacts | {shown(growth, ' MB', 1)} | "
+            f"at most {GROWTH_MB} MB | {met(statistics.median(growth), GROWTH_MB)} |"
+        )
+    return lines
+
+
+def contacts_details(results: dict) -> list[str]:
+    runs = results["runs"]
+    lines = ["## Contacts: floor, connector, memory", "",
+             "| measure | value |", "| --- | --- |"]  # fmt: skip
+    for key in runs[0]["contacts"]:
+        pairs = [run["contacts"][key] for run in runs]
+        n = int(key)
+
+        def figure(path, pairs=pairs):
+            return [path(pair) for pair in pairs]
+
+        lines += [
+            f"| {n:,}: floor / connector, end to end | "
+            f"{shown(figure(lambda p: p['floor']['wall_seconds']), ' s')} / "
+            f"{shown(figure(lambda p: p['connector']['wall_seconds']), ' s')} |",
+            f"| {n:,}: extraction alone | "
+            f"{shown(figure(lambda p: p['extraction']['records_per_second']), ' records/s', 0)}"
+            f", {runs[0]['contacts'][key]['extraction']['requests']} requests |",
+            f"| {n:,}: memory while update() runs, connector / floor | "
+            f"{shown(figure(lambda p: p['connector']['update_peak_mb']), ' MB', 1)} / "
+            f"{shown(figure(lambda p: p['floor']['update_peak_mb']), ' MB', 1)} |",
+            f"| {n:,}: peak RSS of `fivetran debug`, connector / floor; extraction alone | "
+            f"{shown(figure(lambda p: p['connector']['peak_rss_mb']), ' MB', 1)} / "
+            f"{shown(figure(lambda p: p['floor']['peak_rss_mb']), ' MB', 1)}; "
+            f"{shown(figure(lambda p: p['extraction']['peak_rss_mb']), ' MB', 1)} |",
+            f"| {n:,}: remembered set, bytes a record; checkpoint without / unchanged / changed | "
+            f"{shown(figure(lambda p: p['remembered']['bytes_per_record']), '', 1)}; "
+            f"{shown(figure(lambda p: p['remembered']['checkpoint_ms_without']), ' ms', 1)} / "
+            f"{shown(figure(lambda p: p['remembered']['checkpoint_ms_unchanged']), ' ms', 1)} / "
+            f"{shown(figure(lambda p: p['remembered']['checkpoint_ms_changed']), ' ms', 1)} |",
+            f"| {n:,}: quiet sync with the set / without; a quiet reconciliation | "
+            f"{shown(figure(lambda p: p['remembered']['quiet_sync_seconds']), ' s')} / "
+            f"{shown(figure(lambda p: p['remembered']['quiet_sync_seconds_without']), ' s')}; "
+            f"{shown(figure(lambda p: p['remembered']['reconciliation_seconds']), ' s')} |",
+        ]
+    return lines
+
+
+def slow_details(results: dict) -> list[str]:
+    runs = [run["slow"] for run in results["runs"]]
+    first, pace = runs[0], results["slow_server"]
+    served, quiet = first["connector"]["served"], first["quiet"]["served"]
+    rows = ", ".join(f"{t} {n:,}" for t, n in first["floor"]["rows_by_table"].items())
+    return [
+        "## Slow server (goals 2 and 4)",
+        "",
+        f"The emulator answers in {pace['request_seconds']} s a request plus "
+        f"{pace['record_seconds']} s a record, {pace['max_concurrent']} at once. "
+        "The server floor is its own time for the requests the first sync made, divided by "
+        f"{pace['max_concurrent']}; the writer floor, the floor connector emitting every row "
+        "of every table. Answers are counted by the emulator's table (a company's or group's "
+        "members are contacts). Counts are the first run's.",
+        "",
+        "| measure | value |",
+        "| --- | --- |",
+        f"| rows ({first['floor']['rows']:,}) | {rows} |",
+        f"| first sync: requests (authorizations), answers, records served | "
+        f"{served['requests']:,} ({served['authorizations']}), {served['answers']:,}, "
+        f"{served['records_served']:,} |",
+        f"| first sync: answers by table | {by_table(served)} |",
+        f"| first sync: most requests served at once | {served['concurrent_peak']} |",
+        f"| first sync: peak RSS of `fivetran debug`; memory while update() runs | "
+        f"{shown(across(runs, lambda s: s['connector']['peak_rss_mb']), ' MB', 1)}; "
+        f"{shown(across(runs, lambda s: s['connector']['update_peak_mb']), ' MB', 1)} |",
+        f"| quiet sync: requests (authorizations), answers by table | {quiet['requests']} "
+        f"({quiet['authorizations']}), {by_table(quiet)} |",
+    ]
+
+
+def by_table(served: dict) -> str:
+    return ", ".join(f"{t} {n:,}" for t, n in served["answers_by_table"].items()) or "none"

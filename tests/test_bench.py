@@ -1,0 +1,84 @@
+"""The benchmark's own pieces that need no server: its data generator covers what real Act! data
+has, its floor rows keep Act!'s values, and its arithmetic."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from act_connector.catalog import load_catalog
+from act_connector.metadata import typed_catalog
+from bench.act_data import SIZES, generate, records, scaled
+from bench.figures import quiet_target, server_floor_seconds, shown, spread
+from bench.floor_rows import as_sent, feed, feeds, rows_of
+
+SEED = 3
+# 200 contacts, 400 activities, 20 groups: enough for every kind of value to turn up.
+SMALL = {**scaled(SIZES, 0.004), "groups": 20}
+
+
+@pytest.fixture(scope="module")
+def generated():
+    return generate(SEED, SMALL)
+
+
+@pytest.fixture(scope="module")
+def catalog(generated):
+    """The catalogue typed with the generated custom field definitions, as the connector's."""
+    return typed_catalog(load_catalog(), generated["fields"])
+
+
+def test_the_same_seed_makes_the_same_records():
+    first = list(itertools.islice(records(SEED, SMALL), 500))
+    assert first == list(itertools.islice(records(SEED, SMALL), 500))
+    assert first != list(itertools.islice(records(SEED + 1, SMALL), 500))
+
+
+def test_every_declared_column_is_filled_in_some_row(generated, catalog):
+    """Of every table the benchmark has records for: no column is always null."""
+    tables = tuple(name for name, spec in catalog.tables.items() if generated.get(feed(spec)[0]))
+    rows = list(rows_of(records(SEED, SMALL), feeds(catalog, tables)))
+    for table in tables:
+        filled = {column for name, row in rows if name == table for column, value in row.items()
+                  if value is not None}  # fmt: skip
+        assert set(catalog.tables[table].columns) - filled == set(), table
+
+
+def test_custom_fields_of_every_kind(catalog):
+    kinds = {kind for column, kind in catalog.tables["contacts"].columns.items()
+             if column.startswith("customFields_")}  # fmt: skip
+    assert kinds == {"STRING", "DOUBLE", "DECIMAL", "UTC_DATETIME", "BOOLEAN"}
+
+
+def test_data_has_what_real_act_data_has(generated):
+    contacts = generated["contacts"]
+    texts = [value for record in contacts for value in record.values() if isinstance(value, str)]
+    assert "" in texts
+    assert any(stamp.endswith("-05:00") and "." in stamp for stamp in texts)
+    assert any(len(text) > 2000 for text in texts)  # long notes
+    assert all(record["businessAddress"] and record["homeAddress"] for record in contacts)
+
+
+def test_floor_values_are_as_sent_but_for_what_the_sdk_refuses():
+    assert as_sent("UTC_DATETIME", "2024-03-01T09:30:00.123-05:00").endswith("-05:00")
+    assert as_sent("UTC_DATETIME", "") is None
+    assert as_sent("STRING", "") == ""
+    assert as_sent("DECIMAL", 12.5) == "12.5"
+    assert as_sent("DOUBLE", 12.5) == 12.5
+
+
+def test_server_floor_is_the_servers_time_shared_by_its_concurrent_requests():
+    assert server_floor_seconds(100, 50_000, 0.15, 0.0002, 4) == pytest.approx(6.25)
+    assert server_floor_seconds(10, 0, 0.5, 0.001, 0) == pytest.approx(5.0)  # 0: no limit set
+
+
+def test_a_quiet_sync_may_ask_once_per_table_read_by_requests(catalog):
+    tables = ("contacts", "users", "opportunity_contacts")  # keyset, whole, links
+    assert quiet_target(catalog, tables) == 3
+
+
+def test_repeated_figures_show_their_spread():
+    assert spread([3.0, 1.0, 2.0]) == {"min": 1.0, "median": 2.0, "max": 3.0}
+    assert shown([1.0]) == "1.00"
+    assert shown([1.0, 3.0, 2.0], "x", 1) == "2.0x (1.0x to 3.0x)"
