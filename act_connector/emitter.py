@@ -114,18 +114,20 @@ class Emitter:
             self.state.reconciled = reconciled
         if self.state.known is not None and len(self.state.known) > KNOWN_LIMIT:
             self.give_up_remembering()
-        self._sync_state.publish(self.table.name, self._operations)
-        for follower in self.followers:
-            follower.checkpoint()
+        with self._sync_state.together(self._operations):  # one checkpoint, followers' too
+            self._sync_state.publish(self.table.name, self._operations)
+            for follower in self.followers:
+                follower.checkpoint()
 
     def end_pass(self) -> None:
         """A full table's pass is complete: the next sync starts a new one."""
         for follower in self.followers:
             follower.settle()
         self.state.position = None
-        self._sync_state.publish(self.table.name, self._operations)
-        for follower in self.followers:
-            follower.checkpoint()
+        with self._sync_state.together(self._operations):
+            self._sync_state.publish(self.table.name, self._operations)
+            for follower in self.followers:
+                follower.checkpoint()
 
     def warn_too_large(self) -> None:
         """Said once per sync for a table past the set's limit."""

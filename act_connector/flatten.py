@@ -156,6 +156,12 @@ COERCERS = {
 }
 
 
+# The Python type each column type takes as it is: its coercer would hand such a value back
+# unchanged, so the row skips the call (an int is no LONG as it is: its range is checked).
+AS_IS = {"STRING": str, "BOOLEAN": bool, "FLOAT": float, "DOUBLE": float, "DECIMAL": int}
+_UNFIT = object()  # a row's placeholder for a value that did not fit, until it is counted
+
+
 class Flattener:
     """Flattens the records of one table, coercing each declared column to its type."""
 
@@ -165,35 +171,41 @@ class Flattener:
         self._coercers = {
             name: COERCERS[kind] for name, kind in columns.items() if kind in COERCERS
         }
+        self._as_is = {name: AS_IS[kind] for name, kind in columns.items() if kind in AS_IS}
         # Per column: values that did not fit its type and landed as null.
         self.unfit: Counter[str] = Counter()
 
     def row(self, record: dict) -> dict:
         out: dict = {}
-        self._flatten_into(out, "", record)
-        coercers = self._coercers
-        for name, value in out.items():
-            coerce = coercers.get(name)
-            if coerce is None or value is None or (coerce is to_string and type(value) is str):
-                continue
-            try:
-                out[name] = coerce(value)
-            except (Unfit, OverflowError):
+        unfit: list[str] = []
+        self._fit_into(out, "", record, unfit)
+        for name in unfit:  # counted where an unfit value is what landed (not overwritten)
+            if out[name] is _UNFIT:
                 out[name] = None
                 self.unfit[name] += 1
         return out
 
-    def _flatten_into(self, out: dict, prefix: str, nested: dict) -> None:
+    def _fit_into(self, out: dict, prefix: str, nested: dict, unfit: list[str]) -> None:
+        """Flattens and coerces in one pass over the record: a name met twice keeps the later
+        value, and only that one counts as unfit, as if the record were flattened first."""
+        coercers, as_is = self._coercers, self._as_is
         for key, value in nested.items():
             name = prefix + key
-            if isinstance(value, dict):
-                self._flatten_into(out, name + SEPARATOR, value)
-            elif type(value) is float and name not in self._declared:
+            if value is None or type(value) is as_is.get(name):
+                out[name] = value
+            elif isinstance(value, dict):
+                self._fit_into(out, name + SEPARATOR, value, unfit)
+            elif (coerce := coercers.get(name)) is None:
                 # The SDK infers an undeclared float column as 32-bit FLOAT (4446.71 would
                 # land as 4446.7099609375); the same digits as a Decimal land as exact DOUBLE.
-                out[name] = Decimal(repr(value))
+                undeclared_float = type(value) is float and name not in self._declared
+                out[name] = Decimal(repr(value)) if undeclared_float else value
             else:
-                out[name] = value
+                try:
+                    out[name] = coerce(value)
+                except (Unfit, OverflowError):
+                    out[name] = _UNFIT
+                    unfit.append(name)
 
     def report(self, table: str) -> str | None:
         """One warning for the sync: every column whose values did not fit, and how many."""

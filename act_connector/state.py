@@ -14,14 +14,17 @@ has live (known.py) and when it was last compared with Act!; "too_large" marks a
 set's limit. A full-sync table keeps a position only while a pass is under way. A table with no
 position is read from scratch.
 
-Each table's entry is published by its own emitter, only once the rows it accounts for are
-emitted; checkpoints send what is published, under a lock, so that tables synced by several
-threads checkpoint one at a time and never claim another table's unwritten page.
+Each table's entry is published by its own emitter (a link table's with its parent's), only once
+the rows it accounts for are emitted; checkpoints send what is published, under a lock, so that
+tables synced by several threads checkpoint one at a time and never claim another table's
+unwritten page.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -60,6 +63,7 @@ class SyncState:
 
     def __init__(self, tables: dict[str, TableState], full_page: int = 0):
         self._lock = threading.Lock()
+        self._batch = threading.local()  # names: the tables published within `together`
         self._tables = tables
         self._published = {name: table.to_state() for name, table in tables.items()}
         # The largest $top this server has filled a page to: it does not cap pages below it, so
@@ -104,13 +108,42 @@ class SyncState:
             self.full_page = max(self.full_page, top)
 
     def publish(self, name: str, operations) -> None:
-        """Checkpoints the table's state as it now is, with every other table's last published."""
-        entry = self._tables[name].to_state()  # encoded outside the lock
+        """Checkpoints the table's state as it now is, with every other table's last published;
+        within `together`, at its end."""
+        batch = getattr(self._batch, "names", None)
+        if batch is None:
+            self._checkpoint([name], operations)
+        elif name not in batch:
+            batch.append(name)
+
+    @contextmanager
+    def together(self, operations) -> Iterator[None]:
+        """What this thread publishes within (a table and the tables its rows feed) goes out as
+        one checkpoint at the end; nothing if it fails. Nested, the outermost one sends."""
+        if getattr(self._batch, "names", None) is not None:
+            yield
+            return
+        self._batch.names = []
+        try:
+            yield
+            names = self._batch.names
+        finally:
+            self._batch.names = None
+        self._checkpoint(names, operations)
+
+    def _checkpoint(self, names: list[str], operations) -> None:
+        """One checkpoint with the tables' entries as they now are. One that would change
+        nothing is not sent: each sends the whole state, and the SDK commits every table's
+        waiting rows with it."""
+        entries = {name: self._tables[name].to_state() for name in names}  # outside the lock
         with self._lock:
-            if entry:
-                self._published[name] = entry
-            else:
-                self._published.pop(name, None)
+            if all(self._published.get(name, {}) == entry for name, entry in entries.items()):
+                return
+            for name, entry in entries.items():
+                if entry:
+                    self._published[name] = entry
+                else:
+                    self._published.pop(name, None)
             operations.checkpoint(self._as_dict())
 
     def to_dict(self) -> dict:

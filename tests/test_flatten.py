@@ -1,9 +1,12 @@
+from collections import Counter
 from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from act_connector.flatten import Flattener
+from act_connector.flatten import COERCERS, SEPARATOR, Flattener, Unfit
 
 UTC = timezone.utc
 
@@ -155,3 +158,70 @@ def test_one_report_names_every_column_that_did_not_fit():
         "amaScore (INT) 4, isFavorite (BOOLEAN) 3. The rest of each row landed as sent."
     )
     assert Flattener({"amaScore": "INT"}).report("contacts") is None
+
+
+def two_passes(columns: dict[str, str], record: dict) -> tuple[dict, Counter]:
+    """The row and unfit counts as a record flattened first, then coerced column by column: the
+    definition the one-pass Flattener keeps to."""
+    flat: dict = {}
+
+    def into(prefix: str, nested: dict) -> None:
+        for key, value in nested.items():
+            name = prefix + key
+            if isinstance(value, dict):
+                into(name + SEPARATOR, value)
+            elif type(value) is float and name not in columns:
+                flat[name] = Decimal(repr(value))
+            else:
+                flat[name] = value
+
+    into("", record)
+    unfit: Counter = Counter()
+    for name, value in flat.items():
+        if value is not None and columns.get(name) in COERCERS:
+            try:
+                flat[name] = COERCERS[columns[name]](value)
+            except (Unfit, OverflowError):
+                flat[name], unfit[name] = None, unfit[name] + 1
+    return flat, unfit
+
+
+# A few names, so that nested keys and top-level keys meet ("a" + "_" + "b" is also "a_b").
+NAMES = st.sampled_from(["a", "b", "a_b", "b_a", "edited"])
+LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(),
+    st.sampled_from(["", " ", "0", "-1", "yes", "4.5", "1e3", "NaN", "99999999999", "12 "]),
+    st.sampled_from(["2025-07-26T18:46:00-07:00", " 2024-01-01 ", "2024-13-01", "next week"]),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=2),
+)
+RECORDS = st.recursive(
+    st.dictionaries(NAMES, LEAVES, max_size=5),
+    lambda children: st.dictionaries(NAMES, st.one_of(LEAVES, children), max_size=5),
+    max_leaves=12,
+)
+COLUMNS = st.dictionaries(
+    st.sampled_from(["a", "b", "a_b", "b_a", "edited", "a_a", "b_b"]),
+    st.sampled_from([*COERCERS, "JSON", "NAIVE_DATE"]),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(columns=COLUMNS, records=st.lists(RECORDS, max_size=3))
+# A name met twice: only the value that lands is counted when it does not fit.
+@example(columns={"a_b": "INT"}, records=[{"a": {"b": "x"}, "a_b": 1}])
+@example(columns={"a_b": "INT"}, records=[{"a_b": 1, "a": {"b": "x"}}])
+@example(columns={"a_b": "INT"}, records=[{"a": {"b": "x"}, "a_b": "y"}])
+def test_one_pass_gives_the_row_and_counts_of_flattening_then_coercing(columns, records):
+    flattener, expected_unfit = Flattener(columns), Counter()
+    for record in records:
+        expected, unfit = two_passes(columns, record)
+        row = flattener.row(record)
+        assert list(row) == list(expected)
+        for name, value in expected.items():  # NaN is not equal to itself: compare its repr
+            assert type(row[name]) is type(value) and repr(row[name]) == repr(value)
+        expected_unfit += unfit
+    assert flattener.unfit == expected_unfit

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 
 from act_connector.known import (
     FOLD_AT,
+    KEY,
     NOT_KNOWN,
     KnownSet,
+    _Keys,
     cursor_moment,
     cursor_value,
     pack_id,
@@ -182,3 +184,23 @@ def test_many_changes_are_folded_as_they_come():
     for record_id in ids[:100]:
         known.discard(record_id)
     assert len(round_trip(known)) == FOLD_AT - 90
+
+
+# Keys and cursors of two byte values: a key's bytes then also appear across a cursor and the
+# next key, where the search must not take them for the key.
+TWO_BYTES = st.sampled_from([0, 1])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(TWO_BYTES, min_size=KEY, max_size=KEY).map(bytes), max_size=300),
+    st.lists(TWO_BYTES, min_size=4, max_size=4).map(bytes),
+)
+def test_a_key_is_found_where_bisecting_finds_it(keys, cursor):
+    rows = b"".join(key + cursor for key in sorted(set(keys)))
+    packed = _Keys(rows)
+    windows = {rows[at : at + KEY] for at in range(len(rows) - KEY + 1)}
+    for probe in windows | set(keys) | {bytes(KEY), b"\x02" * KEY}:
+        index = packed.position(probe)
+        expected = index if index < len(packed) and packed[index] == probe else None
+        assert packed.find(probe) == expected

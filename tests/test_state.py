@@ -1,0 +1,66 @@
+"""Checkpoints: a table and its link tables publish as one, and an unchanged state is not sent."""
+
+from act_connector.emitter import Emitter
+from act_connector.links import LinkTable
+from act_connector.paging import Position
+from act_connector.state import SyncState
+from tests.helpers import RecordingOperations
+
+OPPORTUNITY = {"id": "o1", "edited": "2025-01-01T00:00:00+00:00", "contacts": [{"id": "c1"}]}
+
+
+def opportunities_with_links(catalog, operations):
+    state = SyncState.load(None, catalog)
+    emitter = Emitter(catalog.tables["opportunities"], state, operations, remember=True)
+    link = LinkTable(catalog.tables["opportunity_contacts"], state, operations)
+    emitter.followers = [link]
+    emitter.truncate()
+    link.start()
+    return emitter
+
+
+def test_a_page_and_the_links_its_records_hold_are_one_checkpoint(catalog):
+    operations = RecordingOperations()
+    emitter = opportunities_with_links(catalog, operations)
+    emitter.upsert([OPPORTUNITY])
+    emitter.checkpoint(Position(OPPORTUNITY["edited"], "o1"))
+    [state] = operations.checkpoints
+    assert state["tables"]["opportunities"]["id"] == "o1"
+    assert state["tables"]["opportunity_contacts"]["known"]["count"] == 1
+
+
+def test_a_checkpoint_that_changes_nothing_is_not_sent(catalog):
+    operations = RecordingOperations()
+    emitter = opportunities_with_links(catalog, operations)
+    emitter.upsert([OPPORTUNITY])
+    position = Position(OPPORTUNITY["edited"], "o1")
+    emitter.checkpoint(position)
+    emitter.checkpoint(position)
+    emitter.upsert([OPPORTUNITY])  # read again as it was: nothing written, nothing changed
+    emitter.checkpoint(position)
+    assert len(operations.checkpoints) == 1
+    emitter.delete(["o1"])
+    emitter.checkpoint()
+    assert len(operations.checkpoints) == 2
+    assert operations.checkpoints[-1]["tables"]["opportunities"]["known"]["count"] == 0
+
+
+def test_publishing_together_sends_one_checkpoint_at_the_end_and_none_on_failure(catalog):
+    operations = RecordingOperations()
+    state = SyncState.load(None, catalog)
+    state.table("contacts").position = Position("2025-01-01T00:00:00Z", "c1")
+    state.table("companies").position = Position("2025-01-01T00:00:00Z", "k1")
+    try:
+        with state.together(operations):
+            state.publish("contacts", operations)
+            raise RuntimeError("a follower failed")
+    except RuntimeError:
+        pass
+    assert operations.checkpoints == []
+    with state.together(operations):
+        state.publish("contacts", operations)
+        with state.together(operations):  # a follower's own checkpoint, nested
+            state.publish("companies", operations)
+        assert operations.checkpoints == []
+    [checkpoint] = operations.checkpoints
+    assert set(checkpoint["tables"]) == {"contacts", "companies"}
