@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from act_connector.catalog import TableSpec
 from act_connector.emitter import Emitter
+from act_connector.known import KnownSet
 from act_connector.state import SyncState
 
 KEY_SEPARATOR = "|"  # GUIDs hold no "|": the key splits back into its two ids
@@ -73,14 +74,7 @@ class LinkTable:
         """Deletes the links the touched parents no longer have; returns how many."""
         if not self.touched:
             return 0
-        census = self.emitter.known.census()
-        for link_id in self.current:
-            census.see(link_id)
-        stale = [
-            link_id
-            for link_id in census.unseen()
-            if str(link_id).split(KEY_SEPARATOR, 1)[0] in self.touched
-        ]
+        stale = stale_keys(self.emitter.known, self.current, self.touched)
         self.emitter.delete(stale)
         self.emitter.checkpoint()
         return len(stale)
@@ -90,3 +84,16 @@ class LinkTable:
             f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
             f"deleted, from the {self.spec.links['array']} of {parent}"
         )
+
+
+def stale_keys(known: KnownSet, seen: list[str], touched: set[str] | None) -> list[str]:
+    """The remembered "parent id|related id" keys not seen now, of the parents touched in this
+    sync (of every parent when `touched` is None)."""
+    census = known.census()
+    for key in seen:
+        census.see(key)
+    return [
+        key
+        for key in census.unseen()
+        if touched is None or str(key).split(KEY_SEPARATOR, 1)[0] in touched
+    ]

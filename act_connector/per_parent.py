@@ -27,7 +27,7 @@ from act_connector.client import ActClient, Page
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError, PagingError
-from act_connector.links import KEY_SEPARATOR
+from act_connector.links import KEY_SEPARATOR, stale_keys
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister
 from act_connector.state import SyncState
@@ -150,14 +150,7 @@ class PerParentTable:
         self.close()
         if self.emitter.known is None:
             return 0
-        census = self.emitter.known.census()
-        for remembered in self._seen:
-            census.see(remembered)
-        stale = [
-            remembered
-            for remembered in census.unseen()
-            if self.touched is None or remembered.split(KEY_SEPARATOR, 1)[0] in self.touched
-        ]
+        stale = stale_keys(self.emitter.known, self._seen, self.touched)
         for remembered in stale:
             self.emitter.known.discard(remembered)
         if self.spec.per_parent.get("related_column"):
