@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
@@ -34,9 +34,8 @@ class Pages:
             for rows, after in pages:
                 ...  # write rows; `after` is the position to checkpoint
 
-    The walk ends at the first empty page, or after a page `follow` says is the last (no next
-    request). `follow` checks a page, keeps the rows that can be written and says what comes
-    next (raising stops the walk before the page is written);
+    The walk ends at the first empty page. `follow` checks a page, keeps the rows that can be
+    written and says what comes next (raising stops the walk before the page is written);
     `fetch(request, stop)` gets that next page, and gives up once `stop` is set.
     """
 
@@ -53,9 +52,6 @@ class Pages:
         page = self._first
         while page:
             rows, request, after = self._follow(page)
-            if request is None:
-                yield rows, after
-                return
             upcoming = self._prefetch.submit(self._fetch, request, self._stop)
             yield rows, after
             page = upcoming.result()
@@ -74,49 +70,28 @@ class Pages:
 
 
 class _Keyset:
-    """follow() for a sync's walk: the rows that can land, the query of the next page (None
-    after the last) and the position after this one; counts what the server sent that paging
-    had to work around."""
+    """follow() for a sync's walk: the rows that can land, the query of the next page and the
+    position after this one; counts what the server sent that paging had to work around."""
 
     def __init__(
-        self,
-        table: TableSpec,
-        position: Position,
-        until: datetime,
-        top: int,
-        anomalies: Counter,
-        sizes: PageSizes,
+        self, table: TableSpec, position: Position, until: datetime, top: int, anomalies: Counter
     ):
         self._table, self._position, self._until, self._top = table, position, until, top
         self._until_text = format_utc(until)
-        self._anomalies, self._sizes = anomalies, sizes
+        self._anomalies = anomalies
 
-    def __call__(self, page: list) -> tuple[list[dict], dict[str, str] | None, Position]:
-        table, anomalies, top = self._table, self._anomalies, self._top
-        if len(page) > top:
+    def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
+        table, anomalies = self._table, self._anomalies
+        if len(page) > self._top:
             anomalies["oversized"] += 1
-        if len(page) >= top:
-            self._sizes.note_full_page(top)
         rows, malformed = usable_rows(table, page)
         anomalies["malformed"] += malformed
         if not rows:
             raise PagingError(table.name, "a page held no record that can land.")
         self._position, untracked = next_position(table, self._position, rows, self._until)
         anomalies["untracked"] += untracked
-        if len(page) < top <= self._sizes.full_page:  # the server fills pages of this size
-            return rows, None, self._position
-        query = page_query(table, self._position, self._until_text, top)
+        query = page_query(table, self._position, self._until_text, self._top)
         return rows, query, self._position
-
-
-class PageSizes(Protocol):
-    """What is known of the server's pages (the sync's state): the largest $top it has filled
-    a page to. A shorter page then ends a walk: a server that caps pages lower never fills
-    one, and its walks read on to an empty page."""
-
-    full_page: int
-
-    def note_full_page(self, top: int) -> None: ...
 
 
 def walk_pages(
@@ -128,13 +103,12 @@ def walk_pages(
     until: datetime,
     top: int,
     anomalies: Counter,
-    sizes: PageSizes,
 ) -> Pages:
     """The pages of a table after `position` up to `until`, starting with `first`; what paging
     had to work around is counted in `anomalies`."""
     return Pages(
         first,
-        _Keyset(table, position, until, top, anomalies, sizes),
+        _Keyset(table, position, until, top, anomalies),
         lambda query, stop: client.get_page(table.name, path, query, stop).rows,
         f"act-{table.name}",
     )

@@ -61,14 +61,11 @@ class TableState:
 class SyncState:
     """Every table's state, read tolerantly from any earlier state and checkpointed whole."""
 
-    def __init__(self, tables: dict[str, TableState], full_page: int = 0):
+    def __init__(self, tables: dict[str, TableState]):
         self._lock = threading.Lock()
         self._batch = threading.local()  # names: the tables published within `together`
         self._tables = tables
         self._published = {name: table.to_state() for name, table in tables.items()}
-        # The largest $top this server has filled a page to: it does not cap pages below it, so
-        # a page shorter than that is the last, and the empty page after it need not be asked.
-        self.full_page = full_page
 
     @classmethod
     def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
@@ -87,8 +84,7 @@ class SyncState:
                 position = _position(catalog.tables[name], cursor, None)
                 if position:
                     tables[name] = TableState(position)
-        full_page = state.get("full_page")
-        return cls(tables, full_page if type(full_page) is int and full_page > 0 else 0)
+        return cls(tables)
 
     @property
     def positions(self) -> dict[str, Position]:
@@ -100,12 +96,6 @@ class SyncState:
         """The table's live state, which only its emitter changes."""
         with self._lock:
             return self._tables.setdefault(name, TableState())
-
-    def note_full_page(self, top: int) -> None:
-        """A page came back with all the `top` records asked for (published at the next
-        checkpoint)."""
-        with self._lock:
-            self.full_page = max(self.full_page, top)
 
     def publish(self, name: str, operations) -> None:
         """Checkpoints the table's state as it now is, with every other table's last published;
@@ -152,13 +142,10 @@ class SyncState:
 
     def _as_dict(self) -> dict:
         published = self._published
-        state = {
+        return {
             "version": STATE_VERSION,
             "tables": {name: published[name] for name in sorted(published) if published[name]},
         }
-        if self.full_page:
-            state["full_page"] = self.full_page
-        return state
 
 
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:

@@ -201,7 +201,7 @@ class TableSync:
         followers: tuple[TableSpec, ...] = (),
     ):
         self.client, self.table, self.settings, self.until = client, table, settings, until
-        self.lister, self.operations, self.sync_state = lister, operations, sync_state
+        self.lister, self.operations = lister, operations
         # A table read whole always remembers its rows (whole.py): it writes only what changed.
         remember = table.read == "whole" or (
             table.incremental and settings.reconcile_interval is not None
@@ -280,15 +280,7 @@ class TableSync:
         """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
         top = self.settings.batch_size
         with walk_pages(
-            self.client,
-            self.table,
-            self.path,
-            position,
-            rows,
-            until,
-            top,
-            self.anomalies,
-            self.sync_state,
+            self.client, self.table, self.path, position, rows, until, top, self.anomalies
         ) as pages:
             for rows, position in pages:
                 self.emitter.upsert(rows)
