@@ -104,26 +104,25 @@ class Emitter:
     def checkpoint(
         self, position: Position | None = None, reconciled: datetime | None = None
     ) -> None:
-        """Publishes the table's state (its position moved to `position` if given) once its
-        followers have written what its rows owe them: it never claims an unwritten row."""
-        for follower in self.followers:
-            follower.settle()
+        """Publishes the table's state (its position moved to `position` if given)."""
         if position is not None:
             self.state.position = position
         if reconciled is not None:
             self.state.reconciled = reconciled
         if self.state.known is not None and len(self.state.known) > KNOWN_LIMIT:
             self.give_up_remembering()
-        with self._sync_state.together(self._operations):  # one checkpoint, followers' too
-            self._sync_state.publish(self.table.name, self._operations)
-            for follower in self.followers:
-                follower.checkpoint()
+        self._publish()
 
     def end_pass(self) -> None:
         """A full table's pass is complete: the next sync starts a new one."""
+        self.state.position = None
+        self._publish()
+
+    def _publish(self) -> None:
+        """One checkpoint of the table and of the tables its rows feed, once those have written
+        what its rows owe them: it never claims an unwritten row."""
         for follower in self.followers:
             follower.settle()
-        self.state.position = None
         with self._sync_state.together(self._operations):
             self._sync_state.publish(self.table.name, self._operations)
             for follower in self.followers:
