@@ -26,10 +26,10 @@ from act_connector.catalog import TableSpec
 from act_connector.client import ActClient, Page
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
-from act_connector.errors import ActHttpError, PagingError
+from act_connector.errors import ActHttpError
 from act_connector.links import KEY_SEPARATOR, stale_keys
 from act_connector.paging import usable_rows
-from act_connector.reconcile import Lister
+from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
 from act_connector.whole import digest
 
@@ -172,17 +172,10 @@ class PerParentTable:
 def parent_ids(client: ActClient, lister: Lister, parent: TableSpec) -> Iterator[list[str]]:
     """Every id of the parent table, a listing page at a time (ids and edit times only)."""
     _, path = first_page(client, parent, {"$top": "1"})  # the path this build serves it at
-    key, after = parent.primary_key, None
-    while rows := lister.page(parent, path, after):
-        ids = [str(row[key]) for row in rows if isinstance(row, dict) and row.get(key) is not None]
-        if not ids or ids[-1] == after:
-            raise PagingError(
-                parent.name,
-                "the listing of its ids did not move on (ids missing, or $filter ignored), so "
-                "its members cannot all be read.",
-            )
-        yield ids
-        after = ids[-1]
+    key = parent.primary_key
+    with id_listing(lister, parent, path, "so its members cannot all be read") as pages:
+        for rows, _ in pages:
+            yield [str(row[key]) for row in rows]
 
 
 def children_page(

@@ -114,6 +114,43 @@ class Lister:
             return True
 
 
+def id_listing(lister: Lister, table: TableSpec, path: str, consequence: str) -> Pages:
+    """The pages of a table's ids and edit times, keyset on the id, the next fetched while one
+    is used. A listed record without its id, or the same page twice (a server ignoring $filter),
+    stops the listing: `consequence` says what that means for its user."""
+    return Pages(
+        lister.page(table, path, None),
+        _IdFollow(table, consequence),
+        lambda after, stop: lister.page(table, path, after, stop),
+        f"act-{table.name}-list",
+    )
+
+
+class _IdFollow:
+    """follow() for a listing: a page's rows, the id to list after, and the same as position."""
+
+    def __init__(self, table: TableSpec, consequence: str):
+        self._table, self._consequence = table, consequence
+        self._last = None  # the listing's last id so far
+
+    def __call__(self, rows: list[dict]):
+        key, name = self._table.primary_key, self._table.name
+        if not all(isinstance(row, dict) and row.get(key) is not None for row in rows):
+            # Its id unknown, a listed record could not be told from an absent one.
+            raise PagingError(
+                name, f"a listed record arrived without '{key}', {self._consequence}."
+            )
+        last = rows[-1][key]
+        if last == self._last:
+            raise PagingError(
+                name,
+                f"the server listed the same page twice (last id {last!r}); it ignores "
+                f"$filter, {self._consequence}.",
+            )
+        self._last = last
+        return rows, last, last
+
+
 def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, str]:
     """Keyset on the id: a record edited while the listing runs keeps its place."""
     key = table.primary_key
@@ -156,7 +193,6 @@ class Reconciliation:
         self._start = start  # default_start_date: older records are not synced at all
         self._checkpoint_every = checkpoint_every
         self._bound: datetime | None = None
-        self._last = None  # the listing's last id so far
 
     def run(self, bound: datetime, now: datetime) -> Findings:
         """Reconciles records stamped up to `bound` (the saved cursor); `now` is noted as the
@@ -181,33 +217,8 @@ class Reconciliation:
 
     # -- listing
     def _listing(self) -> Pages:
-        self._last = None
-        first = self._lister.page(self._table, self._path, None)
-        return Pages(
-            first,
-            self._follow,
-            lambda after, stop: self._lister.page(self._table, self._path, after, stop),
-            f"act-{self._table.name}-list",
-        )
-
-    def _follow(self, rows: list[dict]):
-        key = self._table.primary_key
-        if not all(isinstance(row, dict) and row.get(key) is not None for row in rows):
-            # Its id unknown, a remembered record could not be told from a deleted one.
-            raise PagingError(
-                self._table.name,
-                f"a listed record arrived without '{key}', so the table cannot be compared "
-                "with Act!; nothing was deleted.",
-            )
-        last = rows[-1][key]
-        if last == self._last:
-            raise PagingError(
-                self._table.name,
-                f"the server listed the same page twice (last id {last!r}); it ignores "
-                "$filter, so the table cannot be compared with Act!.",
-            )
-        self._last = last
-        return rows, last, last
+        consequence = "so the table cannot be compared with Act!; nothing was deleted"
+        return id_listing(self._lister, self._table, self._path, consequence)
 
     def _over_limit(self, findings: Findings) -> bool:
         if findings.listed <= KNOWN_LIMIT:

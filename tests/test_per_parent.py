@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from act_connector.catalog import load_catalog
-from act_connector.errors import ActHttpError
-from act_connector.per_parent import PerParentTable
+from act_connector.errors import ActHttpError, PagingError
+from act_connector.per_parent import PerParentTable, parent_ids
 from act_connector.state import SyncState
 from tests.helpers import RecordingOperations
 
@@ -30,7 +31,7 @@ class ServedChildren:
         self.asked: list[str] = []
 
     def get_page(self, table, path, params, stop=None):
-        parent_id = path.split("/")[1]
+        parent_id = path.split("/")[1] if "/" in path else path  # a collection: itself
         self.asked.append(parent_id)
         if parent_id not in self.children:
             raise ActHttpError(table, 404, path, "No record matches.")
@@ -141,3 +142,20 @@ def test_a_parent_deleted_after_it_was_listed_has_no_children_left():
     client = ServedChildren({})  # 404: the opportunity is gone
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
     assert live(operations, "opportunity_products") == {}
+
+
+class RepeatingListing:
+    """A listing that ignores $filter: the same page of group ids, again and again."""
+
+    def page(self, table, path, after, stop=None):
+        return [{"id": PARENTS[0]}, {"id": PARENTS[1]}]
+
+
+def test_a_listing_that_ignores_its_filter_stops_the_membership_read():
+    """Read forever, or taken as complete, it would delete the members of every other group."""
+    groups = CATALOG.tables["groups"]
+    client = ServedChildren({"groups": []})  # the path is found with one record asked for
+    listing = parent_ids(client, RepeatingListing(), groups)
+    assert next(listing) == PARENTS[:2]
+    with pytest.raises(PagingError, match=r"listed the same page twice .* its members cannot all"):
+        next(listing)
