@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from urllib.parse import quote
 
 from act_connector.catalog import TableSpec
@@ -144,22 +145,22 @@ class PerParentTable:
                 self.checkpoint()  # settles first
         self.touched = None
 
-    def finish(self) -> int:
-        """Deletes the rows the parents read no longer have; returns how many."""
+    def finish(self, reconciled: datetime | None = None) -> int:
+        """Deletes the rows the parents read no longer have, and checkpoints (noting, for a
+        membership read, when it was made); returns how many."""
         self.settle()
         self.close()
-        if self.emitter.known is None:
-            return 0
-        stale = stale_keys(self.emitter.known, self._seen, self.touched)
+        known = self.emitter.known
+        stale = [] if known is None else stale_keys(known, self._seen, self.touched)
         for remembered in stale:
-            self.emitter.known.discard(remembered)
+            known.discard(remembered)
         if self.spec.per_parent.get("related_column"):
             self.emitter.remove(stale)
         else:  # a row is the record itself: one its new parent holds is not deleted
             held = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in self._seen}
             gone = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
             self.emitter.remove([record_id for record_id in gone if record_id not in held])
-        self.emitter.checkpoint()
+        self.emitter.checkpoint(reconciled=reconciled)
         return len(stale)
 
     def finish_line(self, deleted: int, parent: str) -> str:

@@ -142,7 +142,9 @@ def _sync_tables(settings, catalog, sync_state, until, operations, client, liste
         spec = catalog.tables[name]
         if spec.per_parent:  # membership, read on its own schedule
             parent = catalog.tables[spec.per_parent["parent"]]
-            return MembershipSync(client, spec, parent, settings, sync_state, until, operations)
+            return MembershipSync(
+                client, spec, parent, settings, sync_state, until, operations, lister
+            )
         followers = followers_of(settings, catalog, name)
         return TableSync(client, spec, settings, sync_state, until, operations, lister, followers)
 
@@ -360,9 +362,9 @@ class TableSync:
 class MembershipSync:
     """A membership table's sync: every parent's members read again once the interval passed."""
 
-    def __init__(self, client, table, parent, settings, sync_state, until, operations):
+    def __init__(self, client, table, parent, settings, sync_state, until, operations, lister):
         self.client, self.table, self.parent, self.until = client, table, parent, until
-        self.settings, self.lister = settings, Lister(client, settings.batch_size)
+        self.settings, self.lister = settings, lister  # the sync's: a refusal is said once
         self.members = PerParentTable(table, sync_state, operations, client)
 
     def run(self) -> TableResult:
@@ -380,8 +382,7 @@ class MembershipSync:
             first = next(parents, [])  # Act! has answered: a new table may start afresh
             members.start()
             members.read_every_parent(itertools.chain([first], parents))
-            deleted = members.finish()
-            members.emitter.checkpoint(reconciled=self.until)
+            deleted = members.finish(reconciled=self.until)
         finally:
             members.close()
         log.info(members.finish_line(deleted, self.parent.name))
