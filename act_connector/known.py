@@ -5,21 +5,25 @@ So the connector remembers, per incremental table, every id it has written and n
 with the cursor value (edit time) it was written with. Reconciliation lists Act!'s ids and edit
 times and compares: an id remembered but not listed was deleted; an id listed with an edit time
 that differs from the remembered one, at or below the saved cursor, was stamped in the past and
-incremental paging could not see it.
+incremental paging could not see it. Link and line-item tables remember their "parent|child" keys
+the same way, with a position or a digest of the row in place of the edit time.
 
 The SDK keeps nothing between syncs but the state, so the set lives there, small:
 
 - An id that is a lower-case GUID (or an activity occurrence's GUID followed by MMddyyyy) packs
-  into 20 bytes, and a whole-second edit time into 4 (seconds since 1970, up to 2106). The records
-  are sorted and cut into byte planes (every record's first byte, then every second byte, …), so
-  that zlib squeezes what sorting made alike (leading id bytes, the high bytes of edit times, the
-  constant date of plain GUIDs), and the result is base64: about 23 bytes a record in the state
-  (`make bench` measures it).
-- Any other id or edit time (an integer id, an upper-case GUID, a fraction of a second) is kept
+  into 20 bytes, and a "parent|child" key of two such ids into 40. A cursor packs into 8 bytes:
+  an edit time in whole seconds as seconds since 1970, one with a fraction of a second (as
+  real Act! data has) in .NET's 100-ns ticks since year 1, a digest or a position as it is.
+  The records are sorted and cut into byte planes (every record's first byte, then every second
+  byte, …), so that zlib squeezes what sorting made alike (leading id bytes, a parent's repeated
+  id, the high bytes of edit times, the constant date of plain GUIDs), and the result is base64:
+  about 23 bytes a record in the state (`make bench` measures it).
+- Any other id or cursor (an integer id, an upper-case GUID, a text that is no timestamp) is kept
   as it is in JSON, zlib-compressed: correct for every table, only larger.
 
-In memory the packed records stay one sorted bytes object (24 bytes a record), found by binary
-search; changes gather in a small dict and are folded in at each checkpoint, or sooner when many.
+In memory the packed records stay one sorted bytes object (28 or 48 bytes a record), found by a
+search within a stretch of it; changes gather in a small dict and are folded in at each
+checkpoint, or sooner when many.
 """
 
 from __future__ import annotations
@@ -30,23 +34,36 @@ import json
 import re
 import zlib
 from bisect import bisect_left, bisect_right
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from act_connector.timestamps import format_utc, parse_timestamp
 
-# A cursor as remembered: whole UTC seconds since 1970 when they fit 4 bytes, else the UTC text
-# (or, for a value that is no timestamp at all, the text as sent); None when a record has none.
+# A cursor as remembered: an int when it packs (see SECONDS_LIMIT), else the UTC text (or, for a
+# value that is no timestamp at all, the text as sent); None when a record has none.
 Cursor = int | str | None
 
 # Records remembered per table at most. The SDK sends the whole state at every checkpoint and the
 # documented guide keeps a state under 10 MB: 250,000 records are about 6 MB, so one table at the
 # limit fits with room for the others. A larger table falls back to deletions at re-syncs only.
 KNOWN_LIMIT = 250_000
-FORMAT = 1  # of the state's "known" entry; another value is not read (the set is rebuilt)
-KEY = 20  # bytes of a packed id: 16 of GUID, 4 of the MMddyyyy an activity occurrence adds
-ROW = KEY + 4  # and 4 of cursor, big-endian, so that bytes order is numeric order
+# Of the state's "known" entry. Format 1 (single ids, 4-byte cursors) is read and converted, so an
+# upgrade re-writes nothing; another value is not read (the set is rebuilt).
+FORMAT = 2
+OLD_FORMAT = 1
+ID_BYTES = 20  # of a packed id: 16 of GUID, 4 of the MMddyyyy an activity occurrence adds
+PAIR_SEPARATOR = "|"  # of a "parent|child" key; GUIDs hold no "|"
+KEY_SIZES = (ID_BYTES, 2 * ID_BYTES)  # a table's keys are ids or pairs of ids, never both
+CURSOR_BYTES = 8  # big-endian, so that bytes order is numeric order
+OLD_CURSOR_BYTES = 4
+CURSOR_LIMIT = 2 ** (8 * CURSOR_BYTES)
 NO_DATE = b"\xff\xff\xff\xff"  # the date part of a plain GUID (no MMddyyyy reaches it)
-MAX_SECONDS = 2**32  # 4 bytes of seconds since 1970 reach 2106
+# An int cursor below this is whole seconds since 1970 (or a digest or position, which fit too);
+# at or above it, 100-ns ticks since 0001-01-01 (every instant from year 1 plus 7 minutes on).
+# Whole seconds stay seconds, so that format 1's cursors keep their meaning.
+SECONDS_LIMIT = 2**32
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+TICKS_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
+TICKS_PER_MICROSECOND = 10
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 GUID_LENGTH = 36
 DATE_DIGITS = 8  # MMddyyyy
@@ -69,26 +86,30 @@ _DELETED = _NotKnown()  # a change that removes an id
 
 
 def cursor_value(raw) -> Cursor:
-    """The remembered form of a record's cursor field, as Act! sent it."""
+    """The remembered form of a record's cursor field, as Act! sent it: one instant has one form,
+    whatever its offset or number of fractional digits."""
     if not isinstance(raw, str) or not raw.strip():
         return None
     try:
         moment = parse_timestamp(raw)
     except ValueError:
         return raw
-    try:
-        seconds = moment.timestamp()
-    except (OverflowError, ValueError):  # .NET's no-date sentinels with an offset
-        seconds = -1.0
-    if seconds.is_integer() and 0 <= seconds < MAX_SECONDS:
-        return int(seconds)
-    return format_utc(moment)
+    if moment.microsecond == 0:
+        seconds = (moment - UNIX_EPOCH) // timedelta(seconds=1)
+        if 0 <= seconds < SECONDS_LIMIT:
+            return seconds
+    ticks = (moment - TICKS_EPOCH) // timedelta(microseconds=1) * TICKS_PER_MICROSECOND
+    if SECONDS_LIMIT <= ticks < CURSOR_LIMIT:
+        return ticks
+    return format_utc(moment)  # .NET's first instant, with an offset that puts it before year 1
 
 
 def cursor_moment(cursor: Cursor) -> datetime | None:
     """The instant a remembered cursor stands for; None when it is no timestamp."""
     if isinstance(cursor, int):
-        return datetime.fromtimestamp(cursor, timezone.utc)
+        if cursor < SECONDS_LIMIT:
+            return UNIX_EPOCH + timedelta(seconds=cursor)
+        return TICKS_EPOCH + timedelta(microseconds=cursor // TICKS_PER_MICROSECOND)
     try:
         return parse_timestamp(cursor) if isinstance(cursor, str) else None
     except ValueError:
@@ -112,23 +133,44 @@ def pack_id(record_id) -> bytes | None:
 def unpack_id(key: bytes) -> str:
     text = key[:16].hex()
     guid = f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-    date = key[16:KEY]
+    date = key[16:ID_BYTES]
     return guid if date == NO_DATE else guid + f"{int.from_bytes(date, 'big'):0{DATE_DIGITS}d}"
+
+
+def pack_key(record_id) -> bytes | None:
+    """The packed form of an id (20 bytes) or of a "parent|child" key of two ids (40)."""
+    if type(record_id) is not str:
+        return None
+    parent, separator, child = record_id.partition(PAIR_SEPARATOR)
+    if not separator:
+        return pack_id(record_id)
+    parent_key, child_key = pack_id(parent), pack_id(child)
+    return None if parent_key is None or child_key is None else parent_key + child_key
+
+
+def unpack_key(key: bytes) -> str:
+    if len(key) == ID_BYTES:
+        return unpack_id(key)
+    return unpack_id(key[:ID_BYTES]) + PAIR_SEPARATOR + unpack_id(key[ID_BYTES:])
 
 
 class _Keys:
     """The keys of packed records as a sorted sequence, searched in two steps: first among every
     SPARSE-th key (a list, which bisect searches at C speed), then within that stretch."""
 
-    def __init__(self, rows: bytes):
-        self._rows = rows
-        self._sparse = [rows[at : at + KEY] for at in range(0, len(rows), SPARSE * ROW)]
+    def __init__(self, rows: bytes, width: int):
+        self.rows, self.width, self.row = rows, width, width + CURSOR_BYTES
+        self._sparse = [rows[at : at + width] for at in range(0, len(rows), SPARSE * self.row)]
 
     def __len__(self) -> int:
-        return len(self._rows) // ROW
+        return len(self.rows) // self.row
 
     def __getitem__(self, index: int) -> bytes:
-        return self._rows[index * ROW : index * ROW + KEY]
+        return self.rows[index * self.row : index * self.row + self.width]
+
+    def cursor(self, index: int) -> int:
+        start = index * self.row + self.width
+        return int.from_bytes(self.rows[start : start + CURSOR_BYTES], "big")
 
     def position(self, key: bytes) -> int:
         """Where the key is, or would be inserted (bisect_left)."""
@@ -140,27 +182,35 @@ class _Keys:
         """The key's index, or None. Looked for as bytes in the one stretch that can hold it (a
         C-speed search, where bisecting would index it from Python); only a match at the
         start of a record is the key, not one across a cursor and the next key."""
-        if key is None:
+        if key is None or len(key) != self.width:
             return None
         stretch = bisect_right(self._sparse, key) - 1
         if stretch < 0:
             return None
-        start = stretch * SPARSE * ROW
-        end = start + SPARSE * ROW
-        at = self._rows.find(key, start, end)
-        while at % ROW:  # -1 (not found) is no multiple of ROW either
+        start = stretch * SPARSE * self.row
+        end = start + SPARSE * self.row
+        at = self.rows.find(key, start, end)
+        while at % self.row:  # -1 (not found) is no multiple of a row either
             if at == -1:
                 return None
-            at = self._rows.find(key, at + 1, end)
-        return at // ROW
+            at = self.rows.find(key, at + 1, end)
+        return at // self.row
 
 
 class KnownSet:
     """The ids a table has live in the destination, each with the cursor it was written with."""
 
-    def __init__(self, rows: bytes = b"", other: dict | None = None, encoded: dict | None = None):
-        self._rows = rows  # packed records, sorted by key
-        self._keys = _Keys(rows)
+    def __init__(
+        self,
+        rows: bytes = b"",
+        other: dict | None = None,
+        encoded: dict | None = None,
+        width: int | None = None,
+    ):
+        # Bytes of a packed key (ID_BYTES, or twice that for pairs); set by the first key that
+        # packs, and a key of the other size is kept as it is.
+        self._width = width
+        self._keys = _Keys(rows, width or ID_BYTES)  # packed records, sorted by key
         self._other: dict = other or {}  # id -> cursor, for what does not pack
         self._changes: dict = {}  # id -> cursor or _DELETED, not folded in yet
         self._encoded = encoded  # the state's form of the set as it is, while it is unchanged
@@ -169,33 +219,59 @@ class KnownSet:
     @classmethod
     def from_state(cls, entry) -> KnownSet:
         """The set from the state's "known" entry; ValueError when it cannot be trusted."""
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        form = entry.get("format") if isinstance(entry, dict) else None
+        if form not in (FORMAT, OLD_FORMAT):
             raise ValueError("not a remembered set of this connector's format")
+        width = entry.get("key_bytes", ID_BYTES) if form == FORMAT else ID_BYTES
+        cursor_bytes = CURSOR_BYTES if form == FORMAT else OLD_CURSOR_BYTES
         try:
             planes = zlib.decompress(base64.b64decode(entry.get("packed", ""), validate=True))
             other_text = entry.get("other")
             pairs = json.loads(zlib.decompress(base64.b64decode(other_text))) if other_text else []
         except (binascii.Error, zlib.error, TypeError, ValueError) as error:
             raise ValueError(f"unreadable ({error})") from None
-        count = len(planes) // ROW
-        if len(planes) % ROW or count + len(pairs) != entry.get("count"):
+        row = width + cursor_bytes if width in KEY_SIZES else 0
+        count = len(planes) // row if row else 0
+        if (planes and not row) or len(planes) != count * row:
+            raise ValueError("its records are not of a size it packs")
+        if count + len(pairs) != entry.get("count"):
             raise ValueError("its size does not match its count")
         rows = bytearray(len(planes))
-        for byte in range(ROW):
-            rows[byte::ROW] = planes[byte * count : (byte + 1) * count]
+        for byte in range(row):
+            rows[byte::row] = planes[byte * count : (byte + 1) * count]
+        if form == OLD_FORMAT:
+            return cls._converted(bytes(rows), pairs)
         other = {record_id: cursor for record_id, cursor in pairs}
-        return cls(bytes(rows), other, encoded=entry)
+        return cls(bytes(rows), other, encoded=entry, width=width if count else None)
+
+    @classmethod
+    def _converted(cls, rows: bytes, pairs: list) -> KnownSet:
+        """A format 1 set in this format: cursors widened, and what now packs (fractional edit
+        times, pair keys) packed, each with the cursor `cursor_value` now gives its text."""
+        old_row, padding = ID_BYTES + OLD_CURSOR_BYTES, bytes(CURSOR_BYTES - OLD_CURSOR_BYTES)
+        wide = b"".join(
+            rows[at : at + ID_BYTES] + padding + rows[at + ID_BYTES : at + old_row]
+            for at in range(0, len(rows), old_row)
+        )
+        known = cls(wide, width=ID_BYTES if wide else None)
+        for record_id, cursor in pairs:
+            known.put(record_id, cursor_value(cursor) if isinstance(cursor, str) else cursor)
+        known._fold()
+        return known
 
     def to_state(self) -> dict:
         """The state's form: packed records in byte planes, the rest as JSON; cached."""
         self._fold()
         if self._encoded is None:
-            planes = b"".join(self._rows[byte::ROW] for byte in range(ROW))
+            rows, row = self._keys.rows, self._keys.row
+            planes = b"".join(rows[byte::row] for byte in range(row))
             entry = {
                 "format": FORMAT,
                 "count": len(self),
                 "packed": base64.b64encode(zlib.compress(planes, ZLIB_LEVEL)).decode("ascii"),
             }
+            if rows:
+                entry["key_bytes"] = self._width
             if self._other:
                 pairs = sorted(self._other.items(), key=lambda pair: str(pair[0]))
                 text = json.dumps(pairs, separators=(",", ":")).encode("utf-8")
@@ -206,7 +282,7 @@ class KnownSet:
     # -- the set
     def __len__(self) -> int:
         self._fold()
-        return len(self._rows) // ROW + len(self._other)
+        return len(self._keys) + len(self._other)
 
     def get(self, record_id) -> Cursor | _NotKnown:
         """The cursor an id was written with, or NOT_KNOWN."""
@@ -215,8 +291,8 @@ class KnownSet:
             return NOT_KNOWN if cursor is _DELETED else cursor
         if record_id in self._other:
             return self._other[record_id]
-        index = self._index(pack_id(record_id))
-        return NOT_KNOWN if index is None else self._cursor_at(index)
+        index = self._keys.find(pack_key(record_id))
+        return NOT_KNOWN if index is None else self._keys.cursor(index)
 
     def put(self, record_id, cursor: Cursor) -> None:
         self._change(record_id, cursor)
@@ -234,13 +310,6 @@ class KnownSet:
         if len(self._changes) >= FOLD_AT:
             self._fold()
 
-    def _index(self, key: bytes | None) -> int | None:
-        return self._keys.find(key)
-
-    def _cursor_at(self, index: int) -> int:
-        start = index * ROW + KEY
-        return int.from_bytes(self._rows[start : start + 4], "big")
-
     def _fold(self) -> None:
         """Folds the gathered changes in; the cached encoding goes only if something changed
         (a record read again as it was, a look-back's re-read, changes nothing)."""
@@ -249,8 +318,12 @@ class KnownSet:
         changed = False
         updates: dict[bytes, int | None] = {}  # packed key -> cursor, or None to remove
         for record_id, cursor in self._changes.items():
-            key = pack_id(record_id)
-            packs = key is not None and type(cursor) is int
+            key = pack_key(record_id)
+            if key is not None and self._width is None:
+                self._width = len(key)
+            if key is not None and len(key) != self._width:
+                key = None
+            packs = key is not None and type(cursor) is int and 0 <= cursor < CURSOR_LIMIT
             if key is not None:
                 updates[key] = cursor if packs else None
             if packs or cursor is _DELETED:
@@ -259,23 +332,28 @@ class KnownSet:
                 changed |= self._other.get(record_id, NOT_KNOWN) != cursor
                 self._other[record_id] = cursor
         self._changes.clear()
-        rows = _merged(self._keys, sorted(updates.items()))
-        if changed or rows != self._rows:
-            self._rows, self._keys, self._encoded = rows, _Keys(rows), None
+        if self._width is None:  # nothing packs yet
+            if changed:
+                self._encoded = None
+            return
+        keys = self._keys if self._keys.width == self._width else _Keys(b"", self._width)
+        rows = _merged(keys, sorted(updates.items()))
+        if changed or rows != self._keys.rows:
+            self._keys, self._encoded = _Keys(rows, self._width), None
 
 
 def _merged(keys: _Keys, updates: list[tuple[bytes, int | None]]) -> bytes:
     """The packed records with sorted updates applied (None removes a key)."""
-    rows = keys._rows
+    rows, row = keys.rows, keys.row
     parts, at = [], 0
     for key, cursor in updates:
         index = keys.position(key)
-        parts.append(rows[at * ROW : index * ROW])
+        parts.append(rows[at * row : index * row])
         if cursor is not None:
-            parts.append(key + cursor.to_bytes(4, "big"))
+            parts.append(key + cursor.to_bytes(CURSOR_BYTES, "big"))
         found = index < len(keys) and keys[index] == key
         at = index + 1 if found else index
-    parts.append(rows[at * ROW :])
+    parts.append(rows[at * row :])
     return b"".join(parts)
 
 
@@ -287,18 +365,18 @@ class Census:
 
     def __init__(self, known: KnownSet):
         self._known = known
-        self._seen = bytearray(len(known._rows) // ROW)
+        self._seen = bytearray(len(known._keys))
         self._seen_other: set = set()
         self.repeats = 0  # ids listed more than once: the listing cannot be trusted
 
     def see(self, record_id) -> Cursor | _NotKnown:
         """Notes that the listing showed an id; the cursor it is remembered with, or NOT_KNOWN."""
         known = self._known
-        index = known._index(pack_id(record_id))
+        index = known._keys.find(pack_key(record_id))
         if index is not None:
             self.repeats += self._seen[index]
             self._seen[index] = 1
-            return known._cursor_at(index)
+            return known._keys.cursor(index)
         if record_id in known._other:
             self.repeats += record_id in self._seen_other
             self._seen_other.add(record_id)
@@ -307,10 +385,10 @@ class Census:
 
     def unseen(self) -> list:
         """The remembered ids the listing did not show."""
-        rows, ids = self._known._rows, []
+        keys, ids = self._known._keys, []
         index = self._seen.find(0)
         while index != -1:
-            ids.append(unpack_id(rows[index * ROW : index * ROW + KEY]))
+            ids.append(unpack_key(keys[index]))
             index = self._seen.find(0, index + 1)
         ids += [record_id for record_id in self._known._other if record_id not in self._seen_other]
         return ids

@@ -1,8 +1,11 @@
 """The remembered set: its encoding in the state, and its comparison with a listing."""
 
+import base64
 import json
 import random
 import uuid
+import zlib
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -10,15 +13,20 @@ from hypothesis import strategies as st
 
 from act_connector.known import (
     FOLD_AT,
-    KEY,
+    ID_BYTES,
+    KEY_SIZES,
     NOT_KNOWN,
+    SECONDS_LIMIT,
     KnownSet,
     _Keys,
     cursor_moment,
     cursor_value,
     pack_id,
+    pack_key,
     unpack_id,
+    unpack_key,
 )
+from act_connector.timestamps import parse_timestamp
 
 GUID = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 
@@ -51,13 +59,35 @@ def test_other_ids_do_not_pack(record_id):
 
 
 @pytest.mark.parametrize(
+    "key", [f"{GUID}|{GUID.replace('6f', '7a')}", f"{GUID}01312026|{GUID}", f"{GUID}|{GUID}"]
+)
+def test_a_pair_of_ids_packs_both_ways(key):
+    packed = pack_key(key)
+    assert len(packed) == 2 * ID_BYTES
+    assert unpack_key(packed) == key
+
+
+@pytest.mark.parametrize(
+    "key", [f"{GUID}|c001", f"c001|{GUID}", f"{GUID}|{GUID}|{GUID}", f"{GUID}|", f"|{GUID}", 7]
+)
+def test_a_pair_with_another_id_does_not_pack(key):
+    assert pack_key(key) is None
+
+
+@pytest.mark.parametrize(
     ("raw", "cursor"),
     [
         ("2025-07-26T18:46:00+00:00", 1753555560),
         ("2025-07-26T20:46:00+02:00", 1753555560),
         ("2025-07-26T18:46:00Z", 1753555560),
-        ("2025-07-26T18:46:00.5Z", "2025-07-26T18:46:00.500000Z"),
-        ("1900-01-01T00:00:00Z", "1900-01-01T00:00:00Z"),
+        # A fraction of a second: .NET ticks (100 ns) since year 1, whatever the offset or
+        # the number of digits.
+        ("2025-07-26T18:46:00.5Z", 638891523605000000),
+        ("2025-07-26T20:46:00.5000000+02:00", 638891523605000000),
+        ("2025-07-26T18:46:00.1234567Z", 638891523601234560),  # what Python keeps: microseconds
+        ("1900-01-01T00:00:00Z", 599266080000000000),
+        ("9999-12-31T00:00:00+00:00", 3155378112000000000),  # an open opportunity's close date
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),  # .NET's no-date: below SECONDS_LIMIT
         ("not a date", "not a date"),
         ("", None),
         (None, None),
@@ -66,7 +96,23 @@ def test_other_ids_do_not_pack(record_id):
 def test_cursor_values(raw, cursor):
     assert cursor_value(raw) == cursor
     if cursor is not None and raw != "not a date":
-        assert cursor_moment(cursor) is not None
+        assert cursor_moment(cursor) == parse_timestamp(raw)
+
+
+@given(st.datetimes(timezones=st.just(timezone.utc)), st.integers(-14 * 60, 14 * 60))
+@settings(max_examples=300, deadline=None)
+def test_an_instant_has_one_cursor_whatever_its_offset(moment, minutes):
+    offset = timezone(timedelta(minutes=minutes))
+    try:
+        shown = moment.astimezone(offset).isoformat()
+    except OverflowError:  # past year 9999 or before year 1 in that offset
+        return
+    cursor = cursor_value(shown)
+    assert cursor == cursor_value(moment.isoformat())
+    assert cursor_moment(cursor) == moment
+    assert isinstance(cursor, int) or moment < datetime(1, 1, 1, 0, 8, tzinfo=timezone.utc)
+    if isinstance(cursor, int) and cursor >= SECONDS_LIMIT:
+        assert moment.microsecond or not 0 <= moment.timestamp() < SECONDS_LIMIT
 
 
 def test_every_kind_of_id_and_cursor_survives_the_state():
@@ -104,9 +150,13 @@ def test_an_unchanged_set_is_not_encoded_again():
     [
         None,
         "x",
-        {"format": 2, "count": 0, "packed": ""},
+        {"format": 3, "count": 0, "packed": ""},
         {"format": 1, "count": 1, "packed": "!!"},
         {"format": 1, "count": 2, "packed": "eJwDAAAAAAE="},  # empty, but claims 2
+        {"format": 2, "count": 2, "packed": "eJwDAAAAAAE="},
+        # 56 bytes: two records of 28, but of keys it does not pack
+        {"format": 2, "count": 2, "key_bytes": 24, "packed": "eAFjYCAPAAAAOAAB"},
+        {"format": 2, "count": 1, "key_bytes": 20, "packed": "eAFjYCAPAAAAOAAB"},  # 2 records
     ],
 )
 def test_a_damaged_entry_is_refused(entry):
@@ -121,6 +171,64 @@ def test_bytes_per_record_of_guids():
         known.put(guid(rng), 1704067200 + rng.randrange(600 * 86400))
     size = len(json.dumps(known.to_state()))
     assert 20 < size / 20_000 < 25  # the README states about 22 to 24
+
+
+def fractional(rng: random.Random) -> str:
+    """An edit time as real Act! data has it: a fraction of a second, an offset."""
+    moment = datetime(2024, 1, 1, tzinfo=timezone(timedelta(hours=-5)))
+    return (moment + timedelta(microseconds=rng.randrange(600 * 86400 * 10**6))).isoformat()
+
+
+def test_fractional_edit_times_and_pair_keys_pack():
+    rng = random.Random(4)
+    records, links = KnownSet(), KnownSet()
+    activities = [guid(rng) + f"{rng.randrange(1, 13):02d}012026" for _ in range(5_000)]
+    for activity in activities:
+        records.put(activity, cursor_value(fractional(rng)))
+        for position in range(rng.randrange(1, 4)):
+            links.put(f"{activity}|{guid(rng)}", position)
+    for known, width in ((records, ID_BYTES), (links, 2 * ID_BYTES)):
+        entry = known.to_state()
+        assert entry["key_bytes"] == width and "other" not in entry
+        assert not known._other  # every record packed: no JSON fallback
+        assert len(known._keys.rows) == len(known) * (width + 8)
+    assert len(json.dumps(records.to_state())) / len(records) < 32
+    assert len(json.dumps(links.to_state())) / len(links) < 40  # about 60 as JSON
+    again = round_trip(links)
+    assert sorted(again.census().unseen()) == sorted(links.census().unseen())
+
+
+def format_1(packed: dict[str, int], other: list) -> dict:
+    """A set as the previous version wrote it: 20-byte ids with 4-byte cursors, byte planes."""
+    rows = b"".join(
+        pack_id(key) + cursor.to_bytes(4, "big")
+        for key, cursor in sorted(packed.items(), key=lambda item: pack_id(item[0]))
+    )
+    planes = b"".join(rows[byte::24] for byte in range(24))
+    entry = {"format": 1, "count": len(packed) + len(other)}
+    entry["packed"] = base64.b64encode(zlib.compress(planes)).decode("ascii")
+    if other:
+        text = json.dumps(other).encode("utf-8")
+        entry["other"] = base64.b64encode(zlib.compress(text)).decode("ascii")
+    return entry
+
+
+def test_a_set_of_the_previous_format_is_read_with_every_cursor_as_now():
+    pair = f"{GUID}|{GUID.replace('6f', '8b')}"
+    entry = format_1(
+        {GUID: 1753555560, GUID.replace("6f", "7a") + "01312026": 1700000000},
+        [[pair, 3], ["c001", "2025-07-26T18:46:00.500000Z"], [17, "not a date"]],
+    )
+    known = KnownSet.from_state(json.loads(json.dumps(entry)))
+    assert known.get(GUID) == 1753555560
+    assert known.get(GUID.replace("6f", "7a") + "01312026") == 1700000000
+    assert known.get(pair) == 3 and pack_key(pair) not in (None, b"")
+    # The same edit time read again is unchanged: nothing is written again after an upgrade.
+    assert known.get("c001") == cursor_value("2025-07-26T18:46:00.5Z")
+    assert known.get(17) == "not a date"
+    again = known.to_state()
+    assert again["format"] == 2 and again["count"] == 5
+    assert round_trip(known).get(pair) == 3
 
 
 def test_a_census_finds_what_the_listing_left_out():
@@ -141,12 +249,17 @@ def test_a_census_finds_what_the_listing_left_out():
 
 ids_strategy = st.one_of(
     st.uuids().map(str),
+    st.tuples(st.uuids(), st.uuids()).map(lambda p: f"{p[0]}|{p[1]}"),
     st.tuples(st.uuids(), st.dates()).map(lambda p: str(p[0]) + p[1].strftime("%m%d%Y")),
     st.integers(0, 50),
     st.text(max_size=5),
 )
 cursors_strategy = st.one_of(
-    st.integers(0, 2**32 - 1), st.none(), st.sampled_from(["2025-01-01T00:00:00.5Z", "odd"])
+    st.integers(0, 2**32 - 1),
+    st.integers(2**32, 2**64 - 1),
+    st.integers(2**64, 2**65),  # does not pack: kept as it is
+    st.none(),
+    st.sampled_from(["2025-01-01T00:00:00.5Z", "odd"]),
 )
 
 
@@ -193,14 +306,19 @@ TWO_BYTES = st.sampled_from([0, 1])
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.lists(TWO_BYTES, min_size=KEY, max_size=KEY).map(bytes), max_size=300),
-    st.lists(TWO_BYTES, min_size=4, max_size=4).map(bytes),
+    st.sampled_from(KEY_SIZES).flatmap(
+        lambda width: st.lists(
+            st.lists(TWO_BYTES, min_size=width, max_size=width).map(bytes), max_size=300
+        )
+    ),
+    st.lists(TWO_BYTES, min_size=8, max_size=8).map(bytes),
 )
 def test_a_key_is_found_where_bisecting_finds_it(keys, cursor):
+    width = len(keys[0]) if keys else ID_BYTES
     rows = b"".join(key + cursor for key in sorted(set(keys)))
-    packed = _Keys(rows)
-    windows = {rows[at : at + KEY] for at in range(len(rows) - KEY + 1)}
-    for probe in windows | set(keys) | {bytes(KEY), b"\x02" * KEY}:
+    packed = _Keys(rows, width)
+    windows = {rows[at : at + width] for at in range(len(rows) - width + 1)}
+    for probe in windows | set(keys) | {bytes(width), b"\x02" * width}:
         index = packed.position(probe)
         expected = index if index < len(packed) and packed[index] == probe else None
         assert packed.find(probe) == expected
