@@ -12,12 +12,14 @@ emitted or deleted in this sync that it no longer has, and deletes them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from act_connector.catalog import TableSpec
 from act_connector.emitter import Emitter
-from act_connector.known import KnownSet
+from act_connector.known import PAIR_SEPARATOR, KeyLog, KnownSet
 from act_connector.state import SyncState
 
-KEY_SEPARATOR = "|"  # GUIDs hold no "|": the key splits back into its two ids
+KEY_SEPARATOR = PAIR_SEPARATOR  # GUIDs hold no "|": the key splits back into its two ids
 
 
 class LinkTable:
@@ -27,7 +29,7 @@ class LinkTable:
         self.spec = spec
         self.emitter = Emitter(spec, sync_state, operations, remember=True)
         self.touched: set[str] = set()  # parents emitted or deleted in this sync
-        self.current: list[str] = []  # the links those parents have now
+        self.current = KeyLog()  # the links those parents have now
         # Nothing remembered (its first sync, a re-sync): its parent is read from scratch.
         self.new = self.emitter.known is None
 
@@ -51,7 +53,7 @@ class LinkTable:
                     links["related_column"]: str(related["id"]),
                     "position": position,
                 }
-                self.current.append(row["id"])
+                self.current.add(row["id"])
                 if known.get(row["id"]) != position:
                     changed.append(row)
         self.emitter.write(changed)
@@ -86,7 +88,7 @@ class LinkTable:
         )
 
 
-def stale_keys(known: KnownSet, seen: list[str], touched: set[str] | None) -> list[str]:
+def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -> list[str]:
     """The remembered "parent id|related id" keys not seen now, of the parents touched in this
     sync (of every parent when `touched` is None)."""
     census = known.census()

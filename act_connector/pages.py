@@ -20,7 +20,7 @@ from typing import Any
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.errors import PagingError
-from act_connector.paging import Position, next_position, page_query, usable_rows
+from act_connector.paging import Position, ends_walk, next_position, page_query, usable_rows
 from act_connector.timestamps import format_utc
 
 # follow(page) -> (the page's rows to write, what to fetch next, where the walk stands after it)
@@ -34,9 +34,10 @@ class Pages:
             for rows, after in pages:
                 ...  # write rows; `after` is the position to checkpoint
 
-    The walk ends at the first empty page. `follow` checks a page, keeps the rows that can be
-    written and says what comes next (raising stops the walk before the page is written);
-    `fetch(request, stop)` gets that next page, and gives up once `stop` is set.
+    The walk ends at the first empty page, or at a page after which `follow` asks for nothing.
+    `follow` checks a page, keeps the rows that can be written and says what comes next (raising
+    stops the walk before the page is written); `fetch(request, stop)` gets that next page, and
+    gives up once `stop` is set.
     """
 
     def __init__(self, first: list, follow: Follow, fetch: Callable, name: str):
@@ -52,6 +53,9 @@ class Pages:
         page = self._first
         while page:
             rows, request, after = self._follow(page)
+            if request is None:  # follow knows this page is the last
+                yield rows, after
+                return
             upcoming = self._prefetch.submit(self._fetch, request, self._stop)
             yield rows, after
             page = upcoming.result()
@@ -70,15 +74,22 @@ class Pages:
 
 
 class _Keyset:
-    """follow() for a sync's walk: the rows that can land, the query of the next page and the
-    position after this one; counts what the server sent that paging had to work around."""
+    """follow() for a sync's walk: the rows that can land, the query of the next page (None
+    after a page that ends the walk, see paging.ends_walk) and the position after this one;
+    counts what the server sent that paging had to work around."""
 
     def __init__(
-        self, table: TableSpec, position: Position, until: datetime, top: int, anomalies: Counter
+        self,
+        table: TableSpec,
+        position: Position,
+        until: datetime,
+        top: int,
+        anomalies: Counter,
+        last_end: Position | None,
     ):
         self._table, self._position, self._until, self._top = table, position, until, top
         self._until_text = format_utc(until)
-        self._anomalies = anomalies
+        self._anomalies, self._last_end = anomalies, last_end
 
     def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
         table, anomalies = self._table, self._anomalies
@@ -90,6 +101,8 @@ class _Keyset:
             raise PagingError(table.name, "a page held no record that can land.")
         self._position, untracked = next_position(table, self._position, rows, self._until)
         anomalies["untracked"] += untracked
+        if ends_walk(self._position, len(page), self._top, self._last_end):
+            return rows, None, self._position
         query = page_query(table, self._position, self._until_text, self._top)
         return rows, query, self._position
 
@@ -103,12 +116,14 @@ def walk_pages(
     until: datetime,
     top: int,
     anomalies: Counter,
+    last_end: Position | None = None,
 ) -> Pages:
     """The pages of a table after `position` up to `until`, starting with `first`; what paging
-    had to work around is counted in `anomalies`."""
+    had to work around is counted in `anomalies`. With `last_end` (where the last sync's walk
+    ended), a short page that ends there ends the walk (paging.ends_walk)."""
     return Pages(
         first,
-        _Keyset(table, position, until, top, anomalies),
+        _Keyset(table, position, until, top, anomalies, last_end),
         lambda query, stop: client.get_page(table.name, path, query, stop).rows,
         f"act-{table.name}",
     )

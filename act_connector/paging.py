@@ -10,8 +10,16 @@ so a record that moves cannot shift the others; a page-size cap below $top only 
 thousands of records sharing one second are walked through by id. UNTIL is the server's clock when
 the sync began (minus a second that may still be filling): what is edited during the sync is left
 for the next one, which starts after the last row this one read. Tables without a cursor are
-walked by id alone. A table ends at the first empty page, never at a short one; a page longer
-than $top asked for (a server that ignores $top) is still in order and is used as it is.
+walked by id alone. A table ends at the first empty page, and at a short one only as below; a
+page longer than $top asked for (a server that ignores $top) is in order and used as it is.
+
+A page shorter than $top is no end in itself: a server may cap its pages below $top, and start
+to do so at any time. One short page does end a walk: one whose last row is exactly the row the
+last sync's walk ended at. A quiet sync's look-back page is such a page, so a quiet sync asks
+each table once. Everything after that row is a change since the last sync; a capped page could
+hide it only by holding exactly the look-back's rows, no more and no fewer, and sync after sync
+it would. So the walk asks for the page after it anyway whenever the table's reconciliation is
+due (daily by default) or reconciliation is off: such a change is late by a day at most.
 A record without a readable cursor cannot place the walk: it is kept, counted, and the next page
 skips past it ($skip) from the last record that could.
 """
@@ -105,6 +113,12 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
     if position.skip:
         query["$skip"] = str(position.skip)
     return query
+
+
+def ends_walk(after: Position, served: int, top: int, last_end: Position | None) -> bool:
+    """Whether a page of `served` rows after which the walk stands at `after` is its last: a page
+    shorter than $top that ends exactly where the last sync's walk did (see above)."""
+    return last_end is not None and served < top and after == last_end
 
 
 def usable_rows(table: TableSpec, rows: list) -> tuple[list[dict], int]:

@@ -28,6 +28,7 @@ from act_connector.client import ActClient, Page
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
+from act_connector.known import KeyLog
 from act_connector.links import KEY_SEPARATOR, stale_keys
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
@@ -56,7 +57,7 @@ class PerParentTable:
         # Parents read (or deleted) in this sync, whose remembered rows are checked at the end;
         # None once every parent Act! has was read (a membership read): every row is checked.
         self.touched: set[str] | None = set()
-        self._seen: list[str] = []  # the remembered keys of the rows those parents have now
+        self._seen = KeyLog()  # the remembered keys of the rows those parents have now
         self.new = self.emitter.known is None  # nothing remembered: every parent must be read
         self.parents = 0
 
@@ -117,7 +118,7 @@ class PerParentTable:
             return
         for record in records:
             row, remembered = self._row(parent_id, record)
-            self._seen.append(remembered)
+            self._seen.add(remembered)
             value = digest(row)
             if known.get(remembered) != value:
                 changed.append((remembered, row, value))

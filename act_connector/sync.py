@@ -246,7 +246,14 @@ class TableSync:
         if from_scratch:
             self._truncate(position)
         self._log_start(position, from_scratch)
-        position = self.walk(position, page.rows, self.until)
+        # A short page that ends where the last walk did ends this one (paging.py), unless the
+        # page after it is due to be asked: with reconciliation, or without one to wait for.
+        interval = self.settings.reconcile_interval
+        ask_after = (
+            from_scratch or interval is None or reconciliation_due(state, interval, self.until)
+        )
+        last_end = None if ask_after else state.position
+        position = self.walk(position, page.rows, self.until, last_end)
         if not table.incremental:
             self.emitter.end_pass()  # the next sync starts a new pass, and marks deletions again
         elif from_scratch:
@@ -278,11 +285,21 @@ class TableSync:
         self._log_walked(self.result.seconds)
         return self.result
 
-    def walk(self, position: Position, rows: list, until: datetime) -> Position:
+    def walk(
+        self, position: Position, rows: list, until: datetime, last_end: Position | None = None
+    ) -> Position:
         """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
         top = self.settings.batch_size
         with walk_pages(
-            self.client, self.table, self.path, position, rows, until, top, self.anomalies
+            self.client,
+            self.table,
+            self.path,
+            position,
+            rows,
+            until,
+            top,
+            self.anomalies,
+            last_end,
         ) as pages:
             for rows, position in pages:
                 self.emitter.upsert(rows)

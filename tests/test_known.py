@@ -17,6 +17,7 @@ from act_connector.known import (
     KEY_SIZES,
     NOT_KNOWN,
     SECONDS_LIMIT,
+    KeyLog,
     KnownSet,
     _Keys,
     cursor_moment,
@@ -322,3 +323,12 @@ def test_a_key_is_found_where_bisecting_finds_it(keys, cursor):
         index = packed.position(probe)
         expected = index if index < len(packed) and packed[index] == probe else None
         assert packed.find(probe) == expected
+
+
+def test_a_key_log_gives_back_every_key_it_was_given():
+    keys = [f"{GUID}|{GUID}", GUID, 7, f"{GUID}|c001", f"{GUID}01312026|{GUID}", GUID.upper()]
+    log = KeyLog()
+    for key in keys * 2:
+        log.add(key)
+    assert sorted(map(repr, log)) == sorted(map(repr, keys * 2))
+    assert len(log._other) == 6  # 7, the pair with "c001" and the upper-case GUID, twice

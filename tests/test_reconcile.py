@@ -163,6 +163,54 @@ def test_reconciliation_waits_for_its_interval(emulator, catalog):
     assert sorted(due.deleted("contacts")) == sorted(deleted)
 
 
+def make_reconciliation_due(syncs: Syncs) -> None:
+    """As a day later (less the tenth of the interval it may come early)."""
+    day_ago = format_utc(datetime.now(timezone.utc) - timedelta(hours=21, minutes=40))
+    for entry in syncs.state["tables"].values():
+        entry["reconciled"] = day_ago
+
+
+def in_look_back(emulator, syncs: Syncs, table: str, minutes: int) -> int:
+    """How many records a quiet sync's look-back page holds."""
+    start = syncs.cursor(table) - timedelta(minutes=minutes)
+    cursor = syncs.catalog.tables[table].cursor
+    return sum(
+        record[cursor] is not None and parse_timestamp(record[cursor]) >= start
+        for record in emulator.store.truth(table)
+    )
+
+
+def test_a_quiet_sync_asks_each_table_once_and_the_page_after_when_due(emulator, catalog):
+    syncs = Syncs(emulator, catalog, reconcile_interval_hours="24", lookback_minutes="10")
+    syncs.run()
+    assert all(in_look_back(emulator, syncs, table, 10) >= 1 for table in TABLES)
+    before = emulator.stats["data_requests"]
+    quiet = syncs.run()
+    # The look-back page ends where the last walk did, and it is short: nothing is after it.
+    assert emulator.stats["data_requests"] - before == len(TABLES)
+    assert [event for event in quiet.events if event[0] in ("upsert", "delete")] == []
+    make_reconciliation_due(syncs)
+    before = emulator.stats["data_requests"]
+    syncs.run()
+    walks = emulator.stats["data_requests"] - before - 2 * len(TABLES)  # the listings
+    assert walks == 2 * len(TABLES)  # the look-back page and the empty page after it
+
+
+def test_a_capped_page_that_hides_new_records_is_looked_past_when_due(emulator, catalog):
+    syncs = Syncs(emulator, catalog, tables="contacts", reconcile_interval_hours="24")
+    syncs.run(lookback_minutes="10")
+    # The server starts capping its pages at exactly the look-back's rows: its page ends where
+    # the last walk did, and hides what is after it (the one case paging.py describes).
+    emulator.configure(page_cap=in_look_back(emulator, syncs, "contacts", 10))
+    created = emulator.store.create("contacts", 2)
+    wait_for_the_next_second()
+    syncs.run(lookback_minutes="10")
+    assert not set(created) & syncs.destination.live["contacts"].keys()  # a day late at most
+    make_reconciliation_due(syncs)
+    syncs.run(lookback_minutes="10")
+    assert not syncs.destination.differences(emulator, "contacts")
+
+
 def test_off_keeps_no_set_and_never_lists(emulator, catalog):
     syncs = Syncs(emulator, catalog, reconcile_interval_hours="off")
     syncs.run()

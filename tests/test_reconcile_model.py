@@ -10,6 +10,7 @@ a killed `fivetran debug` does.
 import json
 import random
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from unittest import mock
@@ -46,6 +47,7 @@ class Act:
         self.waiting: list[tuple[int, tuple]] = []
         self.requests = 0
         self.fail_at: int | None = None
+        self.page_cap: int | None = None  # rows a page holds at most, whatever $top asks
         for age in range(count):
             self.create(age % 5 + 1)
 
@@ -88,7 +90,7 @@ class Act:
         params = dict(parse_qsl(urlsplit(request.url).query))
         query = Query(params, PROPERTIES, "Contact")
         ordered = sorted(self.records.values(), key=query.sort_key)
-        rows = query.run(ordered, [query.sort_key(r)[0] for r in ordered])
+        rows = query.run(ordered, [query.sort_key(r)[0] for r in ordered])[: self.page_cap]
         if query.select:
             rows = [{path[0]: row[path[0]] for path in query.select} for row in rows]
         body = json.dumps(rows)
@@ -116,21 +118,20 @@ def moment(value) -> datetime:
 
 
 class Destination:
-    def __init__(self):
+    def __init__(self, **settings):
         self.live: dict[str, dict] = {}
         self.state: dict | None = None
+        self.settings = {
+            "tables": "contacts",
+            "batch_size": "2",
+            "reconcile_interval_hours": "0",
+            "lookback_minutes": "0",  # its window written again would hide what a sync emits
+            **settings,
+        }
 
     def sync(self, act: Act, catalog, fail_at: int | None = None) -> Operations:
         act.requests, act.fail_at = 0, fail_at
-        settings = validate_configuration(
-            configuration(
-                tables="contacts",
-                batch_size="2",
-                reconcile_interval_hours="0",
-                lookback_minutes="0",  # its window written again would hide what a sync emits
-            ),
-            catalog,
-        )
+        settings = validate_configuration(configuration(**self.settings), catalog)
         operations = Operations(act)
         try:
             run_sync(settings, catalog, self.state, operations)
@@ -177,6 +178,34 @@ step = st.one_of(
 @given(st.integers(0, 7), st.lists(step, max_size=12))
 def test_any_interleaving_converges_and_a_quiet_table_emits_nothing(catalog, count, steps):
     act, destination = Act(count), Destination()
+    with served(act):
+        destination.sync(act, catalog)
+        converges(act, destination, catalog, steps)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.integers(0, 7), st.lists(step, max_size=12), st.sampled_from([None, 1, 2]))
+def test_with_a_look_back_and_daily_reconciliation_it_converges_once_due(
+    catalog, count, steps, page_cap
+):
+    """Walks that may end at a short page (paging.ends_walk), from a server that may cap its
+    pages: once the reconciliation is due, everything has landed."""
+    act = Act(count)
+    destination = Destination(reconcile_interval_hours="24", lookback_minutes="1")
+    with served(act):
+        destination.sync(act, catalog)
+        act.page_cap = page_cap
+        for entry in (destination.state or {}).get("tables", {}).values():
+            entry["reconciled"] = (act.clock - timedelta(hours=1)).isoformat()  # not due
+        converges(act, destination, catalog, steps, due=True)
+
+
+@contextmanager
+def served(act: Act):
     with (
         responses.RequestsMock(assert_all_requests_are_fired=False) as mocked,
         mock.patch("act_connector.reconcile.LISTING_TOP", 3),  # listings of several pages
@@ -186,21 +215,29 @@ def test_any_interleaving_converges_and_a_quiet_table_emits_nothing(catalog, cou
     ):
         mocked.add_callback(responses.GET, f"{BASE_URL}/authorize", callback=act.answer)
         mocked.add_callback(responses.GET, f"{BASE_URL}/api/contacts", callback=act.answer)
-        destination.sync(act, catalog)
-        for when, what in steps:
-            if when == "now":
-                act.change(what)
-            elif when == "sync":
-                destination.sync(act, catalog, fail_at=what)
-            else:
-                act.waiting.append((when, what))
-            act.clock += timedelta(seconds=2)
-        for _, action in act.waiting:  # changes waiting for requests that never came
-            act.change(action)
-        act.waiting.clear()
+        yield
+
+
+def converges(act: Act, destination: Destination, catalog, steps: list, due=False) -> None:
+    """Runs the steps, then syncs (its reconciliation made due first, if `due`): the destination
+    must then equal Act!, and a quiet sync after it emit nothing."""
+    for when, what in steps:
+        if when == "now":
+            act.change(what)
+        elif when == "sync":
+            destination.sync(act, catalog, fail_at=what)
+        else:
+            act.waiting.append((when, what))
         act.clock += timedelta(seconds=2)
-        destination.sync(act, catalog)
-        assert destination.agrees_with(act)
-        quiet = destination.sync(act, catalog)
-        assert [event for event in quiet.events if event[0] in ("upsert", "delete")] == []
-        assert destination.agrees_with(act)
+    for _, action in act.waiting:  # changes waiting for requests that never came
+        act.change(action)
+    act.waiting.clear()
+    act.clock += timedelta(seconds=2)
+    if due and destination.state:
+        for entry in destination.state.get("tables", {}).values():
+            entry["reconciled"] = (act.clock - timedelta(days=1)).isoformat()
+    destination.sync(act, catalog)
+    assert destination.agrees_with(act)
+    quiet = destination.sync(act, catalog)
+    assert [event for event in quiet.events if event[0] in ("upsert", "delete")] == []
+    assert destination.agrees_with(act)
