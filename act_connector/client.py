@@ -3,14 +3,18 @@
 One persistent session serves the whole sync, and every request has a timeout. Every request,
 /authorize included, goes through one loop (`_request`) under one `RetryPolicy`, which decides
 what is retried, how long to wait and when to give up. A 401 on a data call renews the token once.
-Secrets (the password and the token) live only in request headers: never in a URL, a log line or
-an exception.
+The clients of one account share a token within the process, so that schema() and update() of
+one sync authorize once. Secrets (the password and the token) live only in request headers and
+memory: never in a URL, a log line or an exception.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import os
 import random
 import re
 import threading
@@ -18,7 +22,7 @@ import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode
 
@@ -63,6 +67,9 @@ POOL_CONNECTIONS = 32
 # An RFC 1123 date as a Date header holds it; a proxy that adds its own Date makes requests join
 # both with ", ", which parsedate cannot read as one.
 HTTP_DATE = re.compile(r"[A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}[^,]*")
+# What keys the password's digest in account_key: drawn anew by each process, so that no digest
+# can be matched against one from elsewhere.
+_ACCOUNT_SALT = os.urandom(16)
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,28 @@ class _Answer:
         return server_message(self.response, self.body)
 
 
+@dataclass(frozen=True)
+class SharedToken:
+    """A token this process obtained, for the other clients of the same account to use."""
+
+    token: str = field(repr=False)
+    obtained: float  # time.monotonic() when /authorize answered
+    server_time: datetime | None  # the server's clock then, as the client had read it
+
+
+# The latest token obtained per account (account_key): schema() and update() of one sync then
+# authorize once. One older than TOKEN_REFRESH_SECONDS is not handed out.
+_tokens: dict[tuple[str, str, str, str], SharedToken] = {}
+
+
+def account_key(settings: Settings) -> tuple[str, str, str, str]:
+    """Who asks which database: what a token (or what was read with it) may be shared within.
+    The password counts too, so that a changed one shares nothing, as a keyed digest: never
+    itself."""
+    digest = hmac.new(_ACCOUNT_SALT, settings.password.encode(), hashlib.sha256).hexdigest()
+    return settings.base_url, settings.database_name, settings.username, digest
+
+
 class ActClient:
     """Talks to one Act! database. Token renewal is locked, so threads may share a client."""
 
@@ -156,6 +185,7 @@ class ActClient:
         policy: RetryPolicy = DEFAULT_POLICY,
     ):
         self._settings = settings
+        self._account = account_key(settings)
         self._policy = policy
         self.base_url = settings.base_url
         self._sleep = sleep or time.sleep
@@ -183,12 +213,39 @@ class ActClient:
         self._unreadable_date_said = False
         self.stats = RequestStats()
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def close(self) -> None:
         self._session.close()
 
     # -- authorization
-    def authorize(self, stop: threading.Event | None = None) -> None:
-        """Exchanges the user name and password for a token at /authorize."""
+    def authorize(self, stop: threading.Event | None = None, reuse: bool = True) -> None:
+        """Gets this client a token. With `reuse`, one another client of the same account got in
+        this process within TOKEN_REFRESH_SECONDS, if there is one (so the sync uses schema()'s);
+        otherwise, or without `reuse` (a test of the credentials), one from /authorize. A token
+        Act! then refuses is renewed once, however it was got."""
+        if not (reuse and self._adopt_shared()):
+            self._exchange(stop)
+
+    def _adopt_shared(self) -> bool:
+        """Takes the account's shared token, if it is recent and not the one this client has."""
+        shared = _tokens.get(self._account)
+        if shared is None or shared.token == self._token:
+            return False
+        age = time.monotonic() - shared.obtained
+        if age > TOKEN_REFRESH_SECONDS:
+            return False
+        self._token, self._token_time = shared.token, self._clock() - age
+        if self.server_time is None and shared.server_time is not None:
+            # The clock /authorize's answer gave, moved on by the time since: like a Date header
+            # read now, never ahead of the server's clock.
+            self.server_time = shared.server_time + timedelta(seconds=age)
+        return True
+
+    def _exchange(self, stop: threading.Event | None) -> None:
+        """Exchanges the user name and password for a token at /authorize, and shares it."""
         url = f"{self.base_url}/authorize"
         credentials = f"{self._settings.username}:{self._settings.password}".encode()
         basic = "Basic " + base64.b64encode(credentials).decode("ascii")
@@ -209,6 +266,7 @@ class ActClient:
         self._token = token
         self._token_time = self._clock()
         self._count(token_refreshes=1)
+        _tokens[self._account] = SharedToken(token, time.monotonic(), self.server_time)
 
     def _bearer(self, stop: threading.Event | None) -> str:
         with self._token_lock:
@@ -221,7 +279,7 @@ class ActClient:
         with self._token_lock:
             if f"Bearer {self._token}" == expired:
                 log.info(f"{subject(table)}: the Act! token expired; authorizing again")
-                self.authorize(stop)
+                self._exchange(stop)
 
     # -- collections
     def get_rows(self, table: str, path: str, params: dict[str, str]) -> list:

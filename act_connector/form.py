@@ -225,7 +225,7 @@ def connect_to_act(configuration: dict):
     client = ActClient(settings, policy=SETUP_TEST_POLICY)
     found, failures = [], []
     try:
-        client.authorize()
+        client.authorize(reuse=False)  # the test is of the credentials: always asked
         settings, catalog = for_this_server(settings, catalog, client)
         until = format_utc(sync_until(client))
         for name in settings.tables:

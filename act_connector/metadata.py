@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient
+from act_connector.client import ActClient, account_key
 from act_connector.config import CUSTOM_TABLE, Settings, refuse_orphans
 from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
@@ -50,11 +50,12 @@ CUSTOM_TABLE_LINKS = {
     "groups": ("groups", "group_id"),
     "opportunity": ("opportunities", "opportunity_id"),
 }
-# schema() and update() of one sync both need the definitions: read within this many seconds, they
-# are used again (one request, and one warning when they cannot be read); a later sync reads anew.
+# schema() and update() of one sync both need the definitions, and the `fields` table is the field
+# definitions: read within this many seconds, they are used again (one request, and one warning
+# when they cannot be read); a later sync reads anew.
 REUSE_SECONDS = 300.0
-# Per server, database and user: when the definitions were read, and what came (None: failed).
-_read: dict[tuple[str, str, str], tuple[float, Definitions]] = {}
+# Per account (client.account_key): when the definitions were read, and what came (None: failed).
+_read: dict[tuple[str, str, str, str], tuple[float, Definitions]] = {}
 CUSTOM_PREFIX = "customFields" + SEPARATOR
 # Act!'s field types and the column type each lands as. Types whose values have no one form
 # (Calculated, Picture) are left out: inference takes them as they come.
@@ -218,10 +219,9 @@ def custom_link_tables(table: str) -> dict[str, TableSpec]:
 
 def read_definitions(settings: Settings, given: ActClient | None = None) -> Definitions:
     """Act!'s field definitions and custom entities, read once per sync (see REUSE_SECONDS)."""
-    key = (settings.base_url, settings.database_name, settings.username)
-    earlier = _read.get(key)
-    if earlier and time.monotonic() - earlier[0] < REUSE_SECONDS:
-        return earlier[1]
+    earlier = _recent(settings)
+    if earlier is not None:
+        return earlier
     client = given or ActClient(settings)
     try:
         if given is None:  # refused credentials or no server: the sync would fail alike, so fail
@@ -230,8 +230,24 @@ def read_definitions(settings: Settings, given: ActClient | None = None) -> Defi
     finally:
         if given is None:
             client.close()
-    _read[key] = (time.monotonic(), definitions)
+    _read[account_key(settings)] = (time.monotonic(), definitions)
     return definitions
+
+
+def rows_read(settings: Settings, path: str) -> list | None:
+    """The rows read_definitions read at /api/<path> within REUSE_SECONDS, for a table read whole
+    from that path (the `fields` table) to land rather than ask again; None if there are none."""
+    definitions = _recent(settings)
+    if definitions is None:
+        return None
+    return {METADATA_PATH: definitions.fields, ENTITIES_PATH: definitions.entities}.get(path)
+
+
+def _recent(settings: Settings) -> Definitions | None:
+    earlier = _read.get(account_key(settings))
+    if earlier and time.monotonic() - earlier[0] < REUSE_SECONDS:
+        return earlier[1]
+    return None
 
 
 def _listing(client: ActClient, path: str) -> list | None:

@@ -2,7 +2,8 @@
 
 Users, sales processes and stages, history types and field definitions have no time stamp and no
 documented OData query (/api/users is "Get all users"), and hold tens of rows. Each sync reads
-them in one request. Only what changed is written: the table's remembered set (known.py) keeps
+them in one request (the field definitions in none when metadata.py read them moments before, to
+type custom fields). Only what changed is written: the table's remembered set (known.py) keeps
 each row's id with a digest of its content, so a row lands again only when its digest differs, a
 new row lands, and a row Act! no longer lists is deleted. Without a remembered set (the first
 sync, a re-sync, an older state) the rows are first marked deleted and all of them land.
@@ -20,14 +21,14 @@ from act_connector.client import ActClient
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.known import KnownSet
-from act_connector.metadata import DERIVED
+from act_connector.metadata import DERIVED, rows_read
 from act_connector.paging import usable_rows
 
 
 def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[str, list[str]]:
     """Lands what changed in a 'whole' table; returns the path it came from and its warnings."""
-    page, path = first_page(client, table, {})
-    rows, malformed = usable_rows(table, page.rows)
+    rows, path, reused = _read_rows(client, table)
+    rows, malformed = usable_rows(table, rows)
     derive = DERIVED[table.derive] if table.derive else None
     rows = [derive(record) for record in rows] if derive else rows
     if emitter.known is None:
@@ -47,11 +48,23 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
             f"Table '{table.name}': {malformed} row(s) were not records with an "
             f"'{table.primary_key}' and were skipped."
         )
+    source = f"/api/{path}" + (" (as read for the definitions)" if reused else "")
     log.info(
-        f"Table '{table.name}' from /api/{path}: read whole, {len(rows)} records, "
+        f"Table '{table.name}' from {source}: read whole, {len(rows)} records, "
         f"{len(changed)} new or changed, {len(gone)} gone"
     )
     return path, [message for message in warnings if message]
+
+
+def _read_rows(client: ActClient, table: TableSpec) -> tuple[list, str, bool]:
+    """The table's rows, the path they are from, and whether they were read for the definitions
+    (within metadata.REUSE_SECONDS) rather than asked for now."""
+    path = table.paths[0]
+    rows = rows_read(client.settings, path)
+    if rows is not None:
+        return rows, path, True
+    page, path = first_page(client, table, {})
+    return page.rows, path, False
 
 
 def _changes(known: KnownSet, key: str, rows: list[dict]) -> tuple[list[dict], list]:

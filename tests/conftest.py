@@ -1,17 +1,18 @@
 import pytest
 from fivetran_connector_sdk import Logging
 
-from act_connector import metadata
 from act_connector.catalog import load_catalog
 from emulator.server import ActEmulator
+from tests.helpers import as_in_a_new_process
 
 
 @pytest.fixture(autouse=True)
 def fresh_definitions():
-    """Act!'s definitions are kept for a sync's schema() and update(): not from test to test."""
-    metadata._read.clear()
+    """Act!'s definitions and tokens are kept for a sync's schema() and update(): not from test
+    to test."""
+    as_in_a_new_process()
     yield
-    metadata._read.clear()
+    as_in_a_new_process()
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ import copy
 from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
 
+from act_connector import client, metadata
 from act_connector.catalog import load_catalog
 from emulator.data import IMPORT_SECOND, stamp
 
@@ -51,6 +52,13 @@ DEFAULT_LINKS = (
 
 def configuration(**changes: str) -> dict:
     return {**BASE_CONFIGURATION, **changes}
+
+
+def as_in_a_new_process() -> None:
+    """Forgets what a process keeps from schema() to update() (Act!'s definitions and the token),
+    as a sync in a process of its own starts: for tests of several syncs, each its own run."""
+    metadata._read.clear()
+    client._tokens.clear()
 
 
 def sdk_column_types() -> dict[str, dict]:

@@ -1,4 +1,5 @@
 import base64
+import dataclasses
 import threading
 import time
 
@@ -6,10 +7,12 @@ import pytest
 import requests
 import responses
 
+from act_connector import client as client_module
 from act_connector.client import (
     TOKEN_REFRESH_SECONDS,
     ActClient,
     Cancelled,
+    account_key,
     answer_limit,
     server_message,
 )
@@ -430,3 +433,93 @@ def test_the_rate_limit_pause_applies_to_data_requests_once_throttled(settings):
     slept = []
     client_for(settings, slept).get_rows("contacts", "contacts", {})
     assert slept == [0.5, 0.5]  # the wait itself is at least the pause, then the pause
+
+
+# -- one token for the clients of one account (schema() and update() of a sync)
+
+
+@responses.activate
+def test_clients_of_one_account_share_a_token_and_the_servers_clock(settings):
+    authorize_ok(Date="Tue, 01 Jul 2025 10:00:05 GMT")
+    responses.get(CONTACTS, json=[])
+    first = client_for(settings)
+    first.authorize()
+    second = client_for(settings)
+    second.authorize()  # asks nothing: the first's token serves
+    second.get_rows("contacts", "contacts", {})
+    assert [call.request.url for call in responses.calls] == [AUTHORIZE, CONTACTS]
+    assert responses.calls[1].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    # The clock /authorize gave, moved on by the time since: never ahead of the server's.
+    moved_on = (second.server_time - first.server_time).total_seconds()
+    assert 0 <= moved_on < 5
+    assert (first.stats.token_refreshes, second.stats.token_refreshes) == (1, 0)
+
+
+@responses.activate
+def test_a_shared_token_act_refuses_is_renewed_once_and_the_request_retried(settings, capsys):
+    authorize_ok()
+    authorize_ok(body="fresh-token")
+    responses.get(CONTACTS, status=401)
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    client_for(settings).authorize()
+    second = client_for(settings)
+    second.authorize()
+    assert second.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    urls = [call.request.url for call in responses.calls]
+    assert urls == [AUTHORIZE, CONTACTS, AUTHORIZE, CONTACTS]
+    assert responses.calls[1].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert responses.calls[3].request.headers["Authorization"] == "Bearer fresh-token"
+    assert "Table 'contacts': the Act! token expired; authorizing again" in capsys.readouterr().out
+    third = client_for(settings)  # the renewed token is the one shared now
+    third.authorize()
+    assert len(responses.calls) == 4 and third._token == "fresh-token"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hostname": "other.test"},
+        {"database_name": "OtherDb"},
+        {"username": "Jane Doe"},
+        {"password": "An0ther-secret"},
+    ],
+)
+@responses.activate
+def test_another_account_never_gets_the_token(settings, catalog, change):
+    authorize_ok()
+    authorize_ok(body="other-token")
+    responses.get("http://other.test/act.web.api/authorize", body="other-token")
+    client_for(settings).authorize()
+    other = client_for(validate_configuration(configuration(**change), catalog))
+    other.authorize()
+    assert len(responses.calls) == 2 and other._token == "other-token"
+
+
+@responses.activate
+def test_a_shared_token_past_the_refresh_window_is_not_used(settings):
+    authorize_ok()
+    authorize_ok(body="second")
+    client_for(settings).authorize()
+    [(account, shared)] = client_module._tokens.items()
+    older = shared.obtained - TOKEN_REFRESH_SECONDS - 1
+    client_module._tokens[account] = dataclasses.replace(shared, obtained=older)
+    late = client_for(settings)
+    late.authorize()
+    assert len(responses.calls) == 2 and late._token == "second"
+
+
+@responses.activate
+def test_a_test_of_the_credentials_always_asks(settings):
+    authorize_ok()
+    client_for(settings).authorize()
+    client_for(settings).authorize(reuse=False)  # the setup test's and the doctor's
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_what_is_shared_shows_neither_token_nor_password(settings):
+    authorize_ok()
+    client_for(settings).authorize()
+    shown = repr(client_module._tokens)
+    assert TOKEN not in shown and PASSWORD not in shown
+    assert account_key(settings)[:3] == (BASE_URL, "ActDemo", "John Hollo")

@@ -15,7 +15,7 @@ from act_connector.sync import run_sync
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.e2e.harness import differences, emitted_rows
-from tests.helpers import RecordingOperations, configuration
+from tests.helpers import RecordingOperations, as_in_a_new_process, configuration
 
 SMALL = {"contacts": 120, "companies": 20, "opportunities": 30, "activities": 40, "products": 10}
 
@@ -31,6 +31,7 @@ def server():
 def sync(server, catalog, state=None, operations=None, **changes):
     settings = validate_configuration(emulator_configuration(server, **changes), catalog)
     operations = operations or RecordingOperations()
+    as_in_a_new_process()  # reads the clock anew: a second's wait is then enough for the next
     summary = run_sync(settings, catalog, state, operations)
     return operations, summary
 

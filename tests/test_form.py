@@ -36,6 +36,12 @@ def test_success_against_the_emulator(emulator, capsys):
     assert "readable: contacts (/api/contacts)" in capsys.readouterr().out
 
 
+def test_each_setup_test_authorizes_though_the_process_holds_a_token(emulator):
+    configuration = emulator_configuration(emulator, tables="users")
+    assert connect_to_act(configuration).success and connect_to_act(configuration).success
+    assert emulator.stats["authorizations"] == 2  # the test is of the credentials
+
+
 def test_a_table_read_whole_is_read_once_without_a_query(emulator, capsys):
     before = emulator.stats["data_requests"]
     result = connect_to_act(emulator_configuration(emulator, tables="users,history_types"))

@@ -16,7 +16,7 @@ from act_connector.sync import run_sync
 from act_connector.timestamps import format_utc, parse_timestamp
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
-from tests.helpers import BASE_URL, RecordingOperations, configuration
+from tests.helpers import BASE_URL, RecordingOperations, as_in_a_new_process, configuration
 
 TABLES = ("contacts", "companies", "activities")  # activities: GUID+MMddyyyy ids among GUIDs
 # Reconciliation on every sync, and no look-back (which writes its window again each sync): what
@@ -73,6 +73,7 @@ class Syncs:
         configuration = emulator_configuration(self.emulator, **{**self.changes, **changes})
         settings = validate_configuration(configuration, self.catalog)
         operations = RecordingOperations()
+        as_in_a_new_process()  # reads the clock anew: wait_for_the_next_second counts on it
         try:
             run_sync(settings, self.catalog, self.state, operations)
         finally:

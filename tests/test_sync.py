@@ -19,6 +19,7 @@ from tests.helpers import (
     DEFAULT_TABLES,
     PASSWORD,
     RecordingOperations,
+    as_in_a_new_process,
     bulk_import,
     configuration,
 )
@@ -35,6 +36,7 @@ def query_of(call) -> dict:
 def sync(catalog, state=None, **changes):
     settings = validate_configuration(configuration(**changes), catalog)
     operations = RecordingOperations()
+    as_in_a_new_process()  # each sync its own run: it reads the server's clock at /authorize
     summary = run_sync(settings, catalog, state, operations)
     return operations, summary
 
@@ -327,6 +329,7 @@ def test_no_secret_reaches_logs_errors_or_state(catalog, act, capsys):
 def emulator_sync(server, catalog, state=None, **changes):
     settings = validate_configuration(emulator_configuration(server, **changes), catalog)
     operations = RecordingOperations()
+    as_in_a_new_process()  # each sync its own run: a second's wait is then enough for the next
     run_sync(settings, catalog, state, operations)
     return operations
 

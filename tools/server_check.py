@@ -171,7 +171,7 @@ def _run_checks(
 ) -> None:
     started = time.monotonic()
     try:
-        client.authorize()
+        client.authorize(reuse=False)  # what is checked: never a token shared in the process
     except ActConnectorError as error:
         report.findings["authorization"] = f"fails: {error}"
         report.problems.append(str(error))

@@ -1,5 +1,6 @@
 """End to end: the real `fivetran debug` against the emulator over HTTP, every row compared."""
 
+import copy
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import duckdb
 import pytest
 
 from act_connector.timestamps import format_utc, parse_timestamp
+from bench.figures import counted
 from tests.conftest import emulator_configuration
 from tests.e2e.harness import (
     PROJECT,
@@ -235,6 +237,22 @@ def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, p
     assert_synced(emulator, second)
     assert records_logged(second, "opportunities") == len(emulator.store.truth("opportunities"))
     assert records_logged(second, "contacts") == 0
+
+
+def test_a_quiet_sync_authorizes_once_and_reads_the_field_definitions_once(emulator, project):
+    """`fivetran debug` runs schema() and update() in one process: update() uses schema()'s token,
+    and the fields table lands the definitions schema() read."""
+    tables = ("contacts", "users", "fields")
+    configuration = emulator_configuration(emulator, tables=",".join(tables))
+    assert_synced(emulator, fivetran_debug(project, configuration), tables)
+    before = copy.deepcopy(emulator.stats)
+    quiet = fivetran_debug(project, configuration)
+    assert_synced(emulator, quiet, tables)
+    asked = counted(before, emulator.stats)
+    assert asked["authorizations"] == 1
+    assert asked["answers_by_table"]["fields"] == 1
+    assert asked["answers_by_table"]["users"] == 1
+    assert "Table 'fields' from /api/metadata/fields (as read for the definitions)" in quiet.output
 
 
 def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
