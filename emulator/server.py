@@ -636,11 +636,11 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routing
     def do_GET(self):
         emulator = self.emulator
-        emulator.count("requests")
         url = urlsplit(self.path)
         path = url.path.rstrip("/").lower()
-        if path.startswith("/_emulator/"):
+        if path.startswith("/_emulator/"):  # a test's or benchmark's own, not a client's
             return self._control_get(path[len("/_emulator/") :])
+        emulator.count("requests")
         base = emulator.settings.base_path.lower().rstrip("/")
         if not path.startswith(base + "/"):
             return self._send(

@@ -203,8 +203,10 @@ def test_page_cap_envelope_and_control_api(server):
     )
     with urllib.request.urlopen(request) as response:
         created = json.loads(response.read())
+    requests = server.stats["requests"]
     truth = json.loads(get(f"http://127.0.0.1:{server.port}/_emulator/truth/contacts")[2])
     assert len(truth) == 42 and set(created) <= {r["id"] for r in truth}
+    assert server.stats["requests"] == requests  # a test's own look is no client's request
 
 
 def test_data_is_deterministic_and_awkward():
