@@ -117,3 +117,12 @@ def mock_definitions(mock, fields: list | None = None, entities: list | None = N
     """Act!'s field definitions and custom entities, as `responses` serves them."""
     mock.get(f"{BASE_URL}/api/metadata/fields", json=fields or [])
     mock.get(f"{BASE_URL}/api/metadata/entities", json=entities or [])
+
+
+# Settings that make another account: none of them may share a token or definitions.
+ANOTHER_ACCOUNT = [
+    {"hostname": "other.test"},
+    {"database_name": "OtherDb"},
+    {"username": "Jane Doe"},
+    {"password": "An0ther-secret"},
+]

@@ -23,7 +23,7 @@ from act_connector.errors import (
     AnswerTooLarge,
     CredentialsRefused,
 )
-from tests.helpers import BASE_URL, PASSWORD, configuration
+from tests.helpers import ANOTHER_ACCOUNT, BASE_URL, PASSWORD, configuration
 
 AUTHORIZE = f"{BASE_URL}/authorize"
 CONTACTS = f"{BASE_URL}/api/contacts"
@@ -475,15 +475,7 @@ def test_a_shared_token_act_refuses_is_renewed_once_and_the_request_retried(sett
     assert len(responses.calls) == 4 and third._token == "fresh-token"
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"hostname": "other.test"},
-        {"database_name": "OtherDb"},
-        {"username": "Jane Doe"},
-        {"password": "An0ther-secret"},
-    ],
-)
+@pytest.mark.parametrize("change", ANOTHER_ACCOUNT)
 @responses.activate
 def test_another_account_never_gets_the_token(settings, catalog, change):
     authorize_ok()

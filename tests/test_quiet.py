@@ -9,7 +9,13 @@ import responses
 
 import connector
 from act_connector import metadata
-from tests.helpers import BASE_URL, RecordingOperations, as_in_a_new_process, configuration
+from tests.helpers import (
+    ANOTHER_ACCOUNT,
+    BASE_URL,
+    RecordingOperations,
+    as_in_a_new_process,
+    configuration,
+)
 
 TABLES = "contacts,fields"
 DATE = {"Date": "Wed, 01 Oct 2025 12:00:00 GMT"}
@@ -73,15 +79,7 @@ def test_a_shared_token_act_refuses_is_renewed_and_the_sync_succeeds(act, monkey
     assert "Table 'contacts': the Act! token expired; authorizing again" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        {"hostname": "other.test"},
-        {"database_name": "OtherDb"},
-        {"username": "Jane Doe"},
-        {"password": "An0ther-secret"},
-    ],
-)
+@pytest.mark.parametrize("change", ANOTHER_ACCOUNT)
 def test_another_account_shares_neither_token_nor_definitions(act, monkeypatch, change):
     other = BASE_URL.replace("act.test", "other.test") if "hostname" in change else BASE_URL
     serve(act, fields=[])
