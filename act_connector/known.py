@@ -55,7 +55,7 @@ PAIR_SEPARATOR = "|"  # of a "parent|child" key; GUIDs hold no "|"
 KEY_SIZES = (ID_BYTES, 2 * ID_BYTES)  # a table's keys are ids or pairs of ids, never both
 CURSOR_BYTES = 8  # big-endian, so that bytes order is numeric order
 OLD_CURSOR_BYTES = 4
-CURSOR_LIMIT = 2 ** (8 * CURSOR_BYTES)
+CURSOR_LIMIT = 2 ** (8 * CURSOR_BYTES)  # MAX_TICKS is below it
 NO_DATE = b"\xff\xff\xff\xff"  # the date part of a plain GUID (no MMddyyyy reaches it)
 # An int cursor below this is whole seconds since 1970 (or a digest or position, which fit too);
 # at or above it, 100-ns ticks since 0001-01-01 (every instant from year 1 plus 7 minutes on).
@@ -64,6 +64,11 @@ SECONDS_LIMIT = 2**32
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TICKS_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 TICKS_PER_MICROSECOND = 10
+MAX_TICKS = (
+    (datetime.max.replace(tzinfo=timezone.utc) - TICKS_EPOCH)
+    // timedelta(microseconds=1)
+    * TICKS_PER_MICROSECOND
+)
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 GUID_LENGTH = 36
 DATE_DIGITS = 8  # MMddyyyy
@@ -99,9 +104,11 @@ def cursor_value(raw) -> Cursor:
         if 0 <= seconds < SECONDS_LIMIT:
             return seconds
     ticks = (moment - TICKS_EPOCH) // timedelta(microseconds=1) * TICKS_PER_MICROSECOND
-    if SECONDS_LIMIT <= ticks < CURSOR_LIMIT:
+    if SECONDS_LIMIT <= ticks <= MAX_TICKS:
         return ticks
-    return format_utc(moment)  # .NET's first instant, with an offset that puts it before year 1
+    # .NET's first instant with an offset that puts it before year 1, or its last with one that
+    # puts it past year 9999 (which no datetime holds: cursor_moment could not give it back).
+    return format_utc(moment)
 
 
 def cursor_moment(cursor: Cursor) -> datetime | None:

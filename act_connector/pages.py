@@ -14,13 +14,21 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.errors import PagingError
-from act_connector.paging import Position, ends_walk, next_position, page_query, usable_rows
+from act_connector.paging import (
+    Position,
+    ends_walk,
+    learned_cap,
+    next_position,
+    page_query,
+    usable_rows,
+)
 from act_connector.timestamps import format_utc
 
 # follow(page) -> (the page's rows to write, what to fetch next, where the walk stands after it)
@@ -90,6 +98,7 @@ class _Keyset:
         self._table, self._position, self._until, self._top = table, position, until, top
         self._until_text = format_utc(until)
         self._anomalies, self._last_end = anomalies, last_end
+        self._served: int | None = None  # rows of the page before, which was not the last
 
     def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
         table, anomalies = self._table, self._anomalies
@@ -99,7 +108,10 @@ class _Keyset:
         anomalies["malformed"] += malformed
         if not rows:
             raise PagingError(table.name, "a page held no record that can land.")
-        self._position, untracked = next_position(table, self._position, rows, self._until)
+        cap = learned_cap(self._position.cap, self._served, len(page), self._top)
+        self._served = len(page)
+        position = replace(self._position, cap=cap)
+        self._position, untracked = next_position(table, position, rows, self._until)
         anomalies["untracked"] += untracked
         if ends_walk(self._position, len(page), self._top, self._last_end):
             return rows, None, self._position

@@ -15,18 +15,21 @@ page longer than $top asked for (a server that ignores $top) is in order and use
 
 A page shorter than $top is no end in itself: a server may cap its pages below $top, and start
 to do so at any time. One short page does end a walk: one whose last row is exactly the row the
-last sync's walk ended at. A quiet sync's look-back page is such a page, so a quiet sync asks
-each table once. Everything after that row is a change since the last sync; a capped page could
-hide it only by holding exactly the look-back's rows, no more and no fewer, and sync after sync
-it would. So the walk asks for the page after it anyway whenever the table's reconciliation is
-due (daily by default) or reconciliation is off: such a change is late by a day at most.
+last sync's walk ended at, and that is shorter than the server's cap too. A quiet sync's
+look-back page is such a page, so a quiet sync asks each table once. A server that caps shows
+it by a short page followed by more; the walk learns that cap (kept with the position) and never
+takes a page that long for the end, so a walk resumed after a failure or with changes after that
+row reads on. What is left is a server that starts to cap at a size that cuts a page exactly at
+that row, before any walk has seen it cap: so the walk asks for the page after it anyway
+whenever the table's reconciliation is due (daily by default) or reconciliation is off, and
+learns the cap then. Such a change is late by a day at most, and once.
 A record without a readable cursor cannot place the walk: it is kept, counted, and the next page
 skips past it ($skip) from the last record that could.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from act_connector.catalog import TableSpec
@@ -47,13 +50,13 @@ class Position:
     # Records read after (cursor, id) whose own cursor could not be read (null on the wire): the
     # next page skips them, as it cannot start after them by their stamp.
     skip: int = 0
+    # The most rows the server was seen to serve a page of this table, short of $top, with more
+    # after it: a page that long is no end (ends_walk). 0 until a walk sees a server cap.
+    cap: int = field(default=0, compare=False)
 
     def to_state(self) -> dict:
-        return {
-            key: value
-            for key, value in (("cursor", self.cursor), ("id", self.id), ("skip", self.skip))
-            if value
-        }
+        fields = ("cursor", self.cursor), ("id", self.id), ("skip", self.skip), ("cap", self.cap)
+        return {key: value for key, value in fields if value}
 
 
 INTEGER_KINDS = frozenset({"SHORT", "INT", "LONG"})
@@ -117,8 +120,20 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
 
 def ends_walk(after: Position, served: int, top: int, last_end: Position | None) -> bool:
     """Whether a page of `served` rows after which the walk stands at `after` is its last: a page
-    shorter than $top that ends exactly where the last sync's walk did (see above)."""
-    return last_end is not None and served < top and after == last_end
+    shorter than $top and than the server's cap that ends exactly where the last sync's walk did
+    (see above)."""
+    return last_end is not None and served < (after.cap or top) and after == last_end
+
+
+def learned_cap(cap: int, previous: int | None, served: int, top: int) -> int:
+    """The server's cap once a page of `served` rows followed one of `previous` rows: a short
+    page with no longer one after it shows the cap; a page longer than the cap shows there is
+    none (the shorter page was short because records came late, not because of a cap)."""
+    if cap and served > cap:
+        cap = 0
+    if previous is not None and previous < top and served <= previous:
+        cap = min(cap or previous, previous)
+    return cap
 
 
 def usable_rows(table: TableSpec, rows: list) -> tuple[list[dict], int]:
@@ -156,7 +171,7 @@ def next_position(
                 f"the server sent the same page twice (last id "
                 f"{new_id!r}); it ignores $filter, so paging would never end.",
             )
-        return Position(id=new_id), 0
+        return Position(id=new_id, cap=position.cap), 0
     previous = parse_timestamp(position.cursor)
     last, untracked, after_last = None, 0, position.skip
     for row in rows:
@@ -176,8 +191,8 @@ def next_position(
             )
         previous, last = moment, row
     if last is None:  # nothing on this page to start after: skip past it instead
-        return Position(position.cursor, position.id, after_last), untracked
-    new = Position(cursor=last[table.cursor], id=last[table.primary_key], skip=after_last)
+        return replace(position, skip=after_last), untracked
+    new = Position(last[table.cursor], last[table.primary_key], after_last, position.cap)
     if new == position:
         raise PagingError(
             table.name,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from fivetran_connector_sdk import Logging as log
@@ -151,6 +151,9 @@ class SyncState:
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     """A table's saved state; None (read from scratch) when its position cannot be trusted."""
     position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
+    cap = entry.get("cap")
+    if position is not None and isinstance(cap, int) and cap > 0:
+        position = replace(position, cap=cap)
     if position is None and not (table.read != "keyset" and "known" in entry):
         return None  # (a table read whole or a link table keeps only its remembered set)
     known = None

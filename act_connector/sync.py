@@ -86,7 +86,7 @@ def start_position(table: TableSpec, saved: Position | None, settings: Settings)
         return Position(cursor=settings.default_start_date)
     if settings.lookback:
         moved = parse_timestamp(saved.cursor) - settings.lookback
-        return Position(cursor=format_utc(moved))
+        return Position(cursor=format_utc(moved), cap=saved.cap)
     return saved
 
 

@@ -1,9 +1,18 @@
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 
 from act_connector.errors import PagingError
-from act_connector.paging import Position, literal, next_position, page_query, usable_rows
+from act_connector.paging import (
+    Position,
+    ends_walk,
+    learned_cap,
+    literal,
+    next_position,
+    page_query,
+    usable_rows,
+)
 
 UNTIL = "2026-01-01T00:00:00Z"
 UNTIL_TIME = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -143,3 +152,30 @@ def test_the_same_page_twice_is_stopped(catalog):
         next_position(table, position, rows(("a", "2025-01-01T00:00:00Z")), UNTIL_TIME)
     with pytest.raises(PagingError, match="the same page twice"):
         next_position(catalog.tables["activity_types"], Position(id=3), [{"id": 3}], UNTIL_TIME)
+
+
+@pytest.mark.parametrize(
+    ("cap", "previous", "served", "learned"),
+    [
+        (0, None, 30, 0),  # a walk's first page shows nothing
+        (0, 30, 30, 0),  # full pages: no cap
+        (0, 10, 10, 10),  # a short page with more after it: the server caps at 10
+        (10, 10, 4, 10),  # the last, shorter page keeps it
+        (10, 10, 12, 0),  # a page longer than the cap: it was no cap (records came late)
+        (10, 30, 30, 0),  # and full pages again
+        (10, 8, 8, 8),  # a lower cap
+    ],
+)
+def test_a_short_page_with_more_after_it_shows_the_servers_cap(cap, previous, served, learned):
+    assert learned_cap(cap, previous, served, top=30) == learned
+
+
+def test_a_page_as_long_as_the_cap_is_no_end_even_where_the_last_walk_ended():
+    end = Position(cursor="2025-01-01T00:00:00Z", id="c9")
+    capped = Position(cursor="2025-01-01T00:00:00Z", id="c9", cap=10)
+    assert ends_walk(end, 10, 30, end)  # short of $top, and no cap seen
+    assert not ends_walk(capped, 10, 30, end)  # as long as the cap: more may follow
+    assert ends_walk(capped, 9, 30, end)
+    assert not ends_walk(end, 30, 30, end)  # a full page
+    assert not ends_walk(end, 10, 30, None)  # not armed (due, off, from scratch)
+    assert not ends_walk(replace(end, id="c8"), 10, 30, end)  # elsewhere

@@ -212,6 +212,24 @@ def test_a_capped_page_that_hides_new_records_is_looked_past_when_due(emulator, 
     assert not syncs.destination.differences(emulator, "contacts")
 
 
+def test_a_walk_resumed_after_a_failure_reads_on_past_a_capped_page(emulator, catalog):
+    # A server that caps its pages at 10 (of the 30 asked for) and fails the 5th page: the first
+    # sync ends after 4 pages. The next one, not due for reconciliation, looks back past every
+    # record, so its 4th page of 10 ends exactly where the failed walk stopped; that page is
+    # short of $top, but no shorter than the server's cap, which the first walk learned.
+    syncs = Syncs(
+        emulator, catalog, tables="contacts", batch_size="30", lookback_minutes="1000000"
+    )
+    emulator.configure(page_cap=10, error_every=5, error_status=403)
+    with pytest.raises(TablesFailed):
+        syncs.run(reconcile_interval_hours="24")
+    assert syncs.state["tables"]["contacts"]["cap"] == 10
+    assert len(syncs.destination.live["contacts"]) == 40
+    emulator.configure(error_every=0)
+    syncs.run(reconcile_interval_hours="24")
+    assert not syncs.destination.differences(emulator, "contacts")
+
+
 def test_off_keeps_no_set_and_never_lists(emulator, catalog):
     syncs = Syncs(emulator, catalog, reconcile_interval_hours="off")
     syncs.run()
