@@ -611,12 +611,13 @@ def test_what_reconciliation_remembers_is_put_in_words(tmp_path, capsys):
                 "known": {"format": 1, "count": 504, "packed": "eAEB"},
                 "reconciled": "2026-11-22T00:09:08Z",
             },
-            "history": {"cursor": "2025-08-22T15:08:37+00:00", "too_large": True},
+            "history": {"cursor": "2025-08-22T15:08:37+00:00", "too_large": True, "cap": 100},
         },
     }
     status, lines = explain(tmp_path, capsys, state)
     text = " ".join(line.strip() for line in lines)
     assert status == 0
+    assert "Act! was seen to serve at most 100 records a page, fewer than asked for" in text
     assert "remembers the 504 record(s) it has live, each id with the edit time" in text
     assert "last compared with what Act! holds at 2026-11-22T00:09:08Z" in text
     assert "past the records the connector remembers: records deleted in Act! show as" in text

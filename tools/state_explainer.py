@@ -118,7 +118,19 @@ def too_large_words(value) -> str:
     )
 
 
-ENTRY_WORDS = {"known": known_words, "reconciled": reconciled_words, "too_large": too_large_words}
+def cap_words(value) -> str:
+    return (
+        f"Act! was seen to serve at most {value} records a page, fewer than asked for: a page "
+        "that long never ends a walk, as more may follow it."
+    )
+
+
+ENTRY_WORDS = {
+    "known": known_words,
+    "reconciled": reconciled_words,
+    "too_large": too_large_words,
+    "cap": cap_words,
+}
 
 
 def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
