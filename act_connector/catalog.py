@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FIELDS_FILE = Path(__file__).resolve().parent.parent / "fields.json"
-# How a table's rows are read: "keyset" pages through an OData collection (paging.py); "whole"
-# takes a path that accepts no query (users, history types, sales stages) in one request.
+# How a table's rows are read: "keyset" pages through an OData collection on its edit time and id
+# (paging.py); "whole" takes a path that accepts no query (users, task and history types, sales
+# stages) in one request.
 # "links": rows made from an array each parent record embeds (links.py), no request of its own.
 # "per_parent": rows served under each parent record (per_parent.py), a request per parent.
 READ_KINDS = ("keyset", "whole", "links", "per_parent")
@@ -28,7 +29,7 @@ class TableSpec:
     name: str
     paths: tuple[str, ...]  # candidate collection paths under /api/, first the current build's
     primary_key: str
-    cursor: str | None  # the edit timestamp to sync incrementally on; None syncs in full
+    cursor: str | None  # the edit timestamp a keyset table is read on; None for the others
     columns: dict[str, str]  # declared column types, flattened names
     default: bool  # synced when the configuration does not choose tables
     read: str = "keyset"  # one of READ_KINDS
@@ -91,10 +92,12 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
         _check_links(path, name, entry, entries)
         _check_per_parent(path, name, entry, entries)
         read = entry.get("read", "keyset")
-        if read not in READ_KINDS or (read == "whole" and entry.get("cursor")):
+        has_cursor = bool(entry.get("cursor"))
+        if read not in READ_KINDS or has_cursor != (read == "keyset"):
             raise ValueError(
                 f"{path}: table '{name}' reads {read!r} with cursor {entry.get('cursor')!r}; "
-                f"read is one of {READ_KINDS}, and a 'whole' table has no cursor"
+                f"read is one of {READ_KINDS}, and only a 'keyset' table has a cursor (one "
+                "without an edit time is read 'whole')"
             )
     return Catalog(
         {

@@ -113,11 +113,6 @@ class Emitter:
             self.give_up_remembering()
         self._publish()
 
-    def end_pass(self) -> None:
-        """A full table's pass is complete: the next sync starts a new one."""
-        self.state.position = None
-        self._publish()
-
     def _publish(self) -> None:
         """One checkpoint of the table and of the tables its rows feed, once those have written
         what its rows owe them: it never claims an unwritten row."""

@@ -205,7 +205,7 @@ def _read_two_pages(client: ActClient, table, start: Position, until: str) -> st
         return first_page(client, table, {})[1]
     page, path = first_page(client, table, page_query(table, start, until, 1))
     rows, _ = usable_rows(table, page.rows)
-    if rows and (not table.incremental or cursor_moment(table, rows[0]) is not None):
+    if rows and cursor_moment(table, rows[0]) is not None:
         after = Position(cursor=rows[0].get(table.cursor), id=rows[0][table.primary_key])
         client.get_page(table.name, path, page_query(table, after, until, 1))
     return path
@@ -232,9 +232,7 @@ def connect_to_act(configuration: dict):
             table = catalog.tables[name]
             if table.read == "links":
                 continue  # no request of its own: written from its parent's records
-            start = (
-                Position(cursor=settings.default_start_date) if table.incremental else Position()
-            )
+            start = Position(cursor=settings.default_start_date)
             try:
                 if table.per_parent:  # asked of the parent's first record
                     probe_children(client, table, catalog.tables[table.per_parent["parent"]])

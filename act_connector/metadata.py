@@ -10,7 +10,8 @@ warning says so; a column fields.json declares is never retyped.
 Custom tables (Act! Premium's custom entities) are listed by /api/metadata/entities; each lands as
 custom_<name>, read from /api/custom/entities/<name> incrementally on `edited`, with the columns
 every custom entity has declared and its own fields left to inference. Unless `tables` names the
-tables, every custom table is synced.
+tables, every custom table is synced. The listing itself lands as the `entities` table, as the
+field definitions land as `fields`, each row saying which table its records land in.
 """
 
 from __future__ import annotations
@@ -99,8 +100,23 @@ class Definitions:
     entities: list | None
 
 
+def custom_table_name(entity: dict) -> str | None:
+    """The table a listed entity's records land in: custom_<name in lower case>; None for an
+    entity Act! says is not custom, or whose name cannot be a table's."""
+    name = entity.get("name")
+    if not isinstance(name, str) or entity.get("isCustom") is False:
+        return None
+    table = CUSTOM_TABLE_PREFIX + name.lower()
+    return table if CUSTOM_TABLE.fullmatch(table) else None
+
+
+def with_landed_table(entity: dict) -> dict:
+    """An entity as the `entities` table holds it: with the table its records land in."""
+    return {**entity, "landed_table": custom_table_name(entity)}
+
+
 # What a table read whole may derive from each row (fields.json "derive").
-DERIVED = {"landed_column": with_landed_column}
+DERIVED = {"landed_column": with_landed_column, "landed_table": with_landed_table}
 
 
 def custom_columns(fields: list, catalog: Catalog) -> dict[str, dict[str, str]]:
@@ -160,10 +176,9 @@ def with_custom_tables(
     """The catalogue with a table per listed entity; a chosen one Act! does not list is refused."""
     custom = {}
     for entity in entities:
-        name = entity.get("name") if isinstance(entity, dict) else None
-        table = CUSTOM_TABLE_PREFIX + str(name).lower()
-        if isinstance(name, str) and CUSTOM_TABLE.fullmatch(table) and table not in catalog.tables:
-            custom[table] = custom_table(table, name)
+        table = custom_table_name(entity) if isinstance(entity, dict) else None
+        if table and table not in catalog.tables:
+            custom[table] = custom_table(table, entity["name"])
             custom.update(custom_link_tables(table))
     missing = [n for n in settings.tables if n not in catalog.tables and n not in custom]
     if missing:

@@ -96,11 +96,6 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
     """The OData parameters of the page after `position`."""
     key = table.primary_key
     key_kind = table.columns.get(key, "STRING")
-    if not table.incremental:
-        query = {"$orderby": f"{key} asc", "$top": str(top)}
-        if position.id is not None:
-            query["$filter"] = f"{key} gt {literal(position.id, key_kind)}"
-        return query
     cursor = table.cursor
     at = cursor_literal(position.cursor)
     if position.id is None:
@@ -163,15 +158,6 @@ def next_position(
     sends the same page again, would make keyset paging loop or skip rows, so such a page stops
     the table with a message instead.
     """
-    if not table.incremental:
-        new_id = rows[-1][table.primary_key]
-        if new_id == position.id:
-            raise PagingError(
-                table.name,
-                f"the server sent the same page twice (last id "
-                f"{new_id!r}); it ignores $filter, so paging would never end.",
-            )
-        return Position(id=new_id, cap=position.cap), 0
     previous = parse_timestamp(position.cursor)
     last, untracked, after_last = None, 0, position.skip
     for row in rows:

@@ -28,47 +28,43 @@ PROGRESS_INTERVAL_SECONDS = 30.0
 class Progress:
     """Watches one table's walk; `page()` is called after every page emitted."""
 
-    def __init__(
-        self, table: str, start_cursor: str | None, until: datetime, clock=time.monotonic
-    ):
+    def __init__(self, table: str, start_cursor: str, until: datetime, clock=time.monotonic):
         self.table = table
-        self._window_start = parse_timestamp(start_cursor) if start_cursor else None
+        self._window_start = parse_timestamp(start_cursor)
         self._until = until
         self._clock = clock
         self._interval = PROGRESS_INTERVAL_SECONDS  # read now, so that a test may shorten it
         self._started = self._last_line = clock()
         self._first_page = True
 
-    def page(self, records: int, cursor: str | None) -> None:
-        """After a page: `records` emitted so far, `cursor` the last one's (None: full sync)."""
-        reached = parse_timestamp(cursor) if cursor else None
-        if self._first_page and reached is not None and self._window_start is not None:
+    def page(self, records: int, cursor: str) -> None:
+        """After a page: `records` emitted so far, `cursor` the last one's."""
+        reached = parse_timestamp(cursor)
+        if self._first_page:
             self._window_start = max(self._window_start, reached)
         self._first_page = False
         now = self._clock()
         if now - self._last_line < self._interval:
             return
         self._last_line = now
-        log.info(progress_line(self.table, records, now - self._started, reached, self._window()))
-
-    def _window(self) -> tuple[datetime, datetime] | None:
-        return (self._window_start, self._until) if self._window_start is not None else None
+        window = (self._window_start, self._until)
+        log.info(progress_line(self.table, records, now - self._started, reached, window))
 
 
 def progress_line(
     table: str,
     records: int,
     seconds: float,
-    reached: datetime | None,
-    window: tuple[datetime, datetime] | None,
+    reached: datetime,
+    window: tuple[datetime, datetime],
 ) -> str:
-    """The line a person reads: records, their rate and, for a cursor, how far in time."""
+    """The line a person reads: records, their rate, and how far in time."""
     rate = records / seconds if seconds > 0 else 0.0
-    line = f"Table '{table}': {records:,} records so far ({rate:,.0f} a second)"
-    if reached is None:
-        return line
-    line += f", up to {format_utc(reached)}"
-    share = window_share(window[0], reached, window[1]) if window else None
+    line = (
+        f"Table '{table}': {records:,} records so far ({rate:,.0f} a second), up to "
+        f"{format_utc(reached)}"
+    )
+    share = window_share(window[0], reached, window[1])
     if share is None:
         return line
     return (

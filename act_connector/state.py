@@ -7,12 +7,12 @@ State is plain JSON, never a secret, sent whole at every checkpoint:
                      "known": {"format": 1, "count": 504, "packed": "eAEBcAmP9g…"},
                      "reconciled": "2026-11-22T00:09:08Z"},
         "history": {"cursor": "…", "id": "…", "reconciled": "…", "too_large": true},
-        "activity_types": {"id": 12}}}
+        "users": {"known": {"format": 2, "count": 5, "packed": "…"}}}}
 
 An incremental table keeps the (cursor, id) of the last row emitted, the remembered set of what it
 has live (known.py) and when it was last compared with Act!; "too_large" marks a table past the
-set's limit. A full-sync table keeps a position only while a pass is under way. A table with no
-position is read from scratch.
+set's limit. A table read whole, a link table and a per-parent table keep only their remembered
+set. A table with neither is read from scratch.
 
 Each table's entry is published by its own emitter (a link table's with its parent's), only once
 the rows it accounts for are emitted; checkpoints send what is published, under a lock, so that
@@ -43,7 +43,7 @@ class TableState:
     """One table's part of the state, as its emitter keeps it while the table syncs."""
 
     position: Position | None = None
-    known: KnownSet | None = None  # None: not kept (full table, reconciliation off, too large)
+    known: KnownSet | None = None  # None: not kept (reconciliation off, too large) or not built
     reconciled: datetime | None = None
     too_large: bool = False
 
@@ -173,19 +173,20 @@ def _table_state(table: TableSpec, entry: dict) -> TableState | None:
 
 
 def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
-    """A stored position, or None (with a warning) when it cannot be trusted."""
-    if table.incremental:
-        try:
-            parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
-        except (TypeError, ValueError, AttributeError):
-            log.warning(
-                f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
-                "syncing the table again from default_start_date"
-            )
-            return None
-        return Position(
-            cursor=cursor,
-            id=row_id if isinstance(row_id, (str, int)) else None,
-            skip=skip if isinstance(skip, int) and skip > 0 else 0,
+    """A stored position, or None (with a warning) when it cannot be trusted; None for a table
+    that is not walked from a position."""
+    if not table.incremental:
+        return None
+    try:
+        parse_timestamp(cursor)  # kept as it is: the server's own text selects exactly
+    except (TypeError, ValueError, AttributeError):
+        log.warning(
+            f"Table '{table.name}': the saved cursor {cursor!r} is not a timestamp; "
+            "syncing the table again from default_start_date"
         )
-    return Position(id=row_id) if isinstance(row_id, (str, int)) else None
+        return None
+    return Position(
+        cursor=cursor,
+        id=row_id if isinstance(row_id, (str, int)) else None,
+        skip=skip if isinstance(skip, int) and skip > 0 else 0,
+    )

@@ -2,10 +2,10 @@
 
 A table's sync is made of walks:
 - incremental: from the saved position (cursor, id) up to the sync's upper bound;
-- from scratch (its first sync, a Fivetran re-sync, a full table's new pass): the table's rows are
-  first marked deleted (op.truncate), as Fivetran's own connectors do, and what Act! has is then
-  upserted again, so that rows Act! no longer has stay deleted; an incremental table then walks on
-  once to the server's present, so that what was edited meanwhile is not left deleted;
+- from scratch (its first sync, a Fivetran re-sync): the table's rows are first marked deleted
+  (op.truncate), as Fivetran's own connectors do, and what Act! has is then upserted again, so
+  that rows Act! no longer has stay deleted; the table then walks on once to the server's
+  present, so that what was edited meanwhile is not left deleted;
 - reconciliation (reconcile.py), when due: the table is compared with what Act! holds, to delete
   what Act! deleted and read what arrived stamped in the past.
 
@@ -80,8 +80,6 @@ class SyncSummary:
 
 
 def start_position(table: TableSpec, saved: Position | None, settings: Settings) -> Position:
-    if not table.incremental:
-        return saved or Position()
     if saved is None:
         return Position(cursor=settings.default_start_date)
     if settings.lookback:
@@ -205,9 +203,7 @@ class TableSync:
         self.client, self.table, self.settings, self.until = client, table, settings, until
         self.lister, self.operations = lister, operations
         # A table read whole always remembers its rows (whole.py): it writes only what changed.
-        remember = table.read == "whole" or (
-            table.incremental and settings.reconcile_interval is not None
-        )
+        remember = table.read == "whole" or settings.reconcile_interval is not None
         self.emitter = Emitter(table, sync_state, operations, remember)
         self.followers = [
             LinkTable(spec, sync_state, operations)
@@ -254,12 +250,10 @@ class TableSync:
         )
         last_end = None if ask_after else state.position
         position = self.walk(position, page.rows, self.until, last_end)
-        if not table.incremental:
-            self.emitter.end_pass()  # the next sync starts a new pass, and marks deletions again
-        elif from_scratch:
+        if from_scratch:
             self._walk_to_present(position)
         self._log_walked(time.monotonic() - started)
-        if table.incremental and not from_scratch:
+        if not from_scratch:
             self._reconcile_if_due()
         self._finish_followers()
         top = self.settings.batch_size
@@ -317,9 +311,8 @@ class TableSync:
         upserted again. Only now that the table has answered, so that a table that fails keeps
         its rows as they were; the start is saved at once, so that it happens once."""
         self.emitter.truncate()
-        if self.table.incremental:
-            # The rows this read emits are what is live: the set is built as they are written.
-            self.emitter.checkpoint(position, reconciled=self.until)
+        # The rows this read emits are what is live: the set is built as they are written.
+        self.emitter.checkpoint(position, reconciled=self.until)
 
     def _walk_to_present(self, position: Position) -> None:
         """Records edited while the table was read moved past `until`; read from scratch, they
@@ -358,14 +351,11 @@ class TableSync:
         scratch_note = (
             " (from scratch: rows Act! no longer has show as deleted)" if from_scratch else ""
         )
-        if table.incremental:
-            after = f" after id {position.id!r}" if position.id is not None else ""
-            log.info(
-                f"Table '{table.name}' from /api/{self.path}: {table.cursor} from "
-                f"{position.cursor}{after} to {format_utc(self.until)}{scratch_note}"
-            )
-        else:
-            log.info(f"Table '{table.name}' from /api/{self.path}: full sync{scratch_note}")
+        after = f" after id {position.id!r}" if position.id is not None else ""
+        log.info(
+            f"Table '{table.name}' from /api/{self.path}: {table.cursor} from "
+            f"{position.cursor}{after} to {format_utc(self.until)}{scratch_note}"
+        )
 
     def _log_walked(self, seconds: float) -> None:
         unchanged = self.emitter.unchanged

@@ -41,7 +41,7 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
     for record in changed:  # remembered with its digest, where a keyset table keeps its cursor
         emitter.known.put(record[table.primary_key], digest(record))
     emitter.delete(gone)
-    emitter.end_pass()  # publishes the remembered set
+    emitter.checkpoint()  # publishes the remembered set
     warnings = [emitter.unfit_report()]
     if malformed:
         warnings.append(

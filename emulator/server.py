@@ -77,9 +77,18 @@ COMMON_PATHS = {
     "recurring-tasks": "recurring_activities",
     f"custom/entities/{CUSTOM_TABLE}": f"custom_{CUSTOM_TABLE}",
 }
-# Paths that take no query ("Get all users"): served whole, whatever the query or page cap.
+# Paths that take no query ("Get all users", "Gets all task types"): served whole, whatever the
+# query or page cap.
 WHOLE = frozenset(
-    {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields", "entities"}
+    {
+        "activity_types",
+        "users",
+        "opportunity_processes",
+        "opportunity_stages",
+        "history_types",
+        "fields",
+        "entities",
+    }
 )
 # Records served per parent record: (parent's path, child path) -> the table they come from.
 SCOPED = {

@@ -35,6 +35,7 @@ DEFAULT_TABLES = (
     "opportunity_stages",
     "history_types",
     "fields",
+    "entities",
 )
 # The tables read per parent record, synced by default (fields.json's order, after the above).
 DEFAULT_PER_PARENT = ("opportunity_products", "group_contacts", "company_contacts")

@@ -90,6 +90,23 @@ def test_definitions_are_read_once_for_schema_and_update(catalog, act):
     assert sum("/api/metadata/" in call.request.url for call in act.calls) == 2
 
 
+def test_each_listed_entity_says_where_it_lands_and_a_standard_one_is_no_table(catalog, act):
+    listed = [
+        {"name": "Projects", "isCustom": True},
+        {"name": "Contact", "isCustom": False},  # should a build list its standard entities too
+        {"name": "Rig Sites"},  # no table can be named so
+    ]
+    act.get(f"{BASE_URL}/api/metadata/entities", json=listed)
+    act.get(f"{BASE_URL}/api/metadata/fields", json=[])
+    settings, _ = for_this_server(validate_configuration(configuration(), catalog), catalog)
+    custom = {name for name in settings.tables if name.startswith("custom_")}
+    assert custom == {"custom_projects"} | {
+        f"custom_projects_{kind}" for kind in ("contacts", "companies", "groups", "opportunities")
+    }
+    landed = [DERIVED["landed_table"](entity)["landed_table"] for entity in listed]
+    assert landed == ["custom_projects", None, None]
+
+
 def test_no_request_when_no_chosen_table_needs_definitions(catalog, act):
     settings = validate_configuration(configuration(tables="activities,users"), catalog)
     assert for_this_server(settings, catalog) == (settings, catalog)

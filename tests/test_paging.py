@@ -39,12 +39,6 @@ def test_next_page_starts_strictly_after_the_last_row(catalog):
     assert query["$orderby"] == "editDate asc,id asc"
 
 
-def test_full_table_is_walked_by_id(catalog):
-    table = catalog.tables["activity_types"]
-    assert page_query(table, Position(), UNTIL, 50) == {"$orderby": "id asc", "$top": "50"}
-    assert page_query(table, Position(id=12), UNTIL, 50)["$filter"] == "id gt 12"
-
-
 @pytest.mark.parametrize(
     ("value", "kind", "text"),
     [
@@ -68,8 +62,10 @@ def test_literals_follow_the_declared_type(value, kind, text):
 
 
 def test_an_integer_key_sent_as_text_pages_as_an_integer(catalog):
-    table = catalog.tables["activity_types"]
-    assert page_query(table, Position(id="12"), UNTIL, 50)["$filter"] == "id gt 12"
+    contacts = catalog.tables["contacts"]
+    table = replace(contacts, columns={**contacts.columns, "id": "INT"})
+    position = Position(cursor="2025-03-15T09:00:00Z", id="12")
+    assert "id gt 12)" in page_query(table, position, UNTIL, 50)["$filter"]
 
 
 @pytest.mark.parametrize(
@@ -150,8 +146,6 @@ def test_the_same_page_twice_is_stopped(catalog):
     position = Position(cursor="2025-01-01T00:00:00Z", id="a")
     with pytest.raises(PagingError, match="the same page twice"):
         next_position(table, position, rows(("a", "2025-01-01T00:00:00Z")), UNTIL_TIME)
-    with pytest.raises(PagingError, match="the same page twice"):
-        next_position(catalog.tables["activity_types"], Position(id=3), [{"id": 3}], UNTIL_TIME)
 
 
 @pytest.mark.parametrize(

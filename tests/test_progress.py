@@ -1,4 +1,5 @@
 import json
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -70,14 +71,6 @@ def test_the_window_starts_where_the_first_page_ended_when_that_is_later(capsys)
     assert "up to 2025-01-01T00:00:00Z: about 50% of the time from 2024-01-01T00:00:00Z" in line
 
 
-def test_a_full_sync_table_shows_records_and_rate_only(capsys):
-    clock = FakeClock()
-    progress = Progress("activity_types", None, UNTIL, clock)
-    clock.now += 40
-    progress.page(800, None)
-    assert info_lines(capsys) == ["Table 'activity_types': 800 records so far (20 a second)"]
-
-
 @pytest.mark.parametrize(
     ("reached", "share"),
     [
@@ -111,15 +104,18 @@ def test_a_slow_sync_logs_progress_and_its_summary_the_share_of_time(
     emulator.configure(delay=0.05)
     configuration = emulator_configuration(emulator, tables="contacts", batch_size="20")
     settings = validate_configuration(configuration, catalog)
+    started = time.monotonic()
     run_sync(settings, catalog, None, RecordingOperations())
+    seconds = time.monotonic() - started
     lines = info_lines(capsys)
     progress_lines = [line for line in lines if "records so far" in line]
     assert progress_lines, lines
     assert all(line.startswith("Table 'contacts': ") for line in progress_lines)
     assert "of the time from 2024-" in progress_lines[0]
     assert "(an estimate: records are seldom spread evenly over time)" in progress_lines[0]
-    # 12 pages of 20 at 0.05 s each: about 0.6 s, so at most three lines 0.2 s apart
-    assert len(progress_lines) <= 4
+    # 12 pages of 20, a line at most every 0.2 s of the walk (however long a loaded machine
+    # makes it), not one a page
+    assert len(progress_lines) <= min(seconds / 0.2, 11)
     (summary,) = [line for line in lines if line.startswith("Sync finished")]
     assert (
         "230 records (contacts 230); time each table took, of the sync's (tables run side by "

@@ -20,7 +20,8 @@ def test_the_diagram_shows_every_table_its_key_and_each_join(catalog):
     block = diagram(catalog)
     assert block.startswith("```mermaid\nerDiagram\n") and block.endswith("```")
     for name, table in catalog.tables.items():
-        assert f"    {name} {{\n        {table.columns[table.primary_key]} id PK\n" in block
+        key = table.primary_key
+        assert f"    {name} {{\n        {table.columns[key]} {key} PK\n" in block
     assert '    opportunity_stages ||--o{ opportunities : "stage_id"' in block
     assert '    users ||--o{ opportunities : "recordManagerID"' in block
     assert '    opportunity_processes ||--o{ opportunity_stages : "process_id"' in block
@@ -41,4 +42,19 @@ def test_a_reference_to_nothing_is_refused(tmp_path, references):
     path = tmp_path / "fields.json"
     path.write_text(json.dumps(entries), encoding="utf-8")
     with pytest.raises(ValueError, match="table 'contacts' references"):
+        load_catalog(path)
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [("contacts", {"cursor": None}), ("users", {"cursor": "edited"})],
+    ids=["keyset without a cursor", "whole with a cursor"],
+)
+def test_a_cursor_only_a_keyset_table_has(tmp_path, table, change):
+    """A table without an edit time is read whole; one with an edit time is walked by it."""
+    entries = json.loads(README.with_name("fields.json").read_text(encoding="utf-8"))
+    entries["tables"][table].update(change)
+    path = tmp_path / "fields.json"
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"table '{table}' reads .* only a 'keyset' table has"):
         load_catalog(path)

@@ -229,29 +229,21 @@ def test_an_unreadable_state_never_crashes_a_sync(catalog, act, state, capsys):
     assert query_of(act.calls[1])["$filter"].startswith("edited ge 1900-01-01T00:00:00Z")
 
 
-def test_a_full_table_marks_deletions_and_ends_its_pass(catalog, act):
-    act.get(
-        f"{BASE_URL}/api/task-types",
-        json=[{"id": 1, "name": "Call"}, {"id": 2, "name": "Meeting"}],
-    )
-    act.get(f"{BASE_URL}/api/task-types", json=[])
-    operations, _ = sync(catalog, tables="activity_types", batch_size="2")
-    assert operations.events[0] == ("truncate", "activity_types")
-    assert [e[0] for e in operations.events[1:]] == [
-        "upsert",
-        "upsert",
-        "checkpoint",
-        "checkpoint",
-    ]
-    assert operations.checkpoints[0]["tables"] == {"activity_types": {"id": 2}}
-    assert operations.checkpoints[-1]["tables"] == {}
-    assert query_of(act.calls[2]) == {"$orderby": "id asc", "$top": "2", "$filter": "id gt 2"}
-
-
-def test_an_interrupted_full_pass_resumes_without_marking_deletions(catalog, act):
-    act.get(f"{BASE_URL}/api/task-types", json=[])
-    sync(catalog, {"tables": {"activity_types": {"id": 7}}}, tables="activity_types")
-    assert query_of(act.calls[1])["$filter"] == "id gt 7"
+def test_activity_types_are_read_whole_as_the_vendor_defines_them(catalog, act):
+    """GET /api/task-types takes no query ("Gets all task types"). A state an older version left
+    mid-pass ({"id": 7}) reads them from scratch once; from then on only changes land."""
+    types = [{"id": 1, "name": "Call"}, {"id": 2, "name": "Meeting"}]
+    act.get(f"{BASE_URL}/api/task-types", json=types)
+    older = {"version": 2, "tables": {"activity_types": {"id": 7}}}
+    operations, _ = sync(catalog, older, tables="activity_types", batch_size="1")
+    calls = [call for call in act.calls if "/api/task-types" in call.request.url]
+    assert len(calls) == 1 and query_of(calls[0]) == {}
+    assert [event[:2] for event in operations.events if event[0] != "checkpoint"] == [
+        ("truncate", "activity_types"), ("upsert", "activity_types"), ("upsert", "activity_types")
+    ]  # fmt: skip
+    assert list(operations.checkpoints[-1]["tables"]["activity_types"]) == ["known"]
+    again, _ = sync(catalog, operations.checkpoints[-1], tables="activity_types")
+    assert [event for event in again.events if event[0] != "checkpoint"] == []
 
 
 def test_the_activity_path_of_an_older_build_is_found(catalog, act, capsys):
@@ -450,7 +442,7 @@ def test_a_reference_table_that_fails_keeps_its_rows(catalog, act):
 @pytest.mark.parametrize("build", ["current", "legacy"])
 def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog, build):
     emulator.configure(build=build)
-    tables = "users,opportunity_processes,opportunity_stages,history_types"
+    tables = "users,opportunity_processes,opportunity_stages,history_types,activity_types"
     first = emulator_sync(emulator, catalog, tables=tables)
     for table in tables.split(","):
         assert sorted(ids(first.rows(table))) == sorted(ids(emulator.store.truth(table)))
@@ -555,10 +547,8 @@ def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog)
         rows = {row["id"] for row in operations.rows(table)}
         assert rows == {record["id"] for record in emulator.store.truth(table)}, table
     final = operations.checkpoints[-1]["tables"]
-    # A full pass ended; the link tables keep their remembered links.
-    assert set(final) == set(DEFAULT_TABLES) - {"activity_types"} | set(DEFAULT_LINKS) | set(
-        DEFAULT_PER_PARENT
-    )
+    # Every table keeps its position or remembered set; the link tables, their links.
+    assert set(final) == set(DEFAULT_TABLES) | set(DEFAULT_LINKS) | set(DEFAULT_PER_PARENT)
     items = {}  # each opportunity's line items
     for item in emulator.store.truth("opportunity_products"):
         items.setdefault(item["opportunityID"], set()).add(("opportunity_products", item["id"]))

@@ -204,9 +204,9 @@ def _run_checks(
             report.problems.append(f"Table '{name}': {finding.status}")
 
     probe = probe_table(catalog, report, samples)
-    if probe is None:
+    if not any(finding.chosen and finding.readable for finding in report.tables.values()):
         report.problems.append("No chosen table can be read, so nothing can be synced.")
-    else:
+    if probe is not None:  # none when only tables read whole are chosen: they take no query
         spec, path = catalog.tables[probe], report.tables[probe].path.removeprefix("/api/")
         pages += check_queries(client, settings, spec, path, until, samples[probe], report, budget)
     report.rate_limit = rate_limit_headers(pages)
@@ -266,18 +266,14 @@ def _path_in(spec: TableSpec, url: str) -> str | None:
 
 
 def probe_table(catalog: Catalog, report: ServerReport, samples: dict) -> str | None:
-    """The table the query checks use: a chosen, readable one, with records and a cursor if
-    possible (the sync's keyset query is the one that matters)."""
+    """The table the query checks use: a chosen, readable one read by keyset pages (the sync's
+    keyset query is the one that matters), with records if possible."""
     readable = [
         n
         for n, f in report.tables.items()
-        if f.chosen and f.readable and not catalog.tables[n].per_parent
+        if f.chosen and f.readable and catalog.tables[n].read == "keyset"
     ]
-
-    def rank(name: str) -> tuple[bool, bool]:
-        return (not samples[name], not catalog.tables[name].incremental)
-
-    return min(readable, key=rank) if readable else None
+    return min(readable, key=lambda name: not samples[name]) if readable else None
 
 
 def check_queries(
@@ -297,7 +293,7 @@ def check_queries(
     ids_page = check_page_cap(client, settings, spec, path, report)
     pages.append(ids_page)
     until_text = format_utc(until)
-    start = Position(cursor=settings.default_start_date) if spec.incremental else Position()
+    start = Position(cursor=settings.default_start_date)
     budget.check()
     report.orderby_supported = check_orderby(client, spec, path, until_text, report)
     if report.orderby_supported:
@@ -520,13 +516,13 @@ def estimate_first_sync(
             continue
         if not finding.readable:
             continue
-        start = Position(cursor=settings.default_start_date) if spec.incremental else Position()
-        where = page_query(spec, start, format_utc(until), 1).get("$filter", "")
         path = finding.path.removeprefix("/api/")
         try:
             if spec.read == "whole":  # one request holds them all
                 low = high = len(client.get_rows(name, path, {}))
             else:
+                start = Position(cursor=settings.default_start_date)
+                where = page_query(spec, start, format_utc(until), 1)["$filter"]
                 low, high = count_records(
                     client, spec, path, where, per_page, report.select_supported, budget
                 )

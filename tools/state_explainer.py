@@ -152,16 +152,6 @@ def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
         if entry is not None and position is None
         else ""
     )
-    if not spec.incremental:
-        if position is not None:
-            return (
-                f"read whole every sync; a pass is under way, and the next sync resumes it after "
-                f"id {position.id!r}, without marking deletions again."
-            )
-        return (
-            "read whole every sync; the next sync starts a new pass, first marking its rows "
-            f"deleted{unreadable}."
-        )
     if position is None:
         return (
             f"{'nothing saved' if entry is None else 'nothing usable saved'}: its next sync reads "

@@ -26,7 +26,14 @@ from tests.e2e.harness import (
 from tests.helpers import DEFAULT_LINKS, DEFAULT_PER_PARENT, DEFAULT_TABLES, bulk_import
 
 pytestmark = pytest.mark.e2e
-WHOLE = {"users", "opportunity_processes", "opportunity_stages", "history_types", "fields"}
+WHOLE = {
+    "activity_types",
+    "users",
+    "opportunity_processes",
+    "opportunity_stages",
+    "history_types",
+    "fields",
+}
 
 
 @pytest.fixture
@@ -67,9 +74,9 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     first = fivetran_debug(project, configuration)
     assert_synced(emulator, first)
     assert "SYNC SUCCEEDED" in first.output
-    # A full table's pass ended; a table read whole keeps its remembered rows; the custom table
-    # (synced when the tables setting is empty) keeps its position.
-    synced = set(DEFAULT_TABLES) - {"activity_types"}
+    # A table read whole keeps its remembered rows; the custom table (synced when the tables
+    # setting is empty) keeps its position.
+    synced = set(DEFAULT_TABLES)
     custom = {"custom_projects"} | {
         f"custom_projects_{kind}" for kind in ("contacts", "companies", "groups", "opportunities")
     }
@@ -87,7 +94,8 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     assert records_logged(second, "products") == 2
     assert records_logged(second, "companies") == 0
     types = {row["id"]: row["_fivetran_deleted"] for row in second.rows("activity_types")}
-    assert types[deleted_type[0]] is True  # a full-sync table shows deletions
+    assert types[deleted_type[0]] is True  # a table read whole shows deletions
+    assert records_logged(second, "activity_types") == 0  # and writes only what changed
 
 
 def test_the_optional_tables_groups_notes_history_and_recurring_series(emulator, project):
@@ -211,7 +219,7 @@ def test_other_builds_activity_paths(emulator, project, build, activity_path, ty
     )
     assert_synced(emulator, run, ("activities", "activity_types"))
     assert f"Table 'activities' from /api/{activity_path}" in run.output
-    assert f"Table 'activity_types' from /api/{type_path}: full sync" in run.output
+    assert f"Table 'activity_types' from /api/{type_path}: read whole" in run.output
 
 
 def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, project):
@@ -239,20 +247,27 @@ def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, p
     assert records_logged(second, "contacts") == 0
 
 
-def test_a_quiet_sync_authorizes_once_and_reads_the_field_definitions_once(emulator, project):
+def test_a_quiet_sync_asks_once_per_table_and_authorizes_once(emulator, project):
     """`fivetran debug` runs schema() and update() in one process: update() uses schema()'s token,
-    and the fields table lands the definitions schema() read."""
-    tables = ("contacts", "users", "fields")
-    configuration = emulator_configuration(emulator, tables=",".join(tables))
-    assert_synced(emulator, fivetran_debug(project, configuration), tables)
+    and the fields and entities tables land the definitions schema() read. With nothing changed,
+    every table that makes requests makes one, and nothing is written."""
+    configuration = emulator_configuration(emulator)  # every default table and the custom one
+    first = fivetran_debug(project, configuration)
     before = copy.deepcopy(emulator.stats)
     quiet = fivetran_debug(project, configuration)
-    assert_synced(emulator, quiet, tables)
+    assert_synced(emulator, quiet)
     asked = counted(before, emulator.stats)
+    requesting = set(DEFAULT_TABLES) | {"custom_projects"}
+    assert asked["answers_by_table"] == dict.fromkeys(sorted(requesting), 1)
+    assert asked["requests"] == 1 + len(requesting)
     assert asked["authorizations"] == 1
-    assert asked["answers_by_table"]["fields"] == 1
-    assert asked["answers_by_table"]["users"] == 1
-    assert "Table 'fields' from /api/metadata/fields (as read for the definitions)" in quiet.output
+    for table in ("fields", "entities"):
+        assert f"Table '{table}' from /api/metadata/{table} (as read for the definitions)" in (
+            quiet.output
+        )
+    assert all(records_logged(quiet, table) == 0 for table in requesting)
+    [entity] = first.rows("entities")
+    assert entity["name"] == "projects" and entity["landed_table"] == "custom_projects"
 
 
 def test_wrong_credentials_fail_fast_with_a_clear_message(emulator, project):
