@@ -292,13 +292,8 @@ class KnownSet:
         """The state's form: packed records in byte planes, the rest as JSON; cached."""
         self._fold()
         if self._encoded is None:
-            rows, row = self._keys.rows, self._keys.row
-            planes = b"".join(rows[byte::row] for byte in range(row))
-            entry = {
-                "format": FORMAT,
-                "count": len(self),
-                "packed": base64.b64encode(zlib.compress(planes, ZLIB_LEVEL)).decode("ascii"),
-            }
+            rows = self._keys.rows
+            entry = {"format": FORMAT, "count": len(self), "packed": _packed_text(self._keys)}
             if rows:
                 entry["key_bytes"] = self._width
             if self._other:
@@ -373,7 +368,7 @@ class KnownSet:
 
 def _merged(keys: _Keys, updates: list[tuple[bytes, int | None]]) -> bytes:
     """The packed records with sorted updates applied (None removes a key)."""
-    rows, row = keys.rows, keys.row
+    rows, row = memoryview(keys.rows), keys.row  # slices of a memoryview are no copies
     parts, at = [], 0
     for key, cursor in updates:
         index = keys.position(key)
@@ -384,6 +379,20 @@ def _merged(keys: _Keys, updates: list[tuple[bytes, int | None]]) -> bytes:
         at = index + 1 if found else index
     parts.append(rows[at * row :])
     return b"".join(parts)
+
+
+def _packed_text(keys: _Keys) -> str:
+    """The state's text of the packed records: byte planes, compressed, in base64. Made a plane
+    at a time, and each form freed before the next is made, so that a large set costs twice
+    its text at most, not five copies of itself (it is encoded at every checkpoint)."""
+    rows, row = keys.rows, keys.row
+    compressor, compressed = zlib.compressobj(ZLIB_LEVEL), bytearray()
+    for byte in range(row):
+        compressed += compressor.compress(rows[byte::row])
+    compressed += compressor.flush()
+    encoded = base64.b64encode(compressed)
+    del compressed
+    return encoded.decode("ascii")
 
 
 class Census:

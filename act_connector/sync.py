@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from fivetran_connector_sdk import Logging as log
 
+from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, RequestStats
 from act_connector.config import Settings
@@ -106,6 +107,7 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     hold the others back: they sync and checkpoint, and the sync then fails naming each failed
     table, so that nobody mistakes a partial sync for a complete one.
     """
+    keep_large_buffers_mapped()  # before the sync's large buffers (allocator.py)
     sync_state = SyncState.load(state, catalog)
     client = ActClient(settings)
     lister = Lister(client, settings.batch_size)

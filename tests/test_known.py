@@ -3,6 +3,7 @@
 import base64
 import json
 import random
+import tracemalloc
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -302,6 +303,36 @@ def test_many_changes_are_folded_as_they_come():
     for record_id in ids[:100]:
         known.discard(record_id)
     assert len(round_trip(known)) == FOLD_AT - 90
+
+
+def peak_while(action) -> tuple[int, object]:
+    """The most memory (traced) `action` had allocated at once beyond what was live before it,
+    and what it returned."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = action()
+        return tracemalloc.get_traced_memory()[1] - before, result
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_set_is_changed_and_encoded_without_copies_of_itself():
+    """Every checkpoint folds a page's changes in and encodes the set: transient copies of a set
+    of 200,000 records were megabytes each, and grew the sync's memory with the table."""
+    rng = random.Random(11)
+    known = KnownSet()
+    for _ in range(100_000):
+        known.put(guid(rng), 1704067200 + rng.randrange(600 * 86400))
+    known.to_state()
+    rows = len(known._keys.rows)
+    for _ in range(1_000):  # a page's new records
+        known.put(guid(rng), 1704067200)
+    folding, _ = peak_while(known._fold)
+    assert folding < 1.5 * rows  # the merged records, not copies of their runs besides
+    encoding, entry = peak_while(known.to_state)
+    assert encoding < 2.7 * len(entry["packed"])  # the encoding, then its text
+    assert len(round_trip(known)) == 101_000
 
 
 # Keys and cursors of two byte values: a key's bytes then also appear across a cursor and the

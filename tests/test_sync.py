@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+import act_connector.sync
 from act_connector.config import validate_configuration
 from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
 from act_connector.known import KnownSet, cursor_value
@@ -72,6 +73,15 @@ def test_a_table_read_from_scratch_is_truncated_once(catalog, act):
     ]
     again, _ = sync(catalog, operations.checkpoints[-1], tables="contacts")
     assert again.events == []  # a table still without records is not truncated each sync
+
+
+def test_a_sync_fixes_the_allocators_mmap_threshold_first(catalog, act, monkeypatch):
+    """Before its large buffers (allocator.py): the sync's memory must not grow with its rows."""
+    applied = []
+    monkeypatch.setattr(act_connector.sync, "keep_large_buffers_mapped", lambda: applied.append(1))
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    sync(catalog, tables="contacts")
+    assert applied == [1]
 
 
 def test_a_table_read_from_scratch_also_reads_what_was_edited_meanwhile(catalog, act, capsys):

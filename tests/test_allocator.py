@@ -1,0 +1,52 @@
+"""The C allocator's settings: glibc's mmap threshold fixed for the sync, nothing elsewhere."""
+
+import sys
+
+import pytest
+
+from act_connector import allocator
+from act_connector.allocator import M_MMAP_THRESHOLD
+
+
+class FakeGlibc:
+    def __init__(self, answer: int = 1):
+        self.calls, self.answer = [], answer
+
+    def mallopt(self, parameter: int, value: int) -> int:
+        self.calls.append((parameter, value))
+        return self.answer
+
+
+def test_the_threshold_is_fixed_at_glibcs_initial_one():
+    libc = FakeGlibc()
+    assert allocator.keep_large_buffers_mapped(libc)
+    assert libc.calls == [(M_MMAP_THRESHOLD, 128 * 1024)]
+
+
+def test_a_refused_setting_says_so():
+    assert not allocator.keep_large_buffers_mapped(FakeGlibc(answer=0))
+
+
+def test_without_glibc_nothing_is_done(monkeypatch):
+    monkeypatch.setattr(allocator, "glibc", lambda: None)
+    assert not allocator.keep_large_buffers_mapped()
+
+
+def test_a_c_library_without_glibcs_mark_is_not_glibc(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(allocator.ctypes, "CDLL", lambda name: object())  # no symbols at all
+    assert allocator.glibc() is None
+
+
+def test_not_on_linux_no_library_is_loaded(monkeypatch):
+    def refuse(name):
+        raise AssertionError("no C library is looked for off Linux")
+
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(allocator.ctypes, "CDLL", refuse)
+    assert allocator.glibc() is None
+
+
+@pytest.mark.skipif(allocator.glibc() is None, reason="glibc only")
+def test_on_glibc_the_real_setting_is_applied():
+    assert allocator.keep_large_buffers_mapped()
