@@ -1,11 +1,11 @@
 """Act! CRM to Fivetran: syncs an Act! database through the Act! Web API.
 
-Contacts, companies, opportunities, activities, activity types, products and custom tables (and,
-on request, groups, notes, history and recurring series) are read incrementally with keyset
-paging on each table's edit time, so that no record is lost or duplicated even when records
-change during the sync; users, sales processes and stages, history types and field definitions
-are read whole. Custom fields are typed from Act!'s own definitions. The tables are declared in
-fields.json; the code that syncs them lives in the act_connector package.
+Contacts, companies, opportunities, activities, products and custom tables (and, on request,
+groups, notes, history and recurring series) are read incrementally with keyset paging on each
+table's edit time, so that no record is lost or duplicated even when records change during the
+sync; activity types, users, sales processes and stages, history types, field definitions and
+custom table definitions are read whole. Custom fields are typed from Act!'s own definitions. The
+tables are declared in fields.json; the code that syncs them lives in the act_connector package.
 """
 
 from fivetran_connector_sdk import Connector

@@ -41,6 +41,10 @@ class TableSpec:
     record_type: str | None = None
     # A name in metadata.DERIVED: a column worked out from each row, for a table read whole.
     derive: str | None = None
+    # A table read whole that not every Act! edition or user may read (the custom table
+    # definitions, Act! Premium's): refused, it is left as it was with a warning, and the sync
+    # goes on, as it did before the table existed.
+    optional: bool = False
     # A link table's parent table, the parent's array, and its two id columns (read "links").
     links: dict | None = None
     # A per-parent table's parent, the column its id lands in, when parents are read, and (for
@@ -112,6 +116,7 @@ def load_catalog(path: Path = FIELDS_FILE) -> Catalog:
                 references=entry.get("references", {}),
                 record_type=entry.get("record_type"),
                 derive=entry.get("derive"),
+                optional=entry.get("optional", False) is True,
                 links=entry.get("links"),
                 per_parent=entry.get("per_parent"),
             )

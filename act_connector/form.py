@@ -20,6 +20,7 @@ from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, page_query, usable_rows
 from act_connector.per_parent import probe_children
 from act_connector.timestamps import format_utc
+from act_connector.whole import refused_optional
 
 # A setup test should answer in seconds: one attempt per request, no backoff.
 SETUP_TEST_POLICY = RetryPolicy(attempts=1)
@@ -242,7 +243,8 @@ def connect_to_act(configuration: dict):
             except ActConnectorError as error:
                 if not error.table_scoped:
                     raise
-                failures.append(str(error))
+                if not refused_optional(table, error):  # the sync goes on without it
+                    failures.append(str(error))
             else:
                 found.append(f"{name} (/api/{path})")
     except ActConnectorError as error:

@@ -9,9 +9,9 @@ Here every page starts *after the last row read*, ordered by (cursor, id):
 so a record that moves cannot shift the others; a page-size cap below $top only means more pages;
 thousands of records sharing one second are walked through by id. UNTIL is the server's clock when
 the sync began (minus a second that may still be filling): what is edited during the sync is left
-for the next one, which starts after the last row this one read. Tables without a cursor are
-walked by id alone. A table ends at the first empty page, and at a short one only as below; a
-page longer than $top asked for (a server that ignores $top) is in order and used as it is.
+for the next one, which starts after the last row this one read. A table ends at the first empty
+page, and at a short one only as below; a page longer than $top asked for (a server that ignores
+$top) is in order and used as it is.
 
 A page shorter than $top is no end in itself: a server may cap its pages below $top, and start
 to do so at any time. One short page does end a walk: one whose last row is exactly the row the

@@ -272,7 +272,8 @@ class TableSync:
             log.info(follower.finish_line(follower.finish(), self.table.name))
 
     def _read_whole(self, started: float) -> TableResult:
-        """A table read whole (whole.py): one request, no position, no remembered set."""
+        """A table read whole (whole.py): one request, no position; its rows remembered by
+        digest."""
         self.path, warnings = read_whole(self.client, self.table, self.emitter)
         for message in warnings:
             self.operations.warning(message)

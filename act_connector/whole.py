@@ -1,12 +1,15 @@
 """Reading a table whole: reference data at a path that takes no query, in one request.
 
-Users, sales processes and stages, history types and field definitions have no time stamp and no
-documented OData query (/api/users is "Get all users"), and hold tens of rows. Each sync reads
-them in one request (the field definitions in none when metadata.py read them moments before, to
-type custom fields). Only what changed is written: the table's remembered set (known.py) keeps
-each row's id with a digest of its content, so a row lands again only when its digest differs, a
-new row lands, and a row Act! no longer lists is deleted. Without a remembered set (the first
-sync, a re-sync, an older state) the rows are first marked deleted and all of them land.
+Activity types, users, sales processes and stages, history types, field definitions and custom
+table definitions have no time stamp and no documented OData query (/api/users is "Get all users",
+/api/task-types "Gets all task types"), and hold tens of rows. Each sync reads them in one request
+(the definitions in none when metadata.py read them moments before, to type custom fields and find
+custom tables). A row that repeats another's key is left out (the last one lands), so that the two
+never take turns in the destination. Only what changed is written: the table's remembered set
+(known.py) keeps each row's id with a digest of its content, so a row lands again only when its
+digest differs, a new row lands, and a row Act! no longer lists is deleted. Without a remembered
+set (the first sync, a re-sync, an older state) the rows are first marked deleted and all of them
+land.
 """
 
 from __future__ import annotations
@@ -20,15 +23,31 @@ from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
+from act_connector.errors import ActConnectorError, ActHttpError
 from act_connector.known import KnownSet
 from act_connector.metadata import DERIVED, rows_read
 from act_connector.paging import usable_rows
 
+# What an optional table's refusal looks like: no such path on this build, or no permission.
+OPTIONAL_REFUSALS = (403, 404)
+
+
+def refused_optional(table: TableSpec, error: ActConnectorError) -> bool:
+    """Whether the error is Act! refusing a table it need not offer (TableSpec.optional)."""
+    return table.optional and isinstance(error, ActHttpError) and error.status in OPTIONAL_REFUSALS
+
 
 def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[str, list[str]]:
     """Lands what changed in a 'whole' table; returns the path it came from and its warnings."""
-    rows, path, reused = _read_rows(client, table)
+    try:
+        rows, path, reused = _read_rows(client, table)
+    except ActHttpError as error:
+        if not refused_optional(table, error):
+            raise
+        return table.paths[0], [f"{error} The table is left as it was; the sync goes on."]
     rows, malformed = usable_rows(table, rows)
+    by_key = {record[table.primary_key]: record for record in rows}  # the last of a key wins
+    repeated, rows = len(rows) - len(by_key), list(by_key.values())
     derive = DERIVED[table.derive] if table.derive else None
     rows = [derive(record) for record in rows] if derive else rows
     if emitter.known is None:
@@ -47,6 +66,11 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
         warnings.append(
             f"Table '{table.name}': {malformed} row(s) were not records with an "
             f"'{table.primary_key}' and were skipped."
+        )
+    if repeated:
+        warnings.append(
+            f"Table '{table.name}': {repeated} row(s) repeated another's "
+            f"'{table.primary_key}'; the last of each landed."
         )
     source = f"/api/{path}" + (" (as read for the definitions)" if reused else "")
     log.info(

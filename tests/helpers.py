@@ -98,6 +98,10 @@ class RecordingOperations:
     def warning(self, message: str) -> None:
         self.events.append(("warning", message))
 
+    @property
+    def warnings(self) -> list[str]:
+        return [event[1] for event in self.events if event[0] == "warning"]
+
     def rows(self, table: str) -> list[dict]:
         return [event[2] for event in self.events if event[0] == "upsert" and event[1] == table]
 

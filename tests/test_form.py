@@ -56,7 +56,7 @@ def test_a_build_refusing_the_keyset_clause_fails_at_setup_naming_each_table(emu
     assert not result.success
     assert result.failure.startswith("Table 'contacts': Act! answered HTTP 400")
     assert "The binary operator 'Or' is not supported." in result.failure
-    assert "readable: activity_types (/api/task-types)" in result.failure  # keyed on id alone
+    assert "readable: activity_types (/api/task-types)" in result.failure  # read whole, no query
 
 
 def test_the_setup_test_pages_an_integer_key_as_an_integer(emulator):

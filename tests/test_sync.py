@@ -239,6 +239,38 @@ def test_an_unreadable_state_never_crashes_a_sync(catalog, act, state, capsys):
     assert query_of(act.calls[1])["$filter"].startswith("edited ge 1900-01-01T00:00:00Z")
 
 
+def test_a_build_that_lists_no_custom_tables_syncs_on_without_them(catalog, act):
+    """/api/metadata/entities refused (an edition without custom tables, a user without the
+    right): the entities table is left as it was with a warning, and the sync succeeds."""
+    act.get(f"{BASE_URL}/api/metadata/entities", status=404, json={"message": "Not found."})
+    act.get(f"{BASE_URL}/api/users", json=[{"id": "u1"}])
+    listed = KnownSet()
+    listed.put("Projects", 1)
+    state = {"version": 2, "tables": {"entities": {"known": listed.to_state()}}}
+    operations, summary = sync(catalog, state, tables="entities,users")
+    assert [event[:2] for event in operations.events if event[0] in ("truncate", "upsert")] == [
+        ("truncate", "users"), ("upsert", "users")
+    ]  # fmt: skip
+    [warning] = operations.warnings
+    assert warning.startswith("Table 'entities': Act! answered HTTP 404")
+    assert warning.endswith("The table is left as it was; the sync goes on.")
+    assert operations.checkpoints[-1]["tables"]["entities"] == state["tables"]["entities"]
+    assert not summary.failures
+
+
+def test_a_row_that_repeats_a_key_lands_once_and_is_said(catalog, act):
+    """Two rows of one key would take turns in the destination, each sync writing one again."""
+    users = [{"id": "u1", "role": "a"}, {"id": "u1", "role": "b"}, {"id": "u2", "role": "c"}]
+    act.get(f"{BASE_URL}/api/users", json=users)
+    operations, _ = sync(catalog, tables="users")
+    assert {row["id"]: row["role"] for row in operations.rows("users")} == {"u1": "b", "u2": "c"}
+    assert operations.warnings == [
+        "Table 'users': 1 row(s) repeated another's 'id'; the last of each landed."
+    ]
+    again, _ = sync(catalog, operations.checkpoints[-1], tables="users")
+    assert [event for event in again.events if event[0] in ("upsert", "delete")] == []
+
+
 def test_activity_types_are_read_whole_as_the_vendor_defines_them(catalog, act):
     """GET /api/task-types takes no query ("Gets all task types"). A state an older version left
     mid-pass ({"id": 7}) reads them from scratch once; from then on only changes land."""

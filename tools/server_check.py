@@ -302,9 +302,8 @@ def check_queries(
         if timed is not None:
             pages.append(timed)
             sample = timed.rows or sample
-            if spec.cursor:
-                forms = timestamp_forms(spec.cursor, sample)
-                report.tables[spec.name].timestamps = forms or report.tables[spec.name].timestamps
+            forms = timestamp_forms(spec.cursor, sample)
+            report.tables[spec.name].timestamps = forms or report.tables[spec.name].timestamps
     else:
         report.findings["time per page"] = "not measured: the server refuses the sync's $orderby"
     budget.check()
@@ -458,15 +457,13 @@ def check_keyset(
         )
         return False
     first = sample[0]
-    if spec.cursor and cursor_moment(spec, first) is None:
+    if cursor_moment(spec, first) is None:
         report.findings["keyset clause"] = (
             f"not checked: the first record of {spec.name} has no readable {spec.cursor}"
         )
         return False
     # As the sync does: the cursor sent back as the server wrote it.
-    after = Position(
-        cursor=first.get(spec.cursor) if spec.cursor else None, id=first.get(spec.primary_key)
-    )
+    after = Position(cursor=first.get(spec.cursor), id=first.get(spec.primary_key))
     query = page_query(spec, after, format_utc(until), KEYSET_PROBE_ROWS)
     if not report.orderby_supported:  # the clause alone, so that the order's refusal hides nothing
         del query["$orderby"]
@@ -584,7 +581,7 @@ def count_records(
     if select:  # a page of ids is cheap, and counts a table that fits in it exactly
         budget.check()
         query = {"$select": spec.primary_key, "$top": str(per_page)}
-        ids = client.get_page(spec.name, path, {**query, "$filter": where} if where else query)
+        ids = client.get_page(spec.name, path, {**query, "$filter": where})
         if len(ids.rows) < per_page and not more_than(len(ids.rows)):
             return len(ids.rows), len(ids.rows)
     return count_bounds(more_than, per_page)
