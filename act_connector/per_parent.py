@@ -84,9 +84,11 @@ class PerParentTable:
         for parent_id in parent_ids:
             self._pending.append((parent_id, self._workers.submit(self._children, parent_id)))
 
-    def settle(self) -> None:
-        """Writes the children asked for so far (waiting for them) and what changed in them."""
-        pending, self._pending = self._pending, []
+    def settle(self, leave: int = 0) -> None:
+        """Writes the children asked for so far (waiting for them) and what changed in them;
+        all but the last `leave` parents asked for, which stay in flight."""
+        cut = max(0, len(self._pending) - leave)
+        pending, self._pending = self._pending[:cut], self._pending[cut:]
         try:
             for parent_id, future in pending:
                 self._land(parent_id, future.result())
@@ -139,11 +141,15 @@ class PerParentTable:
 
     def read_every_parent(self, parents: Iterator[list[str]]) -> None:
         """Reads the children of every parent Act! has (a membership read): once all are read,
-        a row of any parent not among them is stale too."""
+        a row of any parent not among them is stale too. The parents are asked for a batch
+        ahead of those written and checkpointed, so the workers never wait for the writer and
+        no more than two batches of answers are held."""
         for chunk in parents:
             for start in range(0, len(chunk), PARENTS_PER_CHECKPOINT):
-                self.read(chunk[start : start + PARENTS_PER_CHECKPOINT])
-                self.checkpoint()  # settles first
+                batch = chunk[start : start + PARENTS_PER_CHECKPOINT]
+                self.read(batch)
+                self.settle(leave=len(batch))
+                self.checkpoint()
         self.touched = None
 
     def finish(self, reconciled: datetime | None = None) -> int:
