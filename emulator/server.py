@@ -588,6 +588,10 @@ class ActEmulator:
 class _Handler(BaseHTTPRequestHandler):
     emulator: ActEmulator
     protocol_version = "HTTP/1.1"  # keep-alive, as IIS: a client's session reuses its connection
+    # An answer's headers and body are two writes: with Nagle's algorithm the body would wait for
+    # the client's delayed ACK of the headers (up to 40 ms on Linux), a pause no IIS server adds,
+    # which made every request of a paced benchmark about a quarter slower than the pace it sets.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):
         pass
