@@ -178,9 +178,12 @@ def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:
     return settings.tables, catalog
 
 
-def floor(folder: Path, configuration: dict, sizes: dict, pin: Pinning) -> dict:
+def floor(
+    folder: Path, configuration: dict, sizes: dict, pin: Pinning, state_chars_per_row: float = 0
+) -> dict:
     """The floor through `fivetran debug`: the rows the connector's tables would hold, written
-    out beforehand, emitted with the connector's own schema."""
+    out beforehand, emitted with the connector's own schema; with `state_chars_per_row`, its
+    checkpoints carry a state growing as the connector's does (bench/floor/connector.py)."""
     project = folder / "floor"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
@@ -192,6 +195,7 @@ def floor(folder: Path, configuration: dict, sizes: dict, pin: Pinning) -> dict:
         "rows_file": str(project / "rows.jsonl"),
         "schema_file": str(project / "schema.json"),
         "batch_size": configuration["batch_size"],
+        "state_chars_per_row": str(state_chars_per_row),
     }
     run = fivetran_debug(project, floor_configuration, pin)
     shutil.rmtree(project)
@@ -208,12 +212,20 @@ def contacts_run(folder: Path, connector: Path, contacts: int, batch: int, pin: 
         floor_run = floor(folder, configuration, sizes, pin)
         print("  connector through fivetran debug …", flush=True)
         connector_run = fivetran_debug(connector, configuration, pin)
+        per_row = state_chars(connector) / floor_run["rows"]
+        print("  floor with a state as large as the connector's …", flush=True)
+        stated_floor = floor(folder, configuration, sizes, pin, per_row)
         print("  the remembered set: checkpoints, quiet syncs, a reconciliation …", flush=True)
         remembered = remembered_set(connector, configuration, pin)
         print("  extraction alone …", flush=True)
         extraction_run = extraction(server.port, batch, pin)
     return {"floor": floor_run, "connector": connector_run, "remembered": remembered,
-            "extraction": extraction_run}  # fmt: skip
+            "extraction": extraction_run, "floor_with_state": stated_floor}  # fmt: skip
+
+
+def state_chars(project: Path) -> int:
+    """The size of the state the last sync in `project` left, as the SDK sends it."""
+    return len(json.dumps(json.loads((project / "files" / "state.json").read_text())))
 
 
 def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinning) -> dict:
