@@ -115,6 +115,12 @@ class Page:
     headers: dict[str, str]
     seconds: float  # from sending the request to having the answer parsed
 
+    def take_rows(self) -> list:
+        """The records, handed over: the page keeps none, so that a page kept for its envelope
+        or headers does not keep thousands of records alive while they are written and freed."""
+        rows, self.rows = self.rows, []
+        return rows
+
 
 @dataclass
 class RequestStats:

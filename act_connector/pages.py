@@ -58,7 +58,7 @@ class Pages:
         return self
 
     def __iter__(self) -> Iterator[tuple[list[dict], Any]]:
-        page = self._first
+        page, self._first = self._first, []  # held here only: freed once it is written
         while page:
             rows, request, after = self._follow(page)
             if request is None:  # follow knows this page is the last

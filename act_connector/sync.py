@@ -251,7 +251,7 @@ class TableSync:
             from_scratch or interval is None or reconciliation_due(state, interval, self.until)
         )
         last_end = None if ask_after else state.position
-        position = self.walk(position, page.rows, self.until, last_end)
+        position = self.walk(position, page.take_rows(), self.until, last_end)
         if from_scratch:
             self._walk_to_present(position)
         self._log_walked(time.monotonic() - started)
