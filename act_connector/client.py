@@ -558,7 +558,7 @@ def _clip(text: str) -> str:
 
 def _rows(table: str, url: str, answer: _Answer) -> tuple[list, str]:
     try:
-        body = json.loads(answer.body)  # from the bytes: no decoded copy of a large page
+        body = json.loads(answer.body)  # json decodes the bytes itself: no text of it is kept
     except ValueError:
         raise ActHttpError(
             table, answer.status, url, "the answer was not JSON: " + answer.message
