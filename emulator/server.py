@@ -197,7 +197,10 @@ class Store:
     def __init__(self, data: dict[str, list[dict]], seed: int, settings: Settings):
         self.lock = threading.RLock()
         self.settings = settings
-        self.tables = {name: {r["id"]: r for r in rows} for name, rows in data.items()}
+        # Every table the emulator serves, empty where the data has none: a server with no
+        # records of a kind still answers (an empty page), as Act! does.
+        self.tables = {name: {} for name in ENTITIES}
+        self.tables.update({name: {r["id"]: r for r in rows} for name, rows in data.items()})
         self.properties = {name: kinds(rows) for name, rows in data.items() if rows}
         self.version = dict.fromkeys(self.tables, 0)
         self._sorted: dict = {}
