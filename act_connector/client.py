@@ -114,6 +114,7 @@ class Page:
     envelope: str  # "array" (a bare JSON array) or "odata" ({"value": [...]})
     headers: dict[str, str]
     seconds: float  # from sending the request to having the answer parsed
+    size: int = 0  # bytes of the answer's body
 
     def take_rows(self) -> list:
         """The records, handed over: the page keeps none, so that a page kept for its envelope
@@ -319,7 +320,8 @@ class ActClient:
             raise ActHttpError(table, answer.status, full_url, answer.message)
         self._note_rate_limit(answer.response, stop)
         rows, envelope = _rows(table, full_url, answer)
-        return Page(rows, envelope, dict(answer.response.headers), self._clock() - started)
+        seconds = self._clock() - started
+        return Page(rows, envelope, dict(answer.response.headers), seconds, len(answer.body))
 
     # -- the one retry loop
     def _request(self, table, url, authorization, limit, stop, renew: bool) -> _Answer:

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from act_connector.catalog import TableSpec
-from act_connector.client import ActClient
+from act_connector.client import ActClient, Page
 from act_connector.errors import PagingError
 from act_connector.paging import (
     Position,
@@ -27,6 +27,7 @@ from act_connector.paging import (
     learned_cap,
     next_position,
     page_query,
+    page_top,
     usable_rows,
 )
 from act_connector.timestamps import format_utc
@@ -82,40 +83,56 @@ class Pages:
 
 
 class _Keyset:
-    """follow() for a sync's walk: the rows that can land, the query of the next page (None
-    after a page that ends the walk, see paging.ends_walk) and the position after this one;
-    counts what the server sent that paging had to work around."""
+    """follow() and fetch() for a sync's walk. follow: the rows that can land, the query of the
+    next page (None after a page that ends the walk, see paging.ends_walk) and the position
+    after this one; counts what the server sent that paging had to work around. The next page's
+    $top is paging.page_top of this one's answer: fetch notes each answer's size, and a page is
+    always followed after it is fetched and before the next is asked for."""
 
     def __init__(
         self,
+        client: ActClient,
         table: TableSpec,
+        path: str,
         position: Position,
         until: datetime,
         top: int,
         anomalies: Counter,
         last_end: Position | None,
+        first_bytes: int,
     ):
-        self._table, self._position, self._until, self._top = table, position, until, top
+        self._client, self._table, self._path = client, table, path
+        self._position, self._until, self._top = position, until, top
         self._until_text = format_utc(until)
         self._anomalies, self._last_end = anomalies, last_end
-        self._served: int | None = None  # rows of the page before, which was not the last
+        self._asked = top  # the $top of the page being followed
+        self._answer_bytes = first_bytes  # its answer's size
+        # The rows and $top of the page before, which was not the last.
+        self._served: int | None = None
+        self._served_asked = top
+
+    def fetch(self, query: dict[str, str], stop: threading.Event) -> list:
+        page = self._client.get_page(self._table.name, self._path, query, stop)
+        self._answer_bytes = page.size
+        return page.take_rows()
 
     def __call__(self, page: list) -> tuple[list[dict], dict[str, str], Position]:
-        table, anomalies = self._table, self._anomalies
-        if len(page) > self._top:
+        table, anomalies, asked = self._table, self._anomalies, self._asked
+        if len(page) > asked:
             anomalies["oversized"] += 1
         rows, malformed = usable_rows(table, page)
         anomalies["malformed"] += malformed
         if not rows:
             raise PagingError(table.name, "a page held no record that can land.")
-        cap = learned_cap(self._position.cap, self._served, len(page), self._top)
-        self._served = len(page)
+        cap = learned_cap(self._position.cap, self._served, len(page), self._served_asked)
+        self._served, self._served_asked = len(page), asked
         position = replace(self._position, cap=cap)
         self._position, untracked = next_position(table, position, rows, self._until)
         anomalies["untracked"] += untracked
-        if ends_walk(self._position, len(page), self._top, self._last_end):
+        if ends_walk(self._position, len(page), asked, self._last_end):
             return rows, None, self._position
-        query = page_query(table, self._position, self._until_text, self._top)
+        self._asked = page_top(self._top, len(page), self._answer_bytes)
+        query = page_query(table, self._position, self._until_text, self._asked)
         return rows, query, self._position
 
 
@@ -124,21 +141,18 @@ def walk_pages(
     table: TableSpec,
     path: str,
     position: Position,
-    first: list,
+    first: Page,
     until: datetime,
     top: int,
     anomalies: Counter,
     last_end: Position | None = None,
 ) -> Pages:
-    """The pages of a table after `position` up to `until`, starting with `first`; what paging
-    had to work around is counted in `anomalies`. With `last_end` (where the last sync's walk
-    ended), a short page that ends there ends the walk (paging.ends_walk)."""
-    return Pages(
-        first,
-        _Keyset(table, position, until, top, anomalies, last_end),
-        lambda query, stop: client.get_page(table.name, path, query, stop).rows,
-        f"act-{table.name}",
-    )
+    """The pages of a table after `position` up to `until`, starting with `first` (its records
+    are taken from it); what paging had to work around is counted in `anomalies`. With
+    `last_end` (where the last sync's walk ended), a short page that ends there ends the walk
+    (paging.ends_walk)."""
+    keyset = _Keyset(client, table, path, position, until, top, anomalies, last_end, first.size)
+    return Pages(first.take_rows(), keyset, keyset.fetch, f"act-{table.name}")
 
 
 def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None:

@@ -25,6 +25,11 @@ whenever the table's reconciliation is due (daily by default) or reconciliation 
 learns the cap then. Such a change is late by a day at most, and once.
 A record without a readable cursor cannot place the walk: it is kept, counted, and the next page
 skips past it ($skip) from the last record that could.
+
+A page asks for batch_size records, or fewer when the table's records are wide: a real Act!
+contact has hundreds of custom fields, and a walk holds two pages at once (one written, the next
+fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). Every
+rule above compares a page with the $top it was asked with.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ from datetime import datetime
 from act_connector.catalog import TableSpec
 from act_connector.errors import PagingError
 from act_connector.timestamps import ISO_8601, format_utc, parse_timestamp
+
+# An answer's size a walk's pages aim at: parsed, a page takes about four times its answer in
+# memory, and up to eight pages are held at once (two for each of four tables), so this keeps them
+# near 250 MB at most. The benchmark's contacts (about 3 KB each) fill 2,000 in 6 MB.
+PAGE_BYTES = 8 * 1024 * 1024
+# The fewest records a page asks for, however wide: a table's walk stays a few requests long.
+MIN_TOP = 100
 
 
 @dataclass(frozen=True)
@@ -114,10 +126,19 @@ def page_query(table: TableSpec, position: Position, until: str, top: int) -> di
 
 
 def ends_walk(after: Position, served: int, top: int, last_end: Position | None) -> bool:
-    """Whether a page of `served` rows after which the walk stands at `after` is its last: a page
-    shorter than $top and than the server's cap that ends exactly where the last sync's walk did
-    (see above)."""
-    return last_end is not None and served < (after.cap or top) and after == last_end
+    """Whether a page of `served` rows, asked with $top `top`, after which the walk stands at
+    `after` is its last: a page shorter than its $top and than the server's cap that ends
+    exactly where the last sync's walk did (see above)."""
+    return last_end is not None and served < min(after.cap or top, top) and after == last_end
+
+
+def page_top(batch_size: int, served: int, answer_bytes: int) -> int:
+    """The $top of the next page: batch_size, or as many records of the size the last page's
+    averaged as fit in PAGE_BYTES (MIN_TOP at least)."""
+    if served <= 0 or answer_bytes <= 0:
+        return batch_size
+    fitting = PAGE_BYTES * served // answer_bytes
+    return max(min(batch_size, MIN_TOP), min(batch_size, fitting))
 
 
 def learned_cap(cap: int, previous: int | None, served: int, top: int) -> int:

@@ -27,7 +27,7 @@ from fivetran_connector_sdk import Logging as log
 
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient, RequestStats
+from act_connector.client import ActClient, Page, RequestStats
 from act_connector.config import Settings
 from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
@@ -251,7 +251,7 @@ class TableSync:
             from_scratch or interval is None or reconciliation_due(state, interval, self.until)
         )
         last_end = None if ask_after else state.position
-        position = self.walk(position, page.take_rows(), self.until, last_end)
+        position = self.walk(position, page, self.until, last_end)
         if from_scratch:
             self._walk_to_present(position)
         self._log_walked(time.monotonic() - started)
@@ -283,16 +283,17 @@ class TableSync:
         return self.result
 
     def walk(
-        self, position: Position, rows: list, until: datetime, last_end: Position | None = None
+        self, position: Position, first: Page, until: datetime, last_end: Position | None = None
     ) -> Position:
-        """Emits page after page up to `until`, checkpointing each; returns where it stopped."""
+        """Emits page after page from `first` up to `until`, checkpointing each; returns where
+        it stopped."""
         top = self.settings.batch_size
         with walk_pages(
             self.client,
             self.table,
             self.path,
             position,
-            rows,
+            first,
             until,
             top,
             self.anomalies,
@@ -326,7 +327,7 @@ class TableSync:
             return
         read = self.emitter.upserted
         query = page_query(self.table, position, format_utc(present), self.settings.batch_size)
-        self.walk(position, self.client.get_rows(self.table.name, self.path, query), present)
+        self.walk(position, self.client.get_page(self.table.name, self.path, query), present)
         log.info(
             f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "
             f"the sync, read up to {format_utc(present)}"

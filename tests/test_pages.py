@@ -1,10 +1,14 @@
 """The page iterator: the next page is fetched while one is written, and abandoned on error."""
 
 import time
+from collections import Counter
+from datetime import datetime, timezone
 
 import pytest
 
-from act_connector.pages import Pages
+from act_connector.client import Page
+from act_connector.pages import Pages, walk_pages
+from act_connector.paging import Position
 
 
 def numbered(count):
@@ -62,3 +66,31 @@ def test_a_page_that_follow_refuses_is_not_written():
         for rows, _ in pages:
             written.append(rows)
     assert written == [] and fetched == []
+
+
+class WidePages:
+    """A stand-in client serving one page after another, each answer 1,000 bytes a record."""
+
+    def __init__(self, pages: list[list[dict]]):
+        self.pages, self.asked = pages, []
+
+    def get_page(self, table, path, params, stop=None):
+        self.asked.append(int(params["$top"]))
+        rows = self.pages.pop(0)
+        return Page(rows, "array", {}, 0.0, 1000 * len(rows))
+
+
+def test_a_full_page_of_a_smaller_top_is_taken_for_no_server_cap(catalog, monkeypatch):
+    """Wide records ask for fewer: a page as long as its own $top is full, not capped."""
+    monkeypatch.setattr("act_connector.paging.PAGE_BYTES", 1000)
+    monkeypatch.setattr("act_connector.paging.MIN_TOP", 1)
+    records = [{"id": f"c{n}", "edited": f"2025-01-0{n}T00:00:00Z"} for n in range(1, 8)]
+    client = WidePages([records[4:5], records[5:6], records[6:7], []])
+    first = Page(records[:4], "array", {}, 0.0, 4000)
+    start = Position(cursor="2024-01-01T00:00:00Z")
+    until = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with walk_pages(client, catalog.tables["contacts"], "contacts", start, first, until, 4,
+                    Counter()) as pages:  # fmt: skip
+        walked = [(len(rows), after) for rows, after in pages]
+    assert [count for count, _ in walked] == [4, 1, 1, 1] and client.asked == [1, 1, 1, 1]
+    assert walked[-1][1] == Position("2025-01-07T00:00:00Z", "c7") and walked[-1][1].cap == 0

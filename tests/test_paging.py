@@ -5,12 +5,15 @@ import pytest
 
 from act_connector.errors import PagingError
 from act_connector.paging import (
+    MIN_TOP,
+    PAGE_BYTES,
     Position,
     ends_walk,
     learned_cap,
     literal,
     next_position,
     page_query,
+    page_top,
     usable_rows,
 )
 
@@ -173,3 +176,18 @@ def test_a_page_as_long_as_the_cap_is_no_end_even_where_the_last_walk_ended():
     assert not ends_walk(end, 30, 30, end)  # a full page
     assert not ends_walk(end, 10, 30, None)  # not armed (due, off, from scratch)
     assert not ends_walk(replace(end, id="c8"), 10, 30, end)  # elsewhere
+    assert not ends_walk(capped, 8, 8, end)  # a full page of a smaller $top (wide records)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "served", "answer_bytes", "top"),
+    [
+        (2000, 0, 0, 2000),  # nothing read yet: batch_size
+        (2000, 2000, 6_000_000, 2000),  # records that fit: batch_size
+        (2000, 2000, 4 * PAGE_BYTES, 500),  # four times too wide: a quarter as many
+        (2000, 10, 10 * PAGE_BYTES, MIN_TOP),  # however wide, MIN_TOP at least
+        (50, 50, 100 * PAGE_BYTES, 50),  # and never more than batch_size
+    ],
+)
+def test_a_page_of_wide_records_asks_for_fewer(batch_size, served, answer_bytes, top):
+    assert page_top(batch_size, served, answer_bytes) == top

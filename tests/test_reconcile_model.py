@@ -189,20 +189,40 @@ def test_any_interleaving_converges_and_a_quiet_table_emits_nothing(catalog, cou
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(st.integers(0, 7), st.lists(step, max_size=12), st.sampled_from([None, 1, 2]))
+@given(
+    st.integers(0, 7),
+    st.lists(step, max_size=12),
+    st.sampled_from([None, 1, 2]),
+    st.sampled_from([None, 120]),
+)
 def test_with_a_look_back_and_daily_reconciliation_it_converges_once_due(
-    catalog, count, steps, page_cap
+    catalog, count, steps, page_cap, page_bytes
 ):
     """Walks that may end at a short page (paging.ends_walk), from a server that may cap its
-    pages: once the reconciliation is due, everything has landed."""
+    pages, with pages that may ask for fewer records as records grow wider (paging.page_top):
+    once the reconciliation is due, everything has landed."""
     act = Act(count)
     destination = Destination(reconcile_interval_hours="24", lookback_minutes="1")
-    with served(act):
+    with served(act), narrow_pages(page_bytes):
         destination.sync(act, catalog)
         act.page_cap = page_cap
         for entry in (destination.state or {}).get("tables", {}).values():
             entry["reconciled"] = (act.clock - timedelta(hours=1)).isoformat()  # not due
         converges(act, destination, catalog, steps, due=True)
+
+
+@contextmanager
+def narrow_pages(page_bytes: int | None):
+    """Pages aim at `page_bytes` of answer (a record of the model is about 90 bytes), down to
+    one record; as they are when None."""
+    if page_bytes is None:
+        yield
+        return
+    with (
+        mock.patch("act_connector.paging.PAGE_BYTES", page_bytes),
+        mock.patch("act_connector.paging.MIN_TOP", 1),
+    ):
+        yield
 
 
 @contextmanager

@@ -8,6 +8,7 @@ import pytest
 import responses
 
 import act_connector.sync
+from act_connector.client import ActClient
 from act_connector.config import validate_configuration
 from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
 from act_connector.known import KnownSet, cursor_value
@@ -409,6 +410,30 @@ def test_every_record_arrives_once_under_a_page_cap_and_large_ties(emulator, cat
         assert len(got) == len(set(got)), f"{table} duplicated rows"
     ties = bulk_import(emulator.store.truth("contacts"))
     assert len(ties) > 30  # a tie group many pages long
+
+
+def test_wide_records_are_read_in_smaller_pages_and_every_one_arrives_once(
+    emulator, catalog, monkeypatch
+):
+    """Pages hold about PAGE_BYTES of answer whatever batch_size asks (a real contact has
+    hundreds of custom fields), here under a server cap too: every record lands once."""
+    monkeypatch.setattr("act_connector.paging.PAGE_BYTES", 20_000)
+    monkeypatch.setattr("act_connector.paging.MIN_TOP", 3)
+    asked: list[int] = []
+    get_page = ActClient.get_page
+
+    def noting_top(client, table, path, params, stop=None):
+        if table == "contacts" and "$filter" in params:
+            asked.append(int(params["$top"]))
+        return get_page(client, table, path, params, stop)
+
+    monkeypatch.setattr(ActClient, "get_page", noting_top)
+    emulator.configure(page_cap=9)
+    operations = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
+    got = ids(operations.rows("contacts"))
+    assert sorted(got) == sorted(ids(emulator.store.truth("contacts")))
+    assert len(got) == len(set(got))
+    assert asked[0] == 40 and 3 <= max(asked[1:]) < 9  # fewer than the cap: wide records
 
 
 def test_records_changing_during_the_sync_lose_nothing(emulator, catalog):
