@@ -69,6 +69,12 @@ CUSTOM_FIELDS = {
                     ("signed", "Date"), ("approved", "YesNo")],
     "Group": [("region", "Character")],
 }  # fmt: skip
+# A live contact was seen with 249 custom fields, many always null, numbers and currency as text
+# (FACTS.md). With sizes' "contact_custom_fields" (the wide scenario) contacts have that many:
+# the ten above and more of these kinds, each filled in a few records only.
+CONTACT_CUSTOM_FIELDS = "contact_custom_fields"
+WIDE_KINDS = ("Character", "Number", "Currency", "Date", "YesNo")
+WIDE_FILLED = 0.15
 PROCESSES = {
     "b2c2f1d4-0000-4000-8000-000000000001": ("Standard Sales", [10, 25, 50, 75, 90]),
     "b2c2f1d4-0000-4000-8000-000000000002": ("Renewal", [30, 60, 95]),
@@ -145,8 +151,19 @@ class Maker:
             "longitude": self.maybe(round(self.rng.uniform(-150, 150), 6), None),
         }
 
-    def custom_fields(self, record_type: str) -> dict:
-        return {name: self.custom_value(kind) for name, kind in CUSTOM_FIELDS[record_type]}
+    def custom_fields(self, record_type: str, size: dict | None = None) -> dict:
+        values = {name: self.custom_value(kind) for name, kind in CUSTOM_FIELDS[record_type]}
+        for name, kind in wide_fields(record_type, size or {}):
+            values[name] = self.sparse_value(kind)
+        return values
+
+    def sparse_value(self, kind: str):
+        """A field most records leave empty; numbers and currency as text, as a live one."""
+        if self.rng.random() >= WIDE_FILLED:
+            return None
+        if kind in ("Number", "Currency"):
+            return f"{self.rng.uniform(0, 2e5):.2f}"
+        return self.custom_value(kind)
 
     def custom_value(self, kind: str):
         """A value of an Act! field type as the API sends it, blank or null at times."""
@@ -168,6 +185,13 @@ class Maker:
                 for i in chosen]  # fmt: skip
 
 
+def wide_fields(record_type: str, size: dict) -> list[tuple[str, str]]:
+    """The custom fields a record type has beyond CUSTOM_FIELDS (contacts', when wide)."""
+    wanted = size.get(CONTACT_CUSTOM_FIELDS, 0) if record_type == "Contact" else 0
+    extra = max(0, wanted - len(CUSTOM_FIELDS[record_type]))
+    return [(f"field_{n}", WIDE_KINDS[n % len(WIDE_KINDS)]) for n in range(1, extra + 1)]
+
+
 def display(table: str, index: int) -> str:
     if table == "contacts":
         return " ".join(person(index))
@@ -179,7 +203,7 @@ def display(table: str, index: int) -> str:
 def records(seed: int, sizes: dict[str, int]) -> Iterator[tuple[str, dict]]:
     """Every record of the benchmark database, table by table, referred-to tables first."""
     size = {**dict.fromkeys(SIZES, 0), **sizes}
-    yield from reference_records(seed)
+    yield from reference_records(seed, size)
     products = [product(Maker(seed, "products"), seed, i) for i in range(size["products"])]
     yield from (("products", record) for record in products)
     for table, make_one in (("companies", company), ("groups", group)):
@@ -205,7 +229,7 @@ def generate(seed: int, sizes: dict[str, int]) -> dict[str, list[dict]]:
     return data
 
 
-def reference_records(seed: int) -> Iterator[tuple[str, dict]]:
+def reference_records(seed: int, size: dict) -> Iterator[tuple[str, dict]]:
     """Users, sales processes and stages, task and history types, field definitions."""
     make = Maker(seed, "reference")
     for i, name in enumerate(USERS):
@@ -226,7 +250,7 @@ def reference_records(seed: int) -> Iterator[tuple[str, dict]]:
                                 "activityTypeName": kind["name"]}  # fmt: skip
     number = 0
     for record_type, fields in CUSTOM_FIELDS.items():
-        for name, kind in fields:
+        for name, kind in fields + wide_fields(record_type, size):
             number += 1
             yield "fields", field_definition(number, record_type, name, kind)
 
@@ -319,8 +343,8 @@ def contact(make: Maker, index: int, size: dict) -> dict:
         "businessAddress": make.address(), **phones(make), "homeAddress": make.address(),
         "aemOptOut": rng.random() < 0.1, "aemBounceBack": rng.random() < 0.02,
         "recordManagerID": make.user_id(), "quickbooksId": make.maybe("QB-17", None),
-        "nylasContactId": make.maybe("nylas-1"), "customFields": make.custom_fields("Contact"),
-        **make.times(),
+        "nylasContactId": make.maybe("nylas-1"),
+        "customFields": make.custom_fields("Contact", size), **make.times(),
     }  # fmt: skip
 
 
