@@ -40,9 +40,13 @@ from act_connector.whole import digest
 # server serving a few requests at once gains nothing from more.
 PARENT_WORKERS = 4
 NOT_FOUND = 404  # the parent was deleted since it was listed: it has no children left
-# Parents read between two checkpoints of a membership read: bounds the answers held in memory (a
-# company's members are whole contact records) and what a failure makes the next read do again.
-PARENTS_PER_CHECKPOINT = 100
+# Parents asked for at once by a membership read, one such batch ahead of those written: bounds
+# the answers held in memory (a company's members are whole contact records).
+PARENTS_PER_READ = 100
+# Parents written between two checkpoints of a membership read: each checkpoint sends the whole
+# state, every table's remembered set (megabytes in a large database), so not one a batch; this
+# many is what a failure makes the next read ask for again.
+PARENTS_PER_CHECKPOINT = 500
 
 
 class PerParentTable:
@@ -142,14 +146,18 @@ class PerParentTable:
     def read_every_parent(self, parents: Iterator[list[str]]) -> None:
         """Reads the children of every parent Act! has (a membership read): once all are read,
         a row of any parent not among them is stale too. The parents are asked for a batch
-        ahead of those written and checkpointed, so the workers never wait for the writer and
-        no more than two batches of answers are held."""
+        ahead of those written, so the workers never wait for the writer and no more than two
+        batches of answers are held; what is written is checkpointed every
+        PARENTS_PER_CHECKPOINT parents."""
+        checkpointed = self.parents
         for chunk in parents:
-            for start in range(0, len(chunk), PARENTS_PER_CHECKPOINT):
-                batch = chunk[start : start + PARENTS_PER_CHECKPOINT]
+            for start in range(0, len(chunk), PARENTS_PER_READ):
+                batch = chunk[start : start + PARENTS_PER_READ]
                 self.read(batch)
                 self.settle(leave=len(batch))
-                self.checkpoint()
+                if self.parents - checkpointed >= PARENTS_PER_CHECKPOINT:
+                    self.checkpoint()
+                    checkpointed = self.parents
         self.touched = None
 
     def finish(self, reconciled: datetime | None = None) -> int:
