@@ -170,7 +170,7 @@ def anomaly_report(table: TableSpec, anomalies: Counter, top: int) -> str | None
         )
     if anomalies["oversized"]:
         parts.append(
-            f"{anomalies['oversized']} page(s) held more than the {top} records asked for (the "
-            "server ignores $top); they were used as they came"
+            f"{anomalies['oversized']} page(s) held more records than their $top asked for (at "
+            f"most {top}; the server ignores $top); they were used as they came"
         )
     return f"Table '{table.name}': " + "; ".join(parts) + "." if parts else None
