@@ -355,13 +355,18 @@ def contacts_sizes(args: argparse.Namespace) -> list[int]:
     return list(dict.fromkeys(max(1, round(n * args.scale)) for n in sizes))
 
 
+def wide_contacts(args: argparse.Namespace) -> int:
+    """The wide scenario's contacts, scaled."""
+    return max(1, round(WIDE_CONTACTS * args.scale))
+
+
 def one_run(folder: Path, connector: Path, args: argparse.Namespace, pin: Pinning) -> dict:
     run: dict = {"contacts": {}}
     for n in contacts_sizes(args):
         print(f"N = {n:,} contacts:", flush=True)
         run["contacts"][str(n)] = contacts_run(folder, connector, n, args.batch_size, pin)
     if "wide" in args.scenarios:
-        n = max(1, round(WIDE_CONTACTS * args.scale))
+        n = wide_contacts(args)
         print(f"N = {n:,} contacts with {WIDE_CUSTOM_FIELDS} custom fields:", flush=True)
         run["wide"] = contacts_run(
             folder, connector, n, args.batch_size, pin, custom_fields=WIDE_CUSTOM_FIELDS
@@ -382,7 +387,7 @@ def main(argv: list[str]) -> int:
         "speed_contacts": contacts_sizes(args)[0] if "speed" in args.scenarios else None,
         "memory_sizes": [max(1, round(n * args.scale)) for n in MEMORY_SIZES]
         if "memory" in args.scenarios else [],
-        "wide": {"contacts": max(1, round(WIDE_CONTACTS * args.scale)),
+        "wide": {"contacts": wide_contacts(args),
                  "custom_fields": WIDE_CUSTOM_FIELDS} if "wide" in args.scenarios else None,
         "slow_server": SLOW_SERVER, "runs": [],
     }  # fmt: skip
