@@ -24,6 +24,7 @@ from act_connector.errors import PagingError
 from act_connector.paging import (
     Position,
     ends_walk,
+    first_top,
     learned_cap,
     next_position,
     page_query,
@@ -105,11 +106,11 @@ class _Keyset:
         self._position, self._until, self._top = position, until, top
         self._until_text = format_utc(until)
         self._anomalies, self._last_end = anomalies, last_end
-        self._asked = top  # the $top of the page being followed
+        self._asked = first_top(top)  # the $top of the page being followed: the walk's first
         self._answer_bytes = first_bytes  # its answer's size
         # The rows and $top of the page before, which was not the last.
         self._served: int | None = None
-        self._served_asked = top
+        self._served_asked = self._asked
 
     def fetch(self, query: dict[str, str], stop: threading.Event) -> list:
         page = self._client.get_page(self._table.name, self._path, query, stop)

@@ -28,8 +28,9 @@ skips past it ($skip) from the last record that could.
 
 A page asks for batch_size records, or fewer when the table's records are wide: a real Act!
 contact has hundreds of custom fields, and a walk holds two pages at once (one written, the next
-fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). Every
-rule above compares a page with the $top it was asked with.
+fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). A
+walk's first page, whose records' size is not known yet, asks for FIRST_TOP at most. Every rule
+above compares a page with the $top it was asked with.
 """
 
 from __future__ import annotations
@@ -41,12 +42,17 @@ from act_connector.catalog import TableSpec
 from act_connector.errors import PagingError
 from act_connector.timestamps import ISO_8601, format_utc, parse_timestamp
 
-# An answer's size a walk's pages aim at: parsed, a page takes about four times its answer in
+# An answer's size a walk's pages aim at: parsed, a page takes two to three times its answer in
 # memory, and up to eight pages are held at once (two for each of four tables), so this keeps them
-# near 250 MB at most. The benchmark's contacts (about 3 KB each) fill 2,000 in 6 MB.
-PAGE_BYTES = 8 * 1024 * 1024
+# near 50 MB. The benchmark's contacts (about 3 KB each) fill it with about 650; more would only
+# save requests, which cost a local server milliseconds and a slow one (150 ms) a few seconds a
+# table, against a sync that takes minutes to write.
+PAGE_BYTES = 2 * 1024 * 1024
 # The fewest records a page asks for, however wide: a table's walk stays a few requests long.
 MIN_TOP = 100
+# The most a walk's first page asks for: as many of the widest contacts seen live (about 10 KB,
+# with 249 custom fields) as fit in PAGE_BYTES. The pages after it are sized by its answer.
+FIRST_TOP = 200
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,11 @@ def ends_walk(after: Position, served: int, top: int, last_end: Position | None)
     `after` is its last: a page shorter than its $top and than the server's cap that ends
     exactly where the last sync's walk did (see above)."""
     return last_end is not None and served < min(after.cap or top, top) and after == last_end
+
+
+def first_top(batch_size: int) -> int:
+    """The $top of a walk's first page (see FIRST_TOP)."""
+    return min(batch_size, FIRST_TOP)
 
 
 def page_top(batch_size: int, served: int, answer_bytes: int) -> int:

@@ -41,8 +41,9 @@ from act_connector.whole import digest
 PARENT_WORKERS = 4
 NOT_FOUND = 404  # the parent was deleted since it was listed: it has no children left
 # Parents asked for at once by a membership read, one such batch ahead of those written: bounds
-# the answers held in memory (a company's members are whole contact records).
-PARENTS_PER_READ = 100
+# the answers held in memory (a company's members are whole contact records: 25 companies of ten
+# are about 2 MB parsed), while still keeping PARENT_WORKERS busy for several rounds.
+PARENTS_PER_READ = 25
 # Parents written between two checkpoints of a membership read: each checkpoint sends the whole
 # state, every table's remembered set (megabytes in a large database), so not one a batch; this
 # many is what a failure makes the next read ask for again.

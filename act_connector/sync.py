@@ -11,7 +11,8 @@ A table's sync is made of walks:
 
 pages.py walks the pages (fetching the next while one is written), emitter.py writes rows,
 deletions and checkpoints and keeps the remembered set true, state.py is the state (and
-known.py the set within it). Each page is checkpointed once its rows are emitted.
+known.py the set within it). A walk checkpoints once its rows are emitted, every
+batch_size rows and at its end.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.links import LinkTable
 from act_connector.pages import anomaly_report, walk_pages
-from act_connector.paging import Position, page_query
+from act_connector.paging import Position, first_top, page_query
 from act_connector.per_parent import PerParentTable, parent_ids
 from act_connector.progress import Progress, time_shares
 from act_connector.reconcile import Findings, Lister, Reconciliation
@@ -236,7 +237,8 @@ class TableSync:
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
-        query = page_query(table, position, format_utc(self.until), self.settings.batch_size)
+        top = first_top(self.settings.batch_size)
+        query = page_query(table, position, format_utc(self.until), top)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
         for follower in self.followers:
@@ -285,8 +287,13 @@ class TableSync:
     def walk(
         self, position: Position, first: Page, until: datetime, last_end: Position | None = None
     ) -> Position:
-        """Emits page after page from `first` up to `until`, checkpointing each; returns where
-        it stopped."""
+        """Emits page after page from `first` up to `until`; returns where it stopped.
+
+        A checkpoint follows each batch_size rows read, and the walk's last page. Not each page:
+        pages may be smaller (wide records, a server's cap), and every checkpoint sends the whole
+        state, every table's remembered set (megabytes in a large database), which the SDK copies
+        several times over; a failure makes the next sync read at most batch_size rows again.
+        """
         top = self.settings.batch_size
         with walk_pages(
             self.client,
@@ -299,15 +306,21 @@ class TableSync:
             self.anomalies,
             last_end,
         ) as pages:
+            unsaved = 0  # rows read since the last checkpoint
             for rows, position in pages:
                 self.emitter.upsert(rows)
-                self.emitter.checkpoint(position)
+                unsaved += len(rows)
+                if unsaved >= top:
+                    self.emitter.checkpoint(position)
+                    unsaved = 0
                 self.result.pages += 1
                 log.debug(
                     f"Table '{self.table.name}': page {self.result.pages}, "
                     f"{self.emitter.upserted} records"
                 )
                 self.progress.page(self.emitter.upserted, position.cursor)
+            if unsaved:
+                self.emitter.checkpoint(position)
         return position
 
     def _truncate(self, position: Position) -> None:
@@ -326,7 +339,8 @@ class TableSync:
         if present <= self.until:
             return
         read = self.emitter.upserted
-        query = page_query(self.table, position, format_utc(present), self.settings.batch_size)
+        top = first_top(self.settings.batch_size)
+        query = page_query(self.table, position, format_utc(present), top)
         self.walk(position, self.client.get_page(self.table.name, self.path, query), present)
         log.info(
             f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "

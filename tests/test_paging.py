@@ -5,10 +5,12 @@ import pytest
 
 from act_connector.errors import PagingError
 from act_connector.paging import (
+    FIRST_TOP,
     MIN_TOP,
     PAGE_BYTES,
     Position,
     ends_walk,
+    first_top,
     learned_cap,
     literal,
     next_position,
@@ -183,7 +185,7 @@ def test_a_page_as_long_as_the_cap_is_no_end_even_where_the_last_walk_ended():
     ("batch_size", "served", "answer_bytes", "top"),
     [
         (2000, 0, 0, 2000),  # nothing read yet: batch_size
-        (2000, 2000, 6_000_000, 2000),  # records that fit: batch_size
+        (2000, 2000, PAGE_BYTES // 2, 2000),  # records that fit: batch_size
         (2000, 2000, 4 * PAGE_BYTES, 500),  # four times too wide: a quarter as many
         (2000, 10, 10 * PAGE_BYTES, MIN_TOP),  # however wide, MIN_TOP at least
         (50, 50, 100 * PAGE_BYTES, 50),  # and never more than batch_size
@@ -191,3 +193,8 @@ def test_a_page_as_long_as_the_cap_is_no_end_even_where_the_last_walk_ended():
 )
 def test_a_page_of_wide_records_asks_for_fewer(batch_size, served, answer_bytes, top):
     assert page_top(batch_size, served, answer_bytes) == top
+
+
+def test_a_walks_first_page_asks_for_few_records_until_their_size_is_known():
+    assert first_top(2000) == FIRST_TOP
+    assert first_top(FIRST_TOP // 2) == FIRST_TOP // 2  # never more than batch_size

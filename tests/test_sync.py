@@ -182,6 +182,28 @@ def test_rows_are_emitted_then_checkpointed_page_by_page(catalog, act):
     assert all(q["$top"] == "2" and q["$orderby"] == "edited asc,id asc" for q in queries)
 
 
+def test_pages_smaller_than_batch_size_are_checkpointed_every_batch_size_rows(catalog, act):
+    """A server that caps its pages below $top (or wide records) makes many small pages: each
+    checkpoint sends the whole state, so one follows each batch_size rows and the walk's end."""
+    for number in (1, 2, 3):
+        act.get(f"{BASE_URL}/api/contacts", json=[contact(number)])
+    act.get(f"{BASE_URL}/api/contacts", json=[])
+    operations, _ = sync(catalog, tables="contacts", batch_size="2")
+    kinds = [
+        (e[0], e[2]["id"] if e[0] == "upsert" else e[1]["tables"]["contacts"].get("id"))
+        for e in operations.events
+        if e[0] != "truncate"
+    ]
+    assert kinds == [
+        ("checkpoint", None),
+        ("upsert", "c001"),
+        ("upsert", "c002"),
+        ("checkpoint", "c002"),
+        ("upsert", "c003"),
+        ("checkpoint", "c003"),
+    ]
+
+
 def test_a_page_written_is_freed_before_the_next_is_written(catalog, act):
     """Memory stays flat: nothing keeps a page's records once they are written, the first page
     of a walk included (tables walk side by side, each with a page fetched ahead)."""
@@ -416,9 +438,11 @@ def test_wide_records_are_read_in_smaller_pages_and_every_one_arrives_once(
     emulator, catalog, monkeypatch
 ):
     """Pages hold about PAGE_BYTES of answer whatever batch_size asks (a real contact has
-    hundreds of custom fields), here under a server cap too: every record lands once."""
+    hundreds of custom fields), here under a server cap too: every record lands once. The first
+    page, whose records' size is not known yet, asks for FIRST_TOP."""
     monkeypatch.setattr("act_connector.paging.PAGE_BYTES", 20_000)
     monkeypatch.setattr("act_connector.paging.MIN_TOP", 3)
+    monkeypatch.setattr("act_connector.paging.FIRST_TOP", 5)
     asked: list[int] = []
     get_page = ActClient.get_page
 
@@ -433,7 +457,7 @@ def test_wide_records_are_read_in_smaller_pages_and_every_one_arrives_once(
     got = ids(operations.rows("contacts"))
     assert sorted(got) == sorted(ids(emulator.store.truth("contacts")))
     assert len(got) == len(set(got))
-    assert asked[0] == 40 and 3 <= max(asked[1:]) < 9  # fewer than the cap: wide records
+    assert asked[0] == 5 and 3 <= max(asked[1:]) < 9  # fewer than the cap: wide records
 
 
 def test_records_changing_during_the_sync_lose_nothing(emulator, catalog):
