@@ -167,6 +167,7 @@ def fivetran_debug(project: Path, configuration: dict, pin: Pinning, fresh: bool
     summary = re.search(r"(\d+) requests, \d+ retries, \d+ throttled, ([\d.]+)s paused", text)
     # The SDK samples the process's memory above its start while update() runs, every second.
     update_memory = re.search(r"memory usage: average ([\d.]+) MB, peak ([\d.]+) MB", text)
+    checkpoints = re.search(r"Checkpoints\s*\|\s*(\d+)", text)
     return {
         "wall_seconds": round(wall, 2),
         "sync_seconds": round(sync_seconds, 2),
@@ -174,7 +175,19 @@ def fivetran_debug(project: Path, configuration: dict, pin: Pinning, fresh: bool
         "update_peak_mb": float(update_memory[2]) if update_memory else None,
         "requests": int(summary[1]) if summary else None,
         "paused_seconds": float(summary[2]) if summary else None,
+        # Each checkpoint sends the whole state, and `fivetran debug` prints it in its log.
+        "checkpoints": int(checkpoints[1]) if checkpoints else None,
+        "state_mb": state_mb(project),
+        "log_mb": round(log.stat().st_size / 1e6, 2),
     }
+
+
+def state_mb(project: Path) -> float | None:
+    """The size of the state the last run left, as the SDK sends it (compact JSON)."""
+    state_file = project / "files" / "state.json"
+    if not state_file.exists():
+        return None
+    return round(len(json.dumps(json.loads(state_file.read_text()))) / 1e6, 2)
 
 
 def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:

@@ -186,7 +186,7 @@ def slow_details(results: dict) -> list[str]:
     first, pace = runs[0], results["slow_server"]
     served, quiet = first["connector"]["served"], first["quiet"]["served"]
     rows = ", ".join(f"{t} {n:,}" for t, n in first["floor"]["rows_by_table"].items())
-    return [
+    lines = [
         "## Slow server (goals 2 and 4)",
         "",
         f"The emulator answers in {pace['request_seconds']} s a request plus "
@@ -210,6 +210,21 @@ def slow_details(results: dict) -> list[str]:
         f"| quiet sync: requests (authorizations), answers by table | {quiet['requests']} "
         f"({quiet['authorizations']}), {by_table(quiet)} |",
     ]
+    if first["connector"].get("checkpoints") is not None:  # (results before they were kept)
+        lines.insert(-1, checkpoint_line([run["connector"] for run in runs]))
+    return lines
+
+
+def checkpoint_line(syncs: list[dict]) -> str:
+    """What the first sync's checkpoints sent: each sends the whole state, and `fivetran debug`
+    prints it in its log and copies it several times over."""
+    return (
+        "| first sync: checkpoints; the state at its end, sent whole at each; "
+        "`fivetran debug`'s log, which prints the state at each | "
+        f"{shown([s['checkpoints'] for s in syncs], '', 0)}; "
+        f"{shown([s['state_mb'] for s in syncs], ' MB', 1)}; "
+        f"{shown([s['log_mb'] for s in syncs], ' MB', 0)} |"
+    )
 
 
 def by_table(served: dict) -> str:
