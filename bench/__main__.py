@@ -43,6 +43,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+import duckdb  # noqa: E402 - the SDK's own, which `fivetran debug` writes with
 from fivetran_connector_sdk import Logging  # noqa: E402
 
 import deploy  # noqa: E402 - after the project is on the path
@@ -53,7 +54,7 @@ from act_connector.metadata import for_this_server  # noqa: E402
 from bench.act_data import CONTACT_CUSTOM_FIELDS, SIZES, scaled  # noqa: E402
 from bench.extraction import connector_configuration  # noqa: E402
 from bench.figures import counted, quiet_target, server_floor_seconds  # noqa: E402
-from bench.floor_rows import write_rows  # noqa: E402
+from bench.floor_rows import interleave, write_rows  # noqa: E402
 from bench.report import render  # noqa: E402
 
 SEED = 17
@@ -67,6 +68,7 @@ MEMORY_SIZES = (20_000, 200_000)  # goal 3: the connector's own memory must not 
 CONTACTS_PER_COMPANY = 10
 # Goal 2's server: 150 ms a request, 0.2 ms a record returned, 4 requests served at once.
 SLOW_SERVER = {"request_seconds": 0.15, "record_seconds": 0.0002, "max_concurrent": 4}
+DEBUG_SCHEMA = "tester"  # where `fivetran debug` puts the tables in files/warehouse.db
 SCENARIOS = ("speed", "wide", "slow", "memory")
 # Measured commands run under this small wrapper, which reports their own peak RSS.
 PEAK_RSS = [sys.executable, str(PROJECT / "bench" / "peak_rss.py")]
@@ -197,9 +199,12 @@ def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:
     return settings.tables, catalog
 
 
-def floor(folder: Path, configuration: dict, sizes: dict, pin: Pinning) -> dict:
+def floor(
+    folder: Path, configuration: dict, sizes: dict, pin: Pinning, order: dict | None = None
+) -> dict:
     """The floor through `fivetran debug`: the rows the connector's tables would hold, written
-    out beforehand, emitted with the connector's own schema."""
+    out beforehand, emitted with the connector's own schema; in the order a run of the
+    connector wrote its tables' rows, if given (`written_order`)."""
     project = folder / "floor"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
@@ -207,6 +212,8 @@ def floor(folder: Path, configuration: dict, sizes: dict, pin: Pinning) -> dict:
     tables, catalog = declared(configuration)
     (project / "schema.json").write_text(json.dumps(catalog.schema(tables)), encoding="utf-8")
     counts = write_rows(project / "rows.jsonl", SEED, sizes, catalog, tables)
+    if order is not None:
+        interleave(project / "rows.jsonl", order)
     floor_configuration = {
         "rows_file": str(project / "rows.jsonl"),
         "schema_file": str(project / "schema.json"),
@@ -244,13 +251,15 @@ def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinnin
     the server's floors, then a quiet incremental sync."""
     with emulator(folder, sizes, SLOW_SERVER, pin) as server:
         configuration = connector_configuration(server.port, batch, tables="")
-        print("  floor (every row of every table) through fivetran debug …", flush=True)
-        floor_run = floor(folder, configuration, sizes, pin)
         tables, catalog = declared(configuration)
         print("  connector's first sync …", flush=True)
         before = server.stats()
         first = fivetran_debug(connector, configuration, pin)
         middle = server.stats()
+        print("  floor (every row of every table, in the connector's order) …", flush=True)
+        order = written_order(connector, tables)
+        floor_run = floor(folder, configuration, sizes, pin, order)
+        del order
         print("  a quiet incremental sync …", flush=True)
         quiet = fivetran_debug(connector, configuration, pin, fresh=False)
         after = server.stats()
@@ -265,6 +274,18 @@ def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinnin
         "quiet": {**quiet, "served": counted(middle, after),
                   "target_requests": quiet_target(catalog, tables)},
     }  # fmt: skip
+
+
+def written_order(project: Path, tables: tuple[str, ...]) -> dict[str, list[int]]:
+    """When the last run in `project` wrote each row of each table, sorted (the SDK stamps each
+    operation later than the one before, in `_fivetran_synced`)."""
+    with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as db:
+        return {
+            table: [when for (when,) in db.execute(
+                f"SELECT epoch_us(_fivetran_synced) FROM {DEBUG_SCHEMA}.{table} ORDER BY 1"
+            ).fetchall()]
+            for table in tables
+        }  # fmt: skip
 
 
 def remembered_set(project: Path, configuration: dict, pin: Pinning) -> dict:

@@ -193,7 +193,10 @@ def slow_details(results: dict) -> list[str]:
         f"{pace['record_seconds']} s a record, {pace['max_concurrent']} at once. "
         "The server floor is its own time for the requests the first sync made, divided by "
         f"{pace['max_concurrent']}; the writer floor, the floor connector emitting every row "
-        "of every table. Answers are counted by the emulator's table (a company's or group's "
+        "of every table, interleaved as the connector's first sync wrote them (`fivetran "
+        "debug` writes every table with rows waiting at each checkpoint, and tables written "
+        "side by side cost its DuckDB writer more time and memory than one after another). "
+        "Answers are counted by the emulator's table (a company's or group's "
         "members are contacts). Counts are the first run's.",
         "",
         "| measure | value |",

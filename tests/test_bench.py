@@ -4,6 +4,7 @@ has, its floor rows keep Act!'s values, and its arithmetic."""
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
@@ -11,7 +12,7 @@ from act_connector.catalog import load_catalog
 from act_connector.metadata import typed_catalog
 from bench.act_data import SIZES, generate, records, scaled
 from bench.figures import quiet_target, server_floor_seconds, shown, spread
-from bench.floor_rows import as_sent, feed, feeds, rows_of
+from bench.floor_rows import as_sent, feed, feeds, interleave, rows_of
 
 SEED = 3
 # 200 contacts, 400 activities, 20 groups: enough for every kind of value to turn up.
@@ -66,6 +67,19 @@ def test_floor_values_are_as_sent_but_for_what_the_sdk_refuses():
     assert as_sent("STRING", "") == ""
     assert as_sent("DECIMAL", 12.5) == "12.5"
     assert as_sent("DOUBLE", 12.5) == 12.5
+
+
+def test_floor_rows_take_the_order_another_run_wrote_their_tables_in(tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    lines = [["a", {"id": 1}], ["a", {"id": 2}], ["b", {"id": 3}], ["a", {"id": 4}],
+             ["b", {"id": 5}], ["c", {"id": 6}]]  # fmt: skip
+    rows.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    # The run wrote b, a, b, a (and only two rows of a, no c): a table's k-th row takes its
+    # k-th time; what it did not write comes last, as it was.
+    interleave(rows, {"a": [20, 40], "b": [10, 30]})
+    ordered = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    assert [row["id"] for _, row in ordered] == [3, 1, 5, 2, 4, 6]
+    assert sorted(map(json.dumps, ordered)) == sorted(map(json.dumps, lines))
 
 
 def test_server_floor_is_the_servers_time_shared_by_its_concurrent_requests():
