@@ -328,6 +328,28 @@ class KnownSet:
         self._fold()
         return Census(self)
 
+    def pairs_of(self, parent_ids: set[str]) -> list[str]:
+        """The remembered "parent|child" keys of these parents: where they pack, one run of the
+        sorted records each (their first 20 bytes are the parent's), found by bisection."""
+        self._fold()
+        found = [
+            key
+            for key in self._other
+            if isinstance(key, str) and key.partition(PAIR_SEPARATOR)[0] in parent_ids
+        ]
+        keys = self._keys
+        if self._width != 2 * ID_BYTES:
+            return found
+        for parent in parent_ids:
+            prefix = pack_id(parent)
+            if prefix is None:
+                continue
+            index = keys.position(prefix)  # a prefix sorts before every key it starts
+            while index < len(keys) and keys[index].startswith(prefix):
+                found.append(unpack_key(keys[index]))
+                index += 1
+        return found
+
     # -- internals
     def _change(self, record_id, cursor) -> None:
         self._changes[record_id] = cursor

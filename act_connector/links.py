@@ -7,7 +7,9 @@ it like any id), with both ids and the member's position in the array. Links cos
 they are written as their parent is, and only then. The link table's remembered set keeps each
 link with its position, so a parent emitted again writes only its new or moved links; once the
 parent's walk (and reconciliation) is over, a census of the set finds the links of every parent
-emitted or deleted in this sync that it no longer has, and deletes them.
+emitted or deleted in this sync that it no longer has, and deletes them. A parent written twice
+in one sync (edited while it ran, and read again by the walk to the present) counts with the
+links it has last: those it had only at its first writing are no longer held.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class LinkTable:
         self.emitter = Emitter(spec, sync_state, operations, remember=True)
         self.touched: set[str] = set()  # parents emitted or deleted in this sync
         self.current = KeyLog()  # the links those parents have now
+        # Links a parent written again in this sync had when first written, and has no longer.
+        self.superseded: set[str] = set()
         # Nothing remembered (its first sync, a re-sync): its parent is read from scratch.
         self.new = self.emitter.known is None
 
@@ -39,26 +43,35 @@ class LinkTable:
             self.emitter.truncate()
 
     def emitted(self, records: list[dict], parent_key: str) -> None:
-        links, known = self.spec.links, self.emitter.known
-        changed = []
-        for record in records:
-            parent_id = str(record[parent_key])
+        known, changed = self.emitter.known, []
+        written = {str(record[parent_key]): self._rows(record, parent_key) for record in records}
+        now = {parent_id: {row["id"] for row in rows} for parent_id, rows in written.items()}
+        self.superseded.update(superseded(known, now, self.touched))
+        for parent_id, rows in written.items():
             self.touched.add(parent_id)
-            for position, related in enumerate(record.get(links["array"]) or []):
-                if not isinstance(related, dict) or related.get("id") is None:
-                    continue
-                row = {
-                    "id": f"{parent_id}{KEY_SEPARATOR}{related['id']}",
-                    links["parent_column"]: parent_id,
-                    links["related_column"]: str(related["id"]),
-                    "position": position,
-                }
+            if self.superseded:
+                self.superseded.difference_update(now[parent_id])
+            for row in rows:
                 self.current.add(row["id"])
-                if known.get(row["id"]) != position:
+                if known.get(row["id"]) != row["position"]:
                     changed.append(row)
         self.emitter.write(changed)
         for row in changed:  # remembered with its position, where a record keeps its cursor
             known.put(row["id"], row["position"])
+
+    def _rows(self, record: dict, parent_key: str) -> list[dict]:
+        """A link row for each member of the record's array that has an id."""
+        links, parent_id = self.spec.links, str(record[parent_key])
+        return [
+            {
+                "id": f"{parent_id}{KEY_SEPARATOR}{related['id']}",
+                links["parent_column"]: parent_id,
+                links["related_column"]: str(related["id"]),
+                "position": position,
+            }
+            for position, related in enumerate(record.get(links["array"]) or [])
+            if isinstance(related, dict) and related.get("id") is not None
+        ]
 
     def deleted(self, parent_ids: list) -> None:
         self.touched.update(str(parent_id) for parent_id in parent_ids)
@@ -76,7 +89,8 @@ class LinkTable:
         """Deletes the links the touched parents no longer have; returns how many."""
         if not self.touched:
             return 0
-        stale = stale_keys(self.emitter.known, self.current, self.touched)
+        current = still_held(self.current, self.superseded)
+        stale = stale_keys(self.emitter.known, current, self.touched)
         self.emitter.delete(stale)
         self.emitter.checkpoint()
         return len(stale)
@@ -99,3 +113,20 @@ def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -
         for key in census.unseen()
         if touched is None or str(key).split(KEY_SEPARATOR, 1)[0] in touched
     ]
+
+
+def superseded(known: KnownSet, now: dict[str, set[str]], touched: set[str] | None) -> set[str]:
+    """Of these parents, those written before in this sync (in `touched`), the remembered keys
+    they no longer have (`now`: each parent's keys as it is written again). Their earlier
+    writing noted those keys as held, for the census at the end; now they are not."""
+    again = {parent_id for parent_id in now if touched is not None and parent_id in touched}
+    if not again:
+        return set()
+    return {
+        key for key in known.pairs_of(again) if key not in now[key.partition(KEY_SEPARATOR)[0]]
+    }
+
+
+def still_held(noted: Iterable[str], superseded: set[str]) -> Iterable[str]:
+    """The keys noted as held in this sync, less those their parent no longer has."""
+    return (key for key in noted if key not in superseded) if superseded else noted

@@ -29,7 +29,7 @@ from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
 from act_connector.known import KeyLog
-from act_connector.links import KEY_SEPARATOR, stale_keys
+from act_connector.links import KEY_SEPARATOR, stale_keys, still_held, superseded
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
@@ -63,6 +63,8 @@ class PerParentTable:
         # None once every parent Act! has was read (a membership read): every row is checked.
         self.touched: set[str] | None = set()
         self._seen = KeyLog()  # the remembered keys of the rows those parents have now
+        # Rows a parent read again in this sync had at its first reading, and has no longer.
+        self._superseded: set[str] = set()
         self.new = self.emitter.known is None  # nothing remembered: every parent must be read
         self.parents = 0
 
@@ -117,14 +119,18 @@ class PerParentTable:
     def _land(self, parent_id: str, served: list) -> None:
         known, changed = self.emitter.known, []
         self.parents += 1
+        records, _ = usable_rows(self.spec, served)
+        rows = [self._row(parent_id, record) for record in records]
+        if known is None:  # past the remembered set's limit: every row is written
+            self.emitter.write([row for row, _ in rows])
+            return
+        now = {remembered for _, remembered in rows}
+        self._superseded.update(superseded(known, {parent_id: now}, self.touched))
+        if self._superseded:
+            self._superseded.difference_update(now)
         if self.touched is not None:
             self.touched.add(parent_id)
-        records, _ = usable_rows(self.spec, served)
-        if known is None:  # past the remembered set's limit: every row is written
-            self.emitter.write([self._row(parent_id, record)[0] for record in records])
-            return
-        for record in records:
-            row, remembered = self._row(parent_id, record)
+        for row, remembered in rows:
             self._seen.add(remembered)
             value = digest(row)
             if known.get(remembered) != value:
@@ -167,13 +173,15 @@ class PerParentTable:
         self.settle()
         self.close()
         known = self.emitter.known
-        stale = [] if known is None else stale_keys(known, self._seen, self.touched)
+        seen = still_held(self._seen, self._superseded)
+        stale = [] if known is None else stale_keys(known, seen, self.touched)
         for remembered in stale:
             known.discard(remembered)
         if self.spec.per_parent.get("related_column"):
             self.emitter.remove(stale)
         else:  # a row is the record itself: one its new parent holds is not deleted
-            held = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in self._seen}
+            seen = still_held(self._seen, self._superseded)
+            held = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in seen}
             gone = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
             self.emitter.remove([record_id for record_id in gone if record_id not in held])
         self.emitter.checkpoint(reconciled=reconciled)

@@ -367,3 +367,24 @@ def test_a_key_log_gives_back_every_key_it_was_given():
         log.add(key)
     assert sorted(map(repr, log)) == sorted(map(repr, keys * 2))
     assert len(log._other) == 6  # 7, the pair with "c001" and the upper-case GUID, twice
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(1, 300), st.integers(1, 4))
+def test_a_parents_pairs_are_found_among_many(rng, count, chosen):
+    """Packed, the pairs of a parent are one run of sorted records; ones that do not pack are
+    found too; neighbouring parents (one byte apart) and the changes not yet folded count."""
+    parents = [guid(rng) for _ in range(count // 10 + 2)]
+    parents.append(parents[0][:-1] + ("0" if parents[0][-1] != "0" else "1"))  # a neighbour
+    known = KnownSet()
+    pairs = [f"{rng.choice(parents)}|{guid(rng)}" for _ in range(count)]
+    pairs.append(f"{parents[0]}|not-a-guid")
+    for position, pair in enumerate(pairs):
+        known.put(pair, position)
+    known = round_trip(known)
+    known.put(f"{parents[1]}|{guid(rng)}", 1)  # not folded in yet
+    known.discard(pairs[0])
+    wanted = set(rng.sample(parents, min(chosen, len(parents))))
+    live = (set(pairs) - {pairs[0]}) | {key for key in known._changes if known.get(key) == 1}
+    expected = sorted(pair for pair in live if pair.split("|")[0] in wanted)
+    assert sorted(known.pairs_of(wanted)) == expected

@@ -77,29 +77,34 @@ CHILDREN = st.dictionaries(
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(CHILDREN, min_size=1, max_size=5))
+@given(st.lists(st.lists(CHILDREN, min_size=1, max_size=2), min_size=1, max_size=5))
 def test_line_items_converge_and_only_changes_are_written(syncs):
-    """Random line items added, changed, moved and removed between syncs: after each sync the
-    live rows are exactly what Act! serves for every parent, and a sync writes only rows that
-    are new or changed."""
+    """Random line items added, changed, moved and removed between syncs, and within one (a
+    parent written twice in a sync, edited while it ran): after each sync the live rows are
+    exactly what Act! serves for every parent, and each writing writes only rows that are new
+    or changed."""
     state, operations = SyncState({}), RecordingOperations()
     served: dict[str, list[dict]] = {}
-    for changes in syncs:
-        for parent, items in changes.items():
-            served[parent] = [item(parent, n, quantity) for n, quantity in items.items()]
-        # Each parent changed is written again (its edit time moved).
-        before = dict(live(operations, "opportunity_products"))
-        client = ServedChildren(served)
-        written = len(operations.rows("opportunity_products"))
-        sync_once(LINE_ITEMS, state, operations, client, sorted(changes), every_parent=False)
+    for rounds in syncs:
+        table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren(served))
+        table.start()
+        for changes in rounds:
+            for parent, items in changes.items():
+                served[parent] = [item(parent, n, quantity) for n, quantity in items.items()]
+            # Each parent changed is written again (its edit time moved).
+            before = dict(live(operations, "opportunity_products"))
+            written = len(operations.rows("opportunity_products"))
+            table.emitted([{"id": parent} for parent in sorted(changes)], "id")
+            table.settle()
+            new_rows = operations.rows("opportunity_products")[written:]
+            assert all(before.get(row["id"]) != row for row in new_rows)
+        table.finish()
         expected = {
             child["id"]: {**child, "opportunity_id": parent}
             for parent, children in served.items()
             for child in children
         }
         assert live(operations, "opportunity_products") == expected
-        new_rows = operations.rows("opportunity_products")[written:]
-        assert all(before.get(row["id"]) != row for row in new_rows)
 
 
 def test_members_of_a_group_gone_or_left_show_deleted_after_the_read():
@@ -179,3 +184,21 @@ def test_a_listing_that_ignores_its_filter_stops_the_membership_read():
     assert next(listing) == PARENTS[:2]
     with pytest.raises(PagingError, match=r"listed the same page twice .* its members cannot all"):
         next(listing)
+
+
+def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
+    """An opportunity written again in the same sync (edited while the sync ran) has its line
+    items read again: one it lost in between is deleted."""
+    state, operations = SyncState({}), RecordingOperations()
+    kept, lost = item(PARENTS[0], 1, 1), item(PARENTS[0], 2, 1)
+    client = ServedChildren({PARENTS[0]: [kept, lost]})
+    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table.start()
+    table.emitted([{"id": PARENTS[0]}], "id")
+    table.settle()
+    client.children[PARENTS[0]] = [kept]
+    table.emitted([{"id": PARENTS[0]}], "id")
+    table.finish()
+    assert live(operations, "opportunity_products") == {
+        kept["id"]: {**kept, "opportunity_id": PARENTS[0]}
+    }

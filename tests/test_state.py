@@ -64,3 +64,25 @@ def test_publishing_together_sends_one_checkpoint_at_the_end_and_none_on_failure
         assert operations.checkpoints == []
     [checkpoint] = operations.checkpoints
     assert set(checkpoint["tables"]) == {"contacts", "companies"}
+
+
+def test_a_parent_written_twice_in_a_sync_keeps_only_the_links_it_has_last(catalog):
+    """Read from scratch, then edited while the sync ran and read again by the walk to the
+    present: a contact it lost in between is a link it no longer has."""
+    operations = RecordingOperations()
+    emitter = opportunities_with_links(catalog, operations)
+    guid = "6f1c0e52-8d7a-4c1e-9b1a-{:012d}".format
+    first = {**OPPORTUNITY, "id": guid(1), "contacts": [{"id": guid(2)}, {"id": guid(3)}]}
+    emitter.upsert([first])
+    edited = {**first, "edited": "2025-01-02T00:00:00+00:00", "contacts": [{"id": guid(2)}]}
+    emitter.upsert([edited])
+    [link] = emitter.followers
+    link.finish()
+    live = {}
+    for event in operations.events:
+        if event[:2] == ("upsert", "opportunity_contacts"):
+            live[event[2]["id"]] = event[2]
+        elif event[:2] == ("delete", "opportunity_contacts"):
+            live.pop(event[2]["id"])
+    assert sorted(live) == [f"{guid(1)}|{guid(2)}"]
+    assert link.emitter.deleted == 1
