@@ -5,20 +5,20 @@ declared in fields.json ("links": parent, array and the two id columns) holds on
 member: its key is "parent id|related id" (a single string key, so that the remembered set keeps
 it like any id), with both ids and the member's position in the array. Links cost no request:
 they are written as their parent is, and only then. The link table's remembered set keeps each
-link with its position, so a parent emitted again writes only its new or moved links; once the
-parent's walk (and reconciliation) is over, a census of the set finds the links of every parent
-emitted or deleted in this sync that it no longer has, and deletes them. A parent written twice
-in one sync (edited while it ran, and read again by the walk to the present) counts with the
-links it has last: those it had only at its first writing are no longer held.
+link with its position, so a parent written again writes only its new or moved links, and
+deletes at once the links it no longer has (its remembered pairs are one run of the sorted set);
+a parent deleted takes its links with it. Nothing is held for the end of the walk: a parent
+written twice in one sync (edited while it ran) keeps the links it has last.
+
+Past the remembered set's limit (known.py) a link table writes every link of each parent written,
+and, like any table past it, shows deletions only at re-syncs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from act_connector.catalog import TableSpec
 from act_connector.emitter import Emitter
-from act_connector.known import PAIR_SEPARATOR, KeyLog, KnownSet
+from act_connector.known import PAIR_SEPARATOR
 from act_connector.state import SyncState
 
 KEY_SEPARATOR = PAIR_SEPARATOR  # GUIDs hold no "|": the key splits back into its two ids
@@ -30,12 +30,8 @@ class LinkTable:
     def __init__(self, spec: TableSpec, sync_state: SyncState, operations):
         self.spec = spec
         self.emitter = Emitter(spec, sync_state, operations, remember=True)
-        self.touched: set[str] = set()  # parents emitted or deleted in this sync
-        self.current = KeyLog()  # the links those parents have now
-        # Links a parent written again in this sync had when first written, and has no longer.
-        self.superseded: set[str] = set()
         # Nothing remembered (its first sync, a re-sync): its parent is read from scratch.
-        self.new = self.emitter.known is None
+        self.new = self.emitter.known is None and not self.emitter.state.too_large
 
     def start(self) -> None:
         """Once the parent has answered: a new link table starts with nothing live."""
@@ -43,18 +39,21 @@ class LinkTable:
             self.emitter.truncate()
 
     def emitted(self, records: list[dict], parent_key: str) -> None:
-        known, changed = self.emitter.known, []
         written = {str(record[parent_key]): self._rows(record, parent_key) for record in records}
+        known = self.emitter.known
+        if known is None:  # past the remembered set's limit
+            self.emitter.write([row for rows in written.values() for row in rows])
+            return
         now = {parent_id: {row["id"] for row in rows} for parent_id, rows in written.items()}
-        self.superseded.update(superseded(known, now, self.touched))
-        for parent_id, rows in written.items():
-            self.touched.add(parent_id)
-            if self.superseded:
-                self.superseded.difference_update(now[parent_id])
-            for row in rows:
-                self.current.add(row["id"])
-                if known.get(row["id"]) != row["position"]:
-                    changed.append(row)
+        self.emitter.delete(
+            [key for key in known.pairs_of(set(written)) if key not in now[parent_of(key)]]
+        )
+        changed = [
+            row
+            for rows in written.values()
+            for row in rows
+            if known.get(row["id"]) != row["position"]
+        ]
         self.emitter.write(changed)
         for row in changed:  # remembered with its position, where a record keeps its cursor
             known.put(row["id"], row["position"])
@@ -74,7 +73,9 @@ class LinkTable:
         ]
 
     def deleted(self, parent_ids: list) -> None:
-        self.touched.update(str(parent_id) for parent_id in parent_ids)
+        known = self.emitter.known
+        if known is not None:
+            self.emitter.delete(known.pairs_of({str(parent_id) for parent_id in parent_ids}))
 
     def settle(self) -> None:
         """Nothing to wait for: a parent's links are written with it."""
@@ -86,14 +87,8 @@ class LinkTable:
         self.emitter.checkpoint()
 
     def finish(self) -> int:
-        """Deletes the links the touched parents no longer have; returns how many."""
-        if not self.touched:
-            return 0
-        current = still_held(self.current, self.superseded)
-        stale = stale_keys(self.emitter.known, current, self.touched)
-        self.emitter.delete(stale)
-        self.emitter.checkpoint()
-        return len(stale)
+        """The links deleted in this sync (each as its parent was written or deleted)."""
+        return self.emitter.deleted
 
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
@@ -102,31 +97,5 @@ class LinkTable:
         )
 
 
-def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -> list[str]:
-    """The remembered "parent id|related id" keys not seen now, of the parents touched in this
-    sync (of every parent when `touched` is None)."""
-    census = known.census()
-    for key in seen:
-        census.see(key)
-    return [
-        key
-        for key in census.unseen()
-        if touched is None or str(key).split(KEY_SEPARATOR, 1)[0] in touched
-    ]
-
-
-def superseded(known: KnownSet, now: dict[str, set[str]], touched: set[str] | None) -> set[str]:
-    """Of these parents, those written before in this sync (in `touched`), the remembered keys
-    they no longer have (`now`: each parent's keys as it is written again). Their earlier
-    writing noted those keys as held, for the census at the end; now they are not."""
-    again = {parent_id for parent_id in now if touched is not None and parent_id in touched}
-    if not again:
-        return set()
-    return {
-        key for key in known.pairs_of(again) if key not in now[key.partition(KEY_SEPARATOR)[0]]
-    }
-
-
-def still_held(noted: Iterable[str], superseded: set[str]) -> Iterable[str]:
-    """The keys noted as held in this sync, less those their parent no longer has."""
-    return (key for key in noted if key not in superseded) if superseded else noted
+def parent_of(key: str) -> str:
+    return key.partition(KEY_SEPARATOR)[0]

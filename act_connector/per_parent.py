@@ -18,7 +18,7 @@ row its parent no longer serves (or whose parent is gone) is deleted once its pa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import quote
@@ -28,8 +28,8 @@ from act_connector.client import ActClient, Page
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
-from act_connector.known import KeyLog
-from act_connector.links import KEY_SEPARATOR, stale_keys, still_held, superseded
+from act_connector.known import KeyLog, KnownSet
+from act_connector.links import KEY_SEPARATOR, parent_of
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
@@ -65,7 +65,8 @@ class PerParentTable:
         self._seen = KeyLog()  # the remembered keys of the rows those parents have now
         # Rows a parent read again in this sync had at its first reading, and has no longer.
         self._superseded: set[str] = set()
-        self.new = self.emitter.known is None  # nothing remembered: every parent must be read
+        # Nothing remembered (and not past the set's limit): every parent must be read.
+        self.new = self.emitter.known is None and not self.emitter.state.too_large
         self.parents = 0
 
     def start(self) -> None:
@@ -218,3 +219,27 @@ def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Pag
     if not records:
         return None
     return children_page(client, spec, str(records[0][parent.primary_key]))
+
+
+def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -> list[str]:
+    """The remembered "parent id|related id" keys not seen now, of the parents touched in this
+    sync (of every parent when `touched` is None)."""
+    census = known.census()
+    for key in seen:
+        census.see(key)
+    return [key for key in census.unseen() if touched is None or parent_of(str(key)) in touched]
+
+
+def superseded(known: KnownSet, now: dict[str, set[str]], touched: set[str] | None) -> set[str]:
+    """Of these parents, those written before in this sync (in `touched`), the remembered keys
+    they no longer have (`now`: each parent's keys as it is written again). Their earlier
+    writing noted those keys as held, for the census at the end; now they are not."""
+    again = {parent_id for parent_id in now if touched is not None and parent_id in touched}
+    if not again:
+        return set()
+    return {key for key in known.pairs_of(again) if key not in now[parent_of(key)]}
+
+
+def still_held(noted: Iterable[str], superseded: set[str]) -> Iterable[str]:
+    """The keys noted as held in this sync, less those their parent no longer has."""
+    return (key for key in noted if key not in superseded) if superseded else noted

@@ -154,8 +154,11 @@ def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     cap = entry.get("cap")
     if position is not None and isinstance(cap, int) and cap > 0:
         position = replace(position, cap=cap)
-    if position is None and not (table.read != "keyset" and "known" in entry):
-        return None  # (a table read whole or a link table keeps only its remembered set)
+    remembers = "known" in entry or entry.get("too_large") is True
+    if position is None and not (table.read != "keyset" and remembers):
+        # (a table read whole, a link or per-parent table keeps only its remembered set, or
+        # that it is past the set's limit: either way it is no new table)
+        return None
     known = None
     if "known" in entry:
         try:

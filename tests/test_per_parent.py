@@ -202,3 +202,13 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     assert live(operations, "opportunity_products") == {
         kept["id"]: {**kept, "opportunity_id": PARENTS[0]}
     }
+
+
+def test_a_table_past_the_sets_limit_is_no_new_table_next_sync():
+    """Else its parent would be read from scratch at every sync, every row written again."""
+    saved = {"version": 2, "tables": {"opportunity_products": {"too_large": True}}}
+    state, operations = SyncState.load(saved, CATALOG), RecordingOperations()
+    table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren({}))
+    table.start()
+    assert not table.new and ("truncate", "opportunity_products") not in operations.events
+    assert any("opportunity_products" in warning for warning in operations.warnings)

@@ -1,5 +1,6 @@
 """Checkpoints: a table and its link tables publish as one, and an unchanged state is not sent."""
 
+from act_connector import emitter as emitter_module
 from act_connector.emitter import Emitter
 from act_connector.links import LinkTable
 from act_connector.paging import Position
@@ -86,3 +87,25 @@ def test_a_parent_written_twice_in_a_sync_keeps_only_the_links_it_has_last(catal
             live.pop(event[2]["id"])
     assert sorted(live) == [f"{guid(1)}|{guid(2)}"]
     assert link.emitter.deleted == 1
+
+
+def test_a_link_table_past_the_remembered_sets_limit_writes_every_link(catalog, monkeypatch):
+    """More links than the set keeps (a large database's activity contacts): the table stops
+    remembering, says so, and goes on writing its links; it used to fail every sync."""
+    monkeypatch.setattr(emitter_module, "KNOWN_LIMIT", 2)
+    operations = RecordingOperations()
+    emitter = opportunities_with_links(catalog, operations)
+    guid = "6f1c0e52-8d7a-4c1e-9b1a-{:012d}".format
+    for number, contacts in ((1, [2, 3, 4]), (5, [2])):
+        edited = f"2025-01-0{number}T00:00:00+00:00"
+        contacts = [{"id": guid(contact)} for contact in contacts]
+        emitter.upsert(
+            [{**OPPORTUNITY, "id": guid(number), "edited": edited, "contacts": contacts}]
+        )
+        emitter.checkpoint(Position(edited, guid(number)))
+    [link] = emitter.followers
+    assert link.emitter.known is None
+    assert len(operations.rows("opportunity_contacts")) == 4
+    assert any("opportunity_contacts" in warning for warning in operations.warnings)
+    state = SyncState.load(operations.checkpoints[-1], catalog)
+    assert state.table("opportunity_contacts").too_large

@@ -685,3 +685,19 @@ def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog)
                 for record_id in opportunities[: opportunities.index(claimed) + 1]:
                     assert items.get(record_id, set()) <= upserted, record_id
     assert any(items.values()) and operations.rows("opportunity_products")
+
+
+def test_a_link_table_past_the_sets_limit_keeps_its_parent_incremental(
+    emulator, catalog, monkeypatch
+):
+    """A link table that outgrew the remembered set used to fail every sync, and then to make
+    its parent read from scratch every time (its state was dropped as if it were new)."""
+    monkeypatch.setattr("act_connector.emitter.KNOWN_LIMIT", 5)
+    tables = {"tables": "opportunities,opportunity_contacts", "lookback_minutes": "0"}
+    first = emulator_sync(emulator, catalog, **tables)
+    truth = emulator.store.truth("opportunities")
+    assert live_links(first, "opportunity_contacts") == links_in(truth, "contacts")
+    assert any("opportunity_contacts" in warning for warning in first.warnings)
+    second = emulator_sync(emulator, catalog, first.checkpoints[-1], **tables)
+    assert ("truncate", "opportunities") not in second.events
+    assert second.rows("opportunities") == [] and second.rows("opportunity_contacts") == []
