@@ -261,6 +261,7 @@ def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinnin
         floor_run = floor(folder, configuration, sizes, pin, order)
         del order
         print("  a quiet incremental sync …", flush=True)
+        before_quiet = server.stats()  # (the floor asked for the server's custom fields)
         quiet = fivetran_debug(connector, configuration, pin, fresh=False)
         after = server.stats()
     requests = counted(before, middle)
@@ -271,7 +272,7 @@ def slow_run(folder: Path, connector: Path, sizes: dict, batch: int, pin: Pinnin
         "floor": floor_run,
         "connector": {**first, "served": requests},
         "server_floor_seconds": round(server_floor, 2),
-        "quiet": {**quiet, "served": counted(middle, after),
+        "quiet": {**quiet, "served": counted(before_quiet, after),
                   "target_requests": quiet_target(catalog, tables)},
     }  # fmt: skip
 
