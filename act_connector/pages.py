@@ -24,7 +24,6 @@ from act_connector.errors import PagingError
 from act_connector.paging import (
     Position,
     ends_walk,
-    first_top,
     learned_cap,
     next_position,
     page_query,
@@ -100,14 +99,15 @@ class _Keyset:
         top: int,
         anomalies: Counter,
         last_end: Position | None,
-        first_bytes: int,
+        first: Page,
+        first_asked: int,
     ):
         self._client, self._table, self._path = client, table, path
         self._position, self._until, self._top = position, until, top
         self._until_text = format_utc(until)
         self._anomalies, self._last_end = anomalies, last_end
-        self._asked = first_top(top)  # the $top of the page being followed: the walk's first
-        self._answer_bytes = first_bytes  # its answer's size
+        self._asked = first_asked  # the $top of the page being followed: the walk's first
+        self._answer_bytes = first.size  # its answer's size
         # The rows and $top of the page before, which was not the last.
         self._served: int | None = None
         self._served_asked = self._asked
@@ -146,13 +146,17 @@ def walk_pages(
     until: datetime,
     top: int,
     anomalies: Counter,
+    first_asked: int,
     last_end: Position | None = None,
 ) -> Pages:
-    """The pages of a table after `position` up to `until`, starting with `first` (its records
-    are taken from it); what paging had to work around is counted in `anomalies`. With
+    """The pages of a table after `position` up to `until`, starting with `first` (asked with
+    $top `first_asked`; its records are taken from it); what paging had to work around is counted
+    in `anomalies`. With
     `last_end` (where the last sync's walk ended), a short page that ends there ends the walk
     (paging.ends_walk)."""
-    keyset = _Keyset(client, table, path, position, until, top, anomalies, last_end, first.size)
+    keyset = _Keyset(
+        client, table, path, position, until, top, anomalies, last_end, first, first_asked
+    )
     return Pages(first.take_rows(), keyset, keyset.fetch, f"act-{table.name}")
 
 

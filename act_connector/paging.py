@@ -29,8 +29,10 @@ skips past it ($skip) from the last record that could.
 A page asks for batch_size records, or fewer when the table's records are wide: a real Act!
 contact has hundreds of custom fields, and a walk holds two pages at once (one written, the next
 fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). A
-walk's first page, whose records' size is not known yet, asks for FIRST_TOP at most. Every rule
-above compares a page with the $top it was asked with.
+walk from scratch asks for FIRST_TOP at most in its first page, whose records' size is not known
+yet; an incremental walk's first page reads the look-back window, usually short, and asks for
+batch_size, so that a quiet sync reads it in one request. Every rule above compares a page with
+the $top it was asked with.
 """
 
 from __future__ import annotations
@@ -138,9 +140,9 @@ def ends_walk(after: Position, served: int, top: int, last_end: Position | None)
     return last_end is not None and served < min(after.cap or top, top) and after == last_end
 
 
-def first_top(batch_size: int) -> int:
-    """The $top of a walk's first page (see FIRST_TOP)."""
-    return min(batch_size, FIRST_TOP)
+def first_top(batch_size: int, from_scratch: bool = True) -> int:
+    """The $top of a walk's first page (see FIRST_TOP and the module's docstring)."""
+    return min(batch_size, FIRST_TOP) if from_scratch else batch_size
 
 
 def page_top(batch_size: int, served: int, answer_bytes: int) -> int:

@@ -237,7 +237,7 @@ class TableSync:
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
-        top = first_top(self.settings.batch_size)
+        top = first_top(self.settings.batch_size, from_scratch)
         query = page_query(table, position, format_utc(self.until), top)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
@@ -253,7 +253,7 @@ class TableSync:
             from_scratch or interval is None or reconciliation_due(state, interval, self.until)
         )
         last_end = None if ask_after else state.position
-        position = self.walk(position, page, self.until, last_end)
+        position = self.walk(position, page, top, self.until, last_end)
         if from_scratch:
             self._walk_to_present(position)
         self._log_walked(time.monotonic() - started)
@@ -285,9 +285,15 @@ class TableSync:
         return self.result
 
     def walk(
-        self, position: Position, first: Page, until: datetime, last_end: Position | None = None
+        self,
+        position: Position,
+        first: Page,
+        first_asked: int,
+        until: datetime,
+        last_end: Position | None = None,
     ) -> Position:
-        """Emits page after page from `first` up to `until`; returns where it stopped.
+        """Emits page after page from `first` (asked with $top `first_asked`) up to `until`;
+        returns where it stopped.
 
         A checkpoint follows each batch_size rows read, and the walk's last page. Not each page:
         pages may be smaller (wide records, a server's cap), and every checkpoint sends the whole
@@ -304,6 +310,7 @@ class TableSync:
             until,
             top,
             self.anomalies,
+            first_asked,
             last_end,
         ) as pages:
             unsaved = 0  # rows read since the last checkpoint
@@ -341,7 +348,8 @@ class TableSync:
         read = self.emitter.upserted
         top = first_top(self.settings.batch_size)
         query = page_query(self.table, position, format_utc(present), top)
-        self.walk(position, self.client.get_page(self.table.name, self.path, query), present)
+        first = self.client.get_page(self.table.name, self.path, query)
+        self.walk(position, first, top, present)
         log.info(
             f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "
             f"the sync, read up to {format_utc(present)}"

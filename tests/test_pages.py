@@ -90,7 +90,7 @@ def test_a_full_page_of_a_smaller_top_is_taken_for_no_server_cap(catalog, monkey
     start = Position(cursor="2024-01-01T00:00:00Z")
     until = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with walk_pages(client, catalog.tables["contacts"], "contacts", start, first, until, 4,
-                    Counter()) as pages:  # fmt: skip
+                    Counter(), 4) as pages:  # fmt: skip
         walked = [(len(rows), after) for rows, after in pages]
     assert [count for count, _ in walked] == [4, 1, 1, 1] and client.asked == [1, 1, 1, 1]
     assert walked[-1][1] == Position("2025-01-07T00:00:00Z", "c7") and walked[-1][1].cap == 0

@@ -198,3 +198,5 @@ def test_a_page_of_wide_records_asks_for_fewer(batch_size, served, answer_bytes,
 def test_a_walks_first_page_asks_for_few_records_until_their_size_is_known():
     assert first_top(2000) == FIRST_TOP
     assert first_top(FIRST_TOP // 2) == FIRST_TOP // 2  # never more than batch_size
+    # An incremental walk's first page is the look-back window: a quiet sync reads it at once.
+    assert first_top(2000, from_scratch=False) == 2000

@@ -701,3 +701,26 @@ def test_a_link_table_past_the_sets_limit_keeps_its_parent_incremental(
     second = emulator_sync(emulator, catalog, first.checkpoints[-1], **tables)
     assert ("truncate", "opportunities") not in second.events
     assert second.rows("opportunities") == [] and second.rows("opportunity_contacts") == []
+
+
+def test_a_quiet_sync_reads_a_look_back_window_longer_than_a_first_page_at_once(
+    emulator, catalog, monkeypatch
+):
+    """A bulk import (many records stamped within minutes) fills the look-back window: an
+    incremental walk's first page asks for batch_size, not the few a walk from scratch starts
+    with, so that a quiet sync stays one request a table."""
+    monkeypatch.setattr("act_connector.paging.FIRST_TOP", 5)
+    emulator.store.edit("contacts", 12, at="2025-11-03T10:15:20+00:00")
+    emulator.store.edit("contacts", 12, at="2025-11-03T10:18:40+00:00")  # the last edits
+    first = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
+    asked = []
+    get_page = ActClient.get_page
+
+    def noting(client, table, path, params, stop=None):
+        asked.append(params.get("$top"))
+        return get_page(client, table, path, params, stop)
+
+    monkeypatch.setattr(ActClient, "get_page", noting)
+    quiet = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts",
+                          batch_size="40")  # fmt: skip
+    assert quiet.rows("contacts") == [] and asked == ["40"]
