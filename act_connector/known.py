@@ -23,7 +23,7 @@ The SDK keeps nothing between syncs but the state, so the set lives there, small
 
 In memory the packed records stay one sorted bytes object (28 or 48 bytes a record), found by a
 search within a stretch of it; changes gather in a small dict and are folded in at each
-checkpoint, or sooner when many.
+checkpoint, when a parent's pairs are looked up (a run of the records), or sooner when many.
 """
 
 from __future__ import annotations
@@ -205,8 +205,8 @@ class _Keys:
 
 
 class KeyLog:
-    """Keys noted one by one (the link keys a walk writes, for a census at its end), packed where
-    they pack: 20 or 40 bytes a key where a Python string takes about 120."""
+    """Keys noted one by one (the keys a per-parent table's reads found, for a census at its
+    end), packed where they pack: 20 or 40 bytes a key where a Python string takes about 120."""
 
     def __init__(self):
         self._packed: dict[int, bytearray] = {}  # by the size of a packed key

@@ -80,8 +80,13 @@ class PerParentTable:
 
     def deleted(self, parent_ids: list) -> None:
         self.settle()  # a parent deleted after its children were asked for: theirs is stale
-        if self.touched is not None:
-            self.touched.update(str(parent_id) for parent_id in parent_ids)
+        if self.touched is None:
+            return
+        gone = {str(parent_id) for parent_id in parent_ids}
+        known = self.emitter.known
+        if known is not None:  # children noted as held when it was read in this sync are not
+            self._superseded.update(known.pairs_of(gone))
+        self.touched.update(gone)
 
     def checkpoint(self) -> None:
         self.emitter.checkpoint()

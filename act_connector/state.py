@@ -12,7 +12,7 @@ State is plain JSON, never a secret, sent whole at every checkpoint:
 An incremental table keeps the (cursor, id) of the last row emitted, the remembered set of what it
 has live (known.py) and when it was last compared with Act!; "too_large" marks a table past the
 set's limit. A table read whole, a link table and a per-parent table keep only their remembered
-set. A table with neither is read from scratch.
+set, or "too_large". A table with neither is read from scratch.
 
 Each table's entry is published by its own emitter (a link table's with its parent's), only once
 the rows it accounts for are emitted; checkpoints send what is published, under a lock, so that

@@ -269,7 +269,8 @@ class TableSync:
         return self.result
 
     def _finish_followers(self) -> None:
-        """Deletes what its records' followers lost, and says what each wrote."""
+        """Has its records' followers finish (a per-parent table deletes what its parents lost;
+        a link table did as it went), and says what each wrote and deleted."""
         for follower in self.followers:
             log.info(follower.finish_line(follower.finish(), self.table.name))
 

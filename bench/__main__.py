@@ -189,7 +189,8 @@ def state_mb(project: Path) -> float | None:
     state_file = project / "files" / "state.json"
     if not state_file.exists():
         return None
-    return round(len(json.dumps(json.loads(state_file.read_text()))) / 1e6, 2)
+    state = json.loads(state_file.read_text())
+    return round(len(json.dumps(state, separators=(",", ":"))) / 1e6, 2)
 
 
 def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:
@@ -281,11 +282,15 @@ def written_order(project: Path, tables: tuple[str, ...]) -> dict[str, list[int]
     """When the last run in `project` wrote each row of each table, sorted (the SDK stamps each
     operation later than the one before, in `_fivetran_synced`)."""
     with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as db:
+        written = {name for (name,) in db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+            [DEBUG_SCHEMA]).fetchall()}  # fmt: skip
         return {
             table: [when for (when,) in db.execute(
                 f"SELECT epoch_us(_fivetran_synced) FROM {DEBUG_SCHEMA}.{table} ORDER BY 1"
             ).fetchall()]
             for table in tables
+            if table in written
         }  # fmt: skip
 
 

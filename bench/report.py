@@ -213,7 +213,10 @@ def slow_details(results: dict) -> list[str]:
         f"| quiet sync: requests (authorizations), answers by table | {quiet['requests']} "
         f"({quiet['authorizations']}), {by_table(quiet)} |",
     ]
-    if first["connector"].get("checkpoints") is not None:  # (results before they were kept)
+    if all(
+        None not in (run["connector"].get("state_mb"), run["connector"].get("checkpoints"))
+        for run in runs
+    ):
         lines.insert(-1, checkpoint_line([run["connector"] for run in runs]))
     return lines
 

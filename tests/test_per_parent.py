@@ -212,3 +212,17 @@ def test_a_table_past_the_sets_limit_is_no_new_table_next_sync():
     table.start()
     assert not table.new and ("truncate", "opportunity_products") not in operations.events
     assert any("opportunity_products" in warning for warning in operations.warnings)
+
+
+def test_a_parent_read_and_then_deleted_in_one_sync_takes_its_children_with_it():
+    """An opportunity written by the walk and found deleted by the same sync's reconciliation:
+    its line items, read and noted as held, are deleted with it (and forgotten)."""
+    state, operations = SyncState({}), RecordingOperations()
+    client = ServedChildren({PARENTS[0]: [item(PARENTS[0], 1, 1)], PARENTS[1]: []})
+    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table.start()
+    table.emitted([{"id": PARENTS[0]}, {"id": PARENTS[1]}], "id")
+    table.deleted([PARENTS[0]])
+    table.finish()
+    assert live(operations, "opportunity_products") == {}
+    assert len(table.emitter.known) == 0
