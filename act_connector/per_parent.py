@@ -131,7 +131,7 @@ class PerParentTable:
             self.emitter.write([row for row, _ in rows])
             return
         now = {remembered for _, remembered in rows}
-        self._superseded.update(superseded(known, {parent_id: now}, self.touched))
+        self._superseded.update(superseded(known, parent_id, now, self.touched))
         if self._superseded:
             self._superseded.difference_update(now)
         if self.touched is not None:
@@ -235,14 +235,15 @@ def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -
     return [key for key in census.unseen() if touched is None or parent_of(str(key)) in touched]
 
 
-def superseded(known: KnownSet, now: dict[str, set[str]], touched: set[str] | None) -> set[str]:
-    """Of these parents, those written before in this sync (in `touched`), the remembered keys
-    they no longer have (`now`: each parent's keys as it is written again). Their earlier
-    writing noted those keys as held, for the census at the end; now they are not."""
-    again = {parent_id for parent_id in now if touched is not None and parent_id in touched}
-    if not again:
+def superseded(
+    known: KnownSet, parent_id: str, now: set[str], touched: set[str] | None
+) -> set[str]:
+    """If the parent was read before in this sync (in `touched`), the remembered keys it no
+    longer has (`now`: its keys as it is read again): its earlier reading noted them as held,
+    for the census at the end; now they are not."""
+    if touched is None or parent_id not in touched:
         return set()
-    return {key for key in known.pairs_of(again) if key not in now[parent_of(key)]}
+    return {key for key in known.pairs_of({parent_id}) if key not in now}
 
 
 def still_held(noted: Iterable[str], superseded: set[str]) -> Iterable[str]:

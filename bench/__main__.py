@@ -185,12 +185,12 @@ def fivetran_debug(project: Path, configuration: dict, pin: Pinning, fresh: bool
 
 
 def state_mb(project: Path) -> float | None:
-    """The size of the state the last run left, as the SDK sends it (compact JSON)."""
+    """The size of the state the last run left, as the SDK sends it (`Operations.checkpoint`
+    sends `json.dumps(state)`)."""
     state_file = project / "files" / "state.json"
     if not state_file.exists():
         return None
-    state = json.loads(state_file.read_text())
-    return round(len(json.dumps(state, separators=(",", ":"))) / 1e6, 2)
+    return round(len(json.dumps(json.loads(state_file.read_text()))) / 1e6, 2)
 
 
 def declared(configuration: dict) -> tuple[tuple[str, ...], Catalog]:
@@ -306,7 +306,7 @@ def remembered_set(project: Path, configuration: dict, pin: Pinning) -> dict:
     measures = {
         "records": entry["count"],
         "bytes_per_record": round(len(json.dumps(entry)) / entry["count"], 2),
-        "state_mb": round(len(json.dumps(state)) / 1e6, 2),
+        "state_mb": state_mb(project),
         # What a checkpoint costs the connector: the set encoded again (when it changed) and the
         # state made JSON, as the SDK does, against the same state without the set.
         "checkpoint_ms_without": milliseconds(lambda: json.dumps(without)),
