@@ -133,6 +133,7 @@ class _Keyset:
         if ends_walk(self._position, len(page), asked, self._last_end):
             return rows, None, self._position
         self._asked = page_top(self._top, len(page), self._answer_bytes)
+        self._position = replace(self._position, top=self._asked)
         query = page_query(table, self._position, self._until_text, self._asked)
         return rows, query, self._position
 

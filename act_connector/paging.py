@@ -28,11 +28,12 @@ skips past it ($skip) from the last record that could.
 
 A page asks for batch_size records, or fewer when the table's records are wide: a real Act!
 contact has hundreds of custom fields, and a walk holds two pages at once (one written, the next
-fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). A
-walk from scratch asks for FIRST_TOP at most in its first page, whose records' size is not known
-yet; an incremental walk's first page reads the look-back window, usually short, and asks for
-batch_size, so that a quiet sync reads it in one request. Every rule above compares a page with
-the $top it was asked with.
+fetched), four tables at a time, so each page's answer is kept near PAGE_BYTES (page_top). The
+position keeps that $top, so a walk started or resumed from it asks its first page for as many.
+A walk from scratch asks for FIRST_TOP at most in its first page, whose records' size is not
+known yet; an incremental walk from a position no walk sized (an older state) asks for
+batch_size, as the look-back window it reads first is usually short. Every rule above compares
+a page with the $top it was asked with.
 """
 
 from __future__ import annotations
@@ -73,10 +74,13 @@ class Position:
     # The most rows the server was seen to serve a page of this table, short of $top, with more
     # after it: a page that long is no end (ends_walk). 0 until a walk sees a server cap.
     cap: int = field(default=0, compare=False)
+    # The $top the walk's pages were sized to (page_top) when it stood here: a walk resumed or
+    # started from here asks its first page for that many. 0 until a walk has sized its pages.
+    top: int = field(default=0, compare=False)
 
     def to_state(self) -> dict:
         fields = ("cursor", self.cursor), ("id", self.id), ("skip", self.skip), ("cap", self.cap)
-        return {key: value for key, value in fields if value}
+        return {key: value for key, value in (*fields, ("top", self.top)) if value}
 
 
 INTEGER_KINDS = frozenset({"SHORT", "INT", "LONG"})
@@ -140,8 +144,12 @@ def ends_walk(after: Position, served: int, top: int, last_end: Position | None)
     return last_end is not None and served < min(after.cap or top, top) and after == last_end
 
 
-def first_top(batch_size: int, from_scratch: bool = True) -> int:
-    """The $top of a walk's first page (see FIRST_TOP and the module's docstring)."""
+def first_top(batch_size: int, from_scratch: bool = True, sized: int = 0) -> int:
+    """The $top of a walk's first page: `sized` (the position's top) where a walk sized its
+    pages, else FIRST_TOP at most from scratch and batch_size after an older state's position
+    (see the module's docstring); never more than batch_size."""
+    if sized:
+        return min(batch_size, sized)
     return min(batch_size, FIRST_TOP) if from_scratch else batch_size
 
 
@@ -212,7 +220,7 @@ def next_position(
         previous, last = moment, row
     if last is None:  # nothing on this page to start after: skip past it instead
         return replace(position, skip=after_last), untracked
-    new = Position(last[table.cursor], last[table.primary_key], after_last, position.cap)
+    new = replace(position, cursor=last[table.cursor], id=last[table.primary_key], skip=after_last)
     if new == position:
         raise PagingError(
             table.name,

@@ -151,9 +151,9 @@ class SyncState:
 def _table_state(table: TableSpec, entry: dict) -> TableState | None:
     """A table's saved state; None (read from scratch) when its position cannot be trusted."""
     position = _position(table, entry.get("cursor"), entry.get("id"), entry.get("skip"))
-    cap = entry.get("cap")
-    if position is not None and isinstance(cap, int) and cap > 0:
-        position = replace(position, cap=cap)
+    if position is not None:  # what a walk learned of the table's pages
+        learned = {name: entry[name] for name in ("cap", "top") if _count(entry.get(name))}
+        position = replace(position, **learned)
     remembers = "known" in entry or entry.get("too_large") is True
     if position is None and not (table.read != "keyset" and remembers):
         # (a table read whole, a link or per-parent table keeps only its remembered set, or
@@ -191,5 +191,10 @@ def _position(table: TableSpec, cursor, row_id, skip=None) -> Position | None:
     return Position(
         cursor=cursor,
         id=row_id if isinstance(row_id, (str, int)) else None,
-        skip=skip if isinstance(skip, int) and skip > 0 else 0,
+        skip=skip if _count(skip) else 0,
     )
+
+
+def _count(value) -> bool:
+    """Whether a saved value is a count above zero (JSON's true is no count)."""
+    return type(value) is int and value > 0

@@ -86,7 +86,7 @@ def start_position(table: TableSpec, saved: Position | None, settings: Settings)
         return Position(cursor=settings.default_start_date)
     if settings.lookback:
         moved = parse_timestamp(saved.cursor) - settings.lookback
-        return Position(cursor=format_utc(moved), cap=saved.cap)
+        return Position(cursor=format_utc(moved), cap=saved.cap, top=saved.top)
     return saved
 
 
@@ -237,7 +237,7 @@ class TableSync:
         from_scratch = state.position is None
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
-        top = first_top(self.settings.batch_size, from_scratch)
+        top = first_top(self.settings.batch_size, from_scratch, position.top)
         query = page_query(table, position, format_utc(self.until), top)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
@@ -347,7 +347,7 @@ class TableSync:
         if present <= self.until:
             return
         read = self.emitter.upserted
-        top = first_top(self.settings.batch_size)
+        top = first_top(self.settings.batch_size, sized=position.top)
         query = page_query(self.table, position, format_utc(present), top)
         first = self.client.get_page(self.table.name, self.path, query)
         self.walk(position, first, top, present)

@@ -200,3 +200,7 @@ def test_a_walks_first_page_asks_for_few_records_until_their_size_is_known():
     assert first_top(FIRST_TOP // 2) == FIRST_TOP // 2  # never more than batch_size
     # An incremental walk's first page is the look-back window: a quiet sync reads it at once.
     assert first_top(2000, from_scratch=False) == 2000
+    # A position a walk sized its pages at: that size, whether from scratch or not.
+    assert first_top(2000, from_scratch=False, sized=650) == 650
+    assert first_top(2000, sized=650) == 650
+    assert first_top(500, sized=650) == 500  # never more than batch_size

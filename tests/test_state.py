@@ -109,3 +109,16 @@ def test_a_link_table_past_the_remembered_sets_limit_writes_every_link(catalog, 
     assert any("opportunity_contacts" in warning for warning in operations.warnings)
     state = SyncState.load(operations.checkpoints[-1], catalog)
     assert state.table("opportunity_contacts").too_large
+
+
+def test_what_a_walk_learned_of_its_pages_is_kept_and_only_counts_are_read_back(catalog):
+    """A server's cap and the $top a walk sized its pages to survive the state's round trip; a
+    saved value that is no count above zero (true, text, a negative) is not taken for one."""
+    saved = Position("2025-01-01T00:00:00Z", "c1", cap=9, top=650)
+    state = SyncState.load({"tables": {"contacts": saved.to_state()}}, catalog)
+    [position] = state.positions.values()
+    assert (position.cap, position.top) == (9, 650)
+    for wrong in (True, "650", -1, 0, 6.5):
+        entry = {"cursor": saved.cursor, "id": "c1", "cap": wrong, "top": wrong}
+        position = SyncState.load({"tables": {"contacts": entry}}, catalog).positions["contacts"]
+        assert (position.cap, position.top) == (0, 0), wrong

@@ -460,6 +460,38 @@ def test_wide_records_are_read_in_smaller_pages_and_every_one_arrives_once(
     assert asked[0] == 5 and 3 <= max(asked[1:]) < 9  # fewer than the cap: wide records
 
 
+def test_a_walk_resumed_from_a_checkpoint_asks_for_pages_of_the_size_it_had_learned(
+    emulator, catalog, monkeypatch
+):
+    """A first sync of wide records that stops part way resumes at its last checkpoint: its first
+    page asks for as many records as the pages before the stop held, not for batch_size (of
+    records that may be tens of KB each)."""
+    monkeypatch.setattr("act_connector.paging.PAGE_BYTES", 20_000)
+    monkeypatch.setattr("act_connector.paging.MIN_TOP", 3)
+    first = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
+    stopped = next(
+        state
+        for state in first.checkpoints
+        if state["tables"].get("contacts", {}).get("id") is not None
+    )
+    learned = stopped["tables"]["contacts"]["top"]
+    assert 3 <= learned < 40
+    asked: list[int] = []
+    get_page = ActClient.get_page
+
+    def noting_top(client, table, path, params, stop=None):
+        if table == "contacts" and "$filter" in params:
+            asked.append(int(params["$top"]))
+        return get_page(client, table, path, params, stop)
+
+    monkeypatch.setattr(ActClient, "get_page", noting_top)
+    resumed = emulator_sync(emulator, catalog, stopped, tables="contacts", batch_size="40")
+    assert asked[0] == learned
+    got = ids(first.rows("contacts"))
+    assert set(got) == set(ids(emulator.store.truth("contacts")))
+    assert resumed.rows("contacts")  # the rows after the checkpoint, read again
+
+
 def test_records_changing_during_the_sync_lose_nothing(emulator, catalog):
     before = {r["id"]: r for r in emulator.store.truth("contacts")}
     emulator.configure(churn_edits=3, churn_creates=2)
