@@ -422,6 +422,29 @@ def ids(rows):
     return [row["id"] for row in rows]
 
 
+def pages_asked(monkeypatch) -> list[tuple[str, dict]]:
+    """Every page asked for from here on: its table and query."""
+    asked = []
+    get_page = ActClient.get_page
+
+    def noting(client, table, path, params, stop=None):
+        asked.append((table, dict(params)))
+        return get_page(client, table, path, params, stop)
+
+    monkeypatch.setattr(ActClient, "get_page", noting)
+    return asked
+
+
+def walk_tops(asked: list[tuple[str, dict]], table: str = "contacts") -> list[int]:
+    """The $top of each page of the table's walks (ordered by edit time, where listings and
+    re-reads are by id)."""
+    return [
+        int(query["$top"])
+        for name, query in asked
+        if name == table and query.get("$orderby", "").startswith("edited")
+    ]
+
+
 def test_every_record_arrives_once_under_a_page_cap_and_large_ties(emulator, catalog):
     emulator.configure(page_cap=7)
     operations = emulator_sync(emulator, catalog, batch_size="20")
@@ -443,21 +466,14 @@ def test_wide_records_are_read_in_smaller_pages_and_every_one_arrives_once(
     monkeypatch.setattr("act_connector.paging.PAGE_BYTES", 20_000)
     monkeypatch.setattr("act_connector.paging.MIN_TOP", 3)
     monkeypatch.setattr("act_connector.paging.FIRST_TOP", 5)
-    asked: list[int] = []
-    get_page = ActClient.get_page
-
-    def noting_top(client, table, path, params, stop=None):
-        if table == "contacts" and "$filter" in params:
-            asked.append(int(params["$top"]))
-        return get_page(client, table, path, params, stop)
-
-    monkeypatch.setattr(ActClient, "get_page", noting_top)
+    asked = pages_asked(monkeypatch)
     emulator.configure(page_cap=9)
     operations = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
     got = ids(operations.rows("contacts"))
     assert sorted(got) == sorted(ids(emulator.store.truth("contacts")))
     assert len(got) == len(set(got))
-    assert asked[0] == 5 and 3 <= max(asked[1:]) < 9  # fewer than the cap: wide records
+    tops = walk_tops(asked)
+    assert tops[0] == 5 and 3 <= max(tops[1:]) < 9  # fewer than the cap: wide records
 
 
 def test_a_walk_resumed_from_a_checkpoint_asks_for_pages_of_the_size_it_had_learned(
@@ -476,17 +492,9 @@ def test_a_walk_resumed_from_a_checkpoint_asks_for_pages_of_the_size_it_had_lear
     )
     learned = stopped["tables"]["contacts"]["top"]
     assert 3 <= learned < 40
-    asked: list[int] = []
-    get_page = ActClient.get_page
-
-    def noting_top(client, table, path, params, stop=None):
-        if table == "contacts" and "$filter" in params:
-            asked.append(int(params["$top"]))
-        return get_page(client, table, path, params, stop)
-
-    monkeypatch.setattr(ActClient, "get_page", noting_top)
+    asked = pages_asked(monkeypatch)
     resumed = emulator_sync(emulator, catalog, stopped, tables="contacts", batch_size="40")
-    assert asked[0] == learned
+    assert walk_tops(asked)[0] == learned
     got = ids(first.rows("contacts"))
     assert set(got) == set(ids(emulator.store.truth("contacts")))
     assert resumed.rows("contacts")  # the rows after the checkpoint, read again
@@ -745,14 +753,7 @@ def test_a_quiet_sync_reads_a_look_back_window_longer_than_a_first_page_at_once(
     emulator.store.edit("contacts", 12, at="2025-11-03T10:15:20+00:00")
     emulator.store.edit("contacts", 12, at="2025-11-03T10:18:40+00:00")  # the last edits
     first = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
-    asked = []
-    get_page = ActClient.get_page
-
-    def noting(client, table, path, params, stop=None):
-        asked.append(params.get("$top"))
-        return get_page(client, table, path, params, stop)
-
-    monkeypatch.setattr(ActClient, "get_page", noting)
+    asked = pages_asked(monkeypatch)
     quiet = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts",
                           batch_size="40")  # fmt: skip
-    assert quiet.rows("contacts") == [] and asked == ["40"]
+    assert quiet.rows("contacts") == [] and [query["$top"] for _, query in asked] == ["40"]
