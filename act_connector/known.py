@@ -23,7 +23,7 @@ The SDK keeps nothing between syncs but the state, so the set lives there, small
 
 In memory the packed records stay one sorted bytes object (28 or 48 bytes a record), found by a
 search within a stretch of it; changes gather in a small dict and are folded in at each
-checkpoint, when a parent's pairs are looked up (a run of the records), or sooner when many.
+checkpoint, when pairs are looked up (a parent's are a run of the records), or sooner when many.
 """
 
 from __future__ import annotations
@@ -204,28 +204,6 @@ class _Keys:
         return at // self.row
 
 
-class KeyLog:
-    """Keys noted one by one (the keys a per-parent table's reads found, for a census at its
-    end), packed where they pack: 20 or 40 bytes a key where a Python string takes about 120."""
-
-    def __init__(self):
-        self._packed: dict[int, bytearray] = {}  # by the size of a packed key
-        self._other: list = []
-
-    def add(self, key) -> None:
-        packed = pack_key(key)
-        if packed is None:
-            self._other.append(key)
-        else:
-            self._packed.setdefault(len(packed), bytearray()).extend(packed)
-
-    def __iter__(self):
-        for width, packed in self._packed.items():
-            for at in range(0, len(packed), width):
-                yield unpack_key(bytes(packed[at : at + width]))
-        yield from self._other
-
-
 class KnownSet:
     """The ids a table has live in the destination, each with the cursor it was written with."""
 
@@ -348,6 +326,44 @@ class KnownSet:
             while index < len(keys) and keys[index].startswith(prefix):
                 found.append(unpack_key(keys[index]))
                 index += 1
+        return found
+
+    def pairs_outside(self, parent_ids: set[str]) -> list[str]:
+        """The remembered "parent|child" keys of parents not among these."""
+        self._fold()
+        found = [
+            key
+            for key in self._other
+            if not (isinstance(key, str) and key.partition(PAIR_SEPARATOR)[0] in parent_ids)
+        ]
+        if self._width != 2 * ID_BYTES:
+            return found
+        inside = {pack_id(parent) for parent in parent_ids}
+        keys = self._keys
+        outside = (keys[index] for index in range(len(keys)))
+        return found + [unpack_key(key) for key in outside if key[:ID_BYTES] not in inside]
+
+    def parents_of(self, child_id: str) -> list[str]:
+        """The parents a "parent|child" key is remembered under with this child: where it
+        packs, found as bytes in the child's place of any record (a C-speed search of the
+        whole set, for the rare row that may have moved to another parent)."""
+        self._fold()
+        found = [
+            parent
+            for parent, _, child in (
+                key.partition(PAIR_SEPARATOR) for key in self._other if isinstance(key, str)
+            )
+            if child == child_id
+        ]
+        packed = pack_id(child_id)
+        if self._width != 2 * ID_BYTES or packed is None:
+            return found
+        rows, row = self._keys.rows, self._keys.row
+        at = rows.find(packed, ID_BYTES)
+        while at != -1:
+            if at % row == ID_BYTES:
+                found.append(unpack_id(rows[at - ID_BYTES : at]))
+            at = rows.find(packed, at + 1)
         return found
 
     # -- internals

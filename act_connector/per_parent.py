@@ -11,14 +11,19 @@ declared in fields.json with "read": "per_parent" and a "per_parent" entry:
   every parent is read again once `membership_interval_hours` has passed.
 A row is the served record with the parent's id added, or, with a "related_column", a link row
 (key "parent id|record id", both ids). The table's remembered set keys each row by
-"parent id|record id" with a digest of the row, so only new or changed rows are written, and a
-row its parent no longer serves (or whose parent is gone) is deleted once its parents are read.
+"parent id|record id" with a digest of the row, so only new or changed rows are written. A row
+its parent no longer serves is deleted as soon as the parent's children are read, and a parent's
+rows as soon as it is deleted, like a link table's: at every checkpoint the destination has what
+the parents read so far have, so that a sync that fails after one leaves nothing stale behind.
+A membership read, which reads every parent Act! has, then deletes the rows of parents it did
+not list (deleted groups). A row that is the record itself stays while another parent holds it
+(Act! is not known to move a line item, but if it did, the row would follow the record).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from urllib.parse import quote
@@ -28,7 +33,7 @@ from act_connector.client import ActClient, Page
 from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
-from act_connector.known import KeyLog, KnownSet
+from act_connector.known import KnownSet
 from act_connector.links import KEY_SEPARATOR, parent_of
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
@@ -59,12 +64,6 @@ class PerParentTable:
         self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
         self._pending: list[tuple[str, Future]] = []
         self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
-        # Parents read (or deleted) in this sync, whose remembered rows are checked at the end;
-        # None once every parent Act! has was read (a membership read): every row is checked.
-        self.touched: set[str] | None = set()
-        self._seen = KeyLog()  # the remembered keys of the rows those parents have now
-        # Rows a parent read again in this sync had at its first reading, and has no longer.
-        self._superseded: set[str] = set()
         # Nothing remembered (and not past the set's limit): every parent must be read.
         self.new = self.emitter.known is None and not self.emitter.state.too_large
         self.parents = 0
@@ -80,13 +79,9 @@ class PerParentTable:
 
     def deleted(self, parent_ids: list) -> None:
         self.settle()  # a parent deleted after its children were asked for: theirs is stale
-        if self.touched is None:
-            return
-        gone = {str(parent_id) for parent_id in parent_ids}
         known = self.emitter.known
-        if known is not None:  # children noted as held when it was read in this sync are not
-            self._superseded.update(known.pairs_of(gone))
-        self.touched.update(gone)
+        if known is not None:
+            self._drop(known, known.pairs_of({str(parent_id) for parent_id in parent_ids}))
 
     def checkpoint(self) -> None:
         self.emitter.checkpoint()
@@ -103,11 +98,14 @@ class PerParentTable:
         cut = max(0, len(self._pending) - leave)
         pending, self._pending = self._pending[:cut], self._pending[cut:]
         try:
-            for parent_id, future in pending:
-                self._land(parent_id, future.result())
+            now = {parent: self._land(parent, future.result()) for parent, future in pending}
         except BaseException:
             self.close()
             raise
+        known = self.emitter.known
+        if now and known is not None:  # a parent read twice keeps what it had last
+            lost = [key for key in known.pairs_of(set(now)) if key not in now[parent_of(key)]]
+            self._drop(known, lost)
 
     def close(self) -> None:
         """Drops what is still asked for (the sync failed) and ends the workers."""
@@ -122,28 +120,34 @@ class PerParentTable:
                 return []
             raise
 
-    def _land(self, parent_id: str, served: list) -> None:
+    def _land(self, parent_id: str, served: list) -> set[str]:
+        """Writes what changed of a parent's children; the keys it has now."""
         known, changed = self.emitter.known, []
         self.parents += 1
         records, _ = usable_rows(self.spec, served)
         rows = [self._row(parent_id, record) for record in records]
         if known is None:  # past the remembered set's limit: every row is written
             self.emitter.write([row for row, _ in rows])
-            return
-        now = {remembered for _, remembered in rows}
-        self._superseded.update(superseded(known, parent_id, now, self.touched))
-        if self._superseded:
-            self._superseded.difference_update(now)
-        if self.touched is not None:
-            self.touched.add(parent_id)
+            return set()
         for row, remembered in rows:
-            self._seen.add(remembered)
             value = digest(row)
             if known.get(remembered) != value:
                 changed.append((remembered, row, value))
         self.emitter.write([row for _, row, _ in changed])
         for remembered, _, value in changed:
             known.put(remembered, value)
+        return {remembered for _, remembered in rows}
+
+    def _drop(self, known: KnownSet, stale: list[str]) -> None:
+        """Deletes rows their parents no longer have (remembered keys "parent id|record id"),
+        and forgets them. A row that is the record itself stays while another parent holds it."""
+        for remembered in stale:
+            known.discard(remembered)
+        if self.spec.per_parent.get("related_column"):
+            self.emitter.remove(stale)
+            return
+        records = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
+        self.emitter.remove([record for record in records if not known.parents_of(record)])
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""
@@ -157,13 +161,14 @@ class PerParentTable:
         return row, remembered
 
     def read_every_parent(self, parents: Iterator[list[str]]) -> None:
-        """Reads the children of every parent Act! has (a membership read): once all are read,
-        a row of any parent not among them is stale too. The parents are asked for a batch
-        ahead of those written, so the workers never wait for the writer and no more than two
-        batches of answers are held; what is written is checkpointed every
-        PARENTS_PER_CHECKPOINT parents."""
-        checkpointed = self.parents
+        """Reads the children of every parent Act! has (a membership read), then deletes the
+        rows of any parent not among them. The parents are asked for a batch ahead of those
+        written, so the workers never wait for the writer and no more than two batches of
+        answers are held; what is written is checkpointed every PARENTS_PER_CHECKPOINT
+        parents."""
+        checkpointed, listed = self.parents, set()
         for chunk in parents:
+            listed.update(chunk)
             for start in range(0, len(chunk), PARENTS_PER_READ):
                 batch = chunk[start : start + PARENTS_PER_READ]
                 self.read(batch)
@@ -171,27 +176,18 @@ class PerParentTable:
                 if self.parents - checkpointed >= PARENTS_PER_CHECKPOINT:
                     self.checkpoint()
                     checkpointed = self.parents
-        self.touched = None
+        self.settle()
+        known = self.emitter.known
+        if known is not None:
+            self._drop(known, known.pairs_outside(listed))
 
     def finish(self, reconciled: datetime | None = None) -> int:
-        """Deletes the rows the parents read no longer have, and checkpoints (noting, for a
-        membership read, when it was made); returns how many."""
+        """Writes what is still asked for and checkpoints (noting, for a membership read, when
+        it was made); returns how many rows the sync deleted."""
         self.settle()
         self.close()
-        known = self.emitter.known
-        seen = still_held(self._seen, self._superseded)
-        stale = [] if known is None else stale_keys(known, seen, self.touched)
-        for remembered in stale:
-            known.discard(remembered)
-        if self.spec.per_parent.get("related_column"):
-            self.emitter.remove(stale)
-        else:  # a row is the record itself: one its new parent holds is not deleted
-            seen = still_held(self._seen, self._superseded)
-            held = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in seen}
-            gone = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
-            self.emitter.remove([record_id for record_id in gone if record_id not in held])
         self.emitter.checkpoint(reconciled=reconciled)
-        return len(stale)
+        return self.emitter.deleted
 
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
@@ -224,28 +220,3 @@ def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Pag
     if not records:
         return None
     return children_page(client, spec, str(records[0][parent.primary_key]))
-
-
-def stale_keys(known: KnownSet, seen: Iterable[str], touched: set[str] | None) -> list[str]:
-    """The remembered "parent id|related id" keys not seen now, of the parents touched in this
-    sync (of every parent when `touched` is None)."""
-    census = known.census()
-    for key in seen:
-        census.see(key)
-    return [key for key in census.unseen() if touched is None or parent_of(str(key)) in touched]
-
-
-def superseded(
-    known: KnownSet, parent_id: str, now: set[str], touched: set[str] | None
-) -> set[str]:
-    """If the parent was read before in this sync (in `touched`), the remembered keys it no
-    longer has (`now`: its keys as it is read again): its earlier reading noted them as held,
-    for the census at the end; now they are not."""
-    if touched is None or parent_id not in touched:
-        return set()
-    return {key for key in known.pairs_of({parent_id}) if key not in now}
-
-
-def still_held(noted: Iterable[str], superseded: set[str]) -> Iterable[str]:
-    """The keys noted as held in this sync, less those their parent no longer has."""
-    return (key for key in noted if key not in superseded) if superseded else noted

@@ -92,6 +92,13 @@ class SyncState:
         with self._lock:
             return {name: t.position for name, t in self._tables.items() if t.position}
 
+    def forget(self, names: list[str]) -> None:
+        """Drops the tables' state: the next checkpoint leaves them out, and they are new."""
+        with self._lock:
+            for name in names:
+                self._tables.pop(name, None)
+                self._published.pop(name, None)
+
     def table(self, name: str) -> TableState:
         """The table's live state, which only its emitter changes."""
         with self._lock:

@@ -110,6 +110,7 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     """
     keep_large_buffers_mapped()  # before the sync's large buffers (allocator.py)
     sync_state = SyncState.load(state, catalog)
+    sync_state.forget(left_behind(settings, catalog))
     client = ActClient(settings)
     lister = Lister(client, settings.batch_size)
     summary = SyncSummary()
@@ -171,6 +172,18 @@ def followers_of(settings: Settings, catalog: Catalog, parent: str) -> tuple[Tab
     return tuple(
         catalog.tables[name] for name in settings.tables if catalog.tables[name].follows == parent
     )
+
+
+def left_behind(settings: Settings, catalog: Catalog) -> list[str]:
+    """The tables written as a parent's records are that are left out while the parent syncs:
+    the parent moves on without them, so what they kept would not be theirs to resume from;
+    chosen again, they start afresh (and their parent is read from scratch)."""
+    chosen = set(settings.tables)
+    return [
+        name
+        for name, spec in catalog.tables.items()
+        if spec.follows in chosen and name not in chosen
+    ]
 
 
 def _summary_line(summary: SyncSummary, seconds: float) -> str:
@@ -235,6 +248,9 @@ class TableSync:
         if any(follower.new for follower in self.followers):  # written for every record
             state.position = None
         from_scratch = state.position is None
+        if from_scratch:  # what the followers kept may be of parents gone: they start afresh
+            for follower in self.followers:
+                follower.new = True
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
         top = first_top(self.settings.batch_size, from_scratch, position.top)

@@ -108,6 +108,19 @@ class RecordingOperations:
     def deleted(self, table: str) -> list:
         return [event[2]["id"] for event in self.events if event[:2] == ("delete", table)]
 
+    def live(self, table: str) -> dict:
+        """The destination's live rows of `table`, by id, after every event so far (a truncate
+        leaves live only what is written after it)."""
+        rows: dict = {}
+        for event in self.events:
+            if event[0] == "upsert" and event[1] == table:
+                rows[event[2]["id"]] = event[2]
+            elif event[:2] == ("delete", table):
+                rows.pop(event[2]["id"], None)
+            elif event[:2] == ("truncate", table):
+                rows.clear()
+        return rows
+
     @property
     def checkpoints(self) -> list[dict]:
         return [event[1] for event in self.events if event[0] == "checkpoint"]

@@ -18,7 +18,6 @@ from act_connector.known import (
     KEY_SIZES,
     NOT_KNOWN,
     SECONDS_LIMIT,
-    KeyLog,
     KnownSet,
     _Keys,
     cursor_moment,
@@ -360,15 +359,6 @@ def test_a_key_is_found_where_bisecting_finds_it(keys, cursor):
         assert packed.find(probe) == expected
 
 
-def test_a_key_log_gives_back_every_key_it_was_given():
-    keys = [f"{GUID}|{GUID}", GUID, 7, f"{GUID}|c001", f"{GUID}01312026|{GUID}", GUID.upper()]
-    log = KeyLog()
-    for key in keys * 2:
-        log.add(key)
-    assert sorted(map(repr, log)) == sorted(map(repr, keys * 2))
-    assert len(log._other) == 6  # 7, the pair with "c001" and the upper-case GUID, twice
-
-
 @settings(max_examples=50, deadline=None)
 @given(st.randoms(use_true_random=False), st.integers(1, 300), st.integers(1, 4))
 def test_a_parents_pairs_are_found_among_many(rng, count, chosen):
@@ -388,3 +378,30 @@ def test_a_parents_pairs_are_found_among_many(rng, count, chosen):
     live = (set(pairs) - {pairs[0]}) | {key for key in known._changes if known.get(key) == 1}
     expected = sorted(pair for pair in live if pair.split("|")[0] in wanted)
     assert sorted(known.pairs_of(wanted)) == expected
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(1, 200), st.integers(0, 4))
+def test_pairs_are_found_by_their_child_and_outside_a_set_of_parents(rng, count, chosen):
+    """A child's parents, wherever its id stands in the packed records (not one that straddles
+    two records, nor a parent id that equals it), and the pairs of parents not among a set;
+    what does not pack and the changes not yet folded count too."""
+    parents = [guid(rng) for _ in range(count // 10 + 2)]
+    children = [guid(rng) for _ in range(count // 3 + 2)] + [parents[0]]
+    known = KnownSet()
+    pairs = {f"{rng.choice(parents)}|{rng.choice(children)}" for _ in range(count)}
+    pairs |= {f"{parents[1]}|not-a-guid", f"{parents[0]}|{parents[1]}"}
+    for position, pair in enumerate(sorted(pairs)):
+        known.put(pair, position)
+    known = round_trip(known)
+    added = f"{parents[-1]}|{children[0]}"
+    known.put(added, 1)  # not folded in yet
+    removed = sorted(pairs)[0]
+    known.discard(removed)
+    live = (pairs | {added}) - {removed}
+    for child in [*children, "not-a-guid", parents[1]]:
+        expected = sorted(pair.split("|")[0] for pair in live if pair.split("|")[1] == child)
+        assert sorted(known.parents_of(child)) == expected
+    inside = set(rng.sample(parents, min(chosen, len(parents))))
+    expected = sorted(pair for pair in live if pair.split("|")[0] not in inside)
+    assert sorted(known.pairs_outside(inside)) == expected

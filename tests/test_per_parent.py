@@ -38,19 +38,6 @@ class ServedChildren:
         return Page([dict(child) for child in self.children[parent_id]])
 
 
-def live(operations: RecordingOperations, table: str) -> dict:
-    """The destination's live rows of `table`, by id, after every event so far."""
-    rows: dict = {}
-    for event in operations.events:
-        if event[0] == "upsert" and event[1] == table:
-            rows[event[2]["id"]] = event[2]
-        elif event[:2] == ("delete", table):
-            rows.pop(event[2]["id"], None)
-        elif event[:2] == ("truncate", table):
-            rows.clear()
-    return rows
-
-
 def sync_once(spec, state, operations, client, parents, every_parent: bool) -> PerParentTable:
     table = PerParentTable(spec, state, operations, client)
     table.start()
@@ -92,7 +79,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
             for parent, items in changes.items():
                 served[parent] = [item(parent, n, quantity) for n, quantity in items.items()]
             # Each parent changed is written again (its edit time moved).
-            before = dict(live(operations, "opportunity_products"))
+            before = dict(operations.live("opportunity_products"))
             written = len(operations.rows("opportunity_products"))
             table.emitted([{"id": parent} for parent in sorted(changes)], "id")
             table.settle()
@@ -104,7 +91,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
             for parent, children in served.items()
             for child in children
         }
-        assert live(operations, "opportunity_products") == expected
+        assert operations.live("opportunity_products") == expected
 
 
 def test_members_of_a_group_gone_or_left_show_deleted_after_the_read():
@@ -112,7 +99,7 @@ def test_members_of_a_group_gone_or_left_show_deleted_after_the_read():
     contacts = [{"id": f"contact-{n}"} for n in range(3)]
     client = ServedChildren({PARENTS[0]: contacts, PARENTS[1]: contacts[:1]})
     sync_once(MEMBERS, state, operations, client, PARENTS[:2], every_parent=True)
-    assert set(live(operations, "group_contacts")) == {
+    assert set(operations.live("group_contacts")) == {
         f"{PARENTS[0]}|contact-0",
         f"{PARENTS[0]}|contact-1",
         f"{PARENTS[0]}|contact-2",
@@ -121,7 +108,7 @@ def test_members_of_a_group_gone_or_left_show_deleted_after_the_read():
     # Contact 2 left the first group; the second group was deleted (no longer listed).
     client = ServedChildren({PARENTS[0]: contacts[:2]})
     table = sync_once(MEMBERS, state, operations, client, PARENTS[:1], every_parent=True)
-    assert set(live(operations, "group_contacts")) == {
+    assert set(operations.live("group_contacts")) == {
         f"{PARENTS[0]}|contact-0",
         f"{PARENTS[0]}|contact-1",
     }
@@ -155,7 +142,22 @@ def test_a_line_item_moved_to_another_opportunity_in_one_sync_stays_live():
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
     client = ServedChildren({PARENTS[0]: [], PARENTS[1]: [moved]})
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
-    assert live(operations, "opportunity_products") == {
+    assert operations.live("opportunity_products") == {
+        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+    }
+
+
+def test_a_line_item_moved_across_two_syncs_stays_live():
+    """The new opportunity is read in one sync, the old one (which lost the item) only in the
+    next: the item stays live, its new opportunity holds it."""
+    state, operations = SyncState({}), RecordingOperations()
+    moved = item(PARENTS[0], 1, 1)
+    client = ServedChildren({PARENTS[0]: [moved], PARENTS[1]: []})
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
+    client = ServedChildren({PARENTS[0]: [], PARENTS[1]: [moved]})
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[1:2], every_parent=False)
+    sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
+    assert operations.live("opportunity_products") == {
         moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
     }
 
@@ -166,7 +168,7 @@ def test_a_parent_deleted_after_it_was_listed_has_no_children_left():
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
     client = ServedChildren({})  # 404: the opportunity is gone
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
-    assert live(operations, "opportunity_products") == {}
+    assert operations.live("opportunity_products") == {}
 
 
 class RepeatingListing:
@@ -199,7 +201,7 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     client.children[PARENTS[0]] = [kept]
     table.emitted([{"id": PARENTS[0]}], "id")
     table.finish()
-    assert live(operations, "opportunity_products") == {
+    assert operations.live("opportunity_products") == {
         kept["id"]: {**kept, "opportunity_id": PARENTS[0]}
     }
 
@@ -224,5 +226,5 @@ def test_a_parent_read_and_then_deleted_in_one_sync_takes_its_children_with_it()
     table.emitted([{"id": PARENTS[0]}, {"id": PARENTS[1]}], "id")
     table.deleted([PARENTS[0]])
     table.finish()
-    assert live(operations, "opportunity_products") == {}
+    assert operations.live("opportunity_products") == {}
     assert len(table.emitter.known) == 0

@@ -631,6 +631,7 @@ def links_in(records: list[dict], array: str) -> dict[str, int]:
 
 
 def live_links(operations, table: str) -> dict[str, int]:
+    """Live links and their positions; deleting a link that is not live fails the test."""
     live = {}
     for event in operations.events:
         if event[0] == "upsert" and event[1] == table:
