@@ -343,28 +343,24 @@ class KnownSet:
         outside = (keys[index] for index in range(len(keys)))
         return found + [unpack_key(key) for key in outside if key[:ID_BYTES] not in inside]
 
-    def parents_of(self, child_id: str) -> list[str]:
-        """The parents a "parent|child" key is remembered under with this child: where it
-        packs, found as bytes in the child's place of any record (a C-speed search of the
-        whole set, for the rare row that may have moved to another parent)."""
+    def children_held(self, child_ids: set[str]) -> set[str]:
+        """Those of these ids that some remembered "parent|child" key holds as its child: one
+        pass over the set, however many are asked about."""
         self._fold()
-        found = [
-            parent
-            for parent, _, child in (
-                key.partition(PAIR_SEPARATOR) for key in self._other if isinstance(key, str)
-            )
-            if child == child_id
-        ]
-        packed = pack_id(child_id)
-        if self._width != 2 * ID_BYTES or packed is None:
-            return found
-        rows, row = self._keys.rows, self._keys.row
-        at = rows.find(packed, ID_BYTES)
-        while at != -1:
-            if at % row == ID_BYTES:
-                found.append(unpack_id(rows[at - ID_BYTES : at]))
-            at = rows.find(packed, at + 1)
-        return found
+        held = {
+            child
+            for key in self._other
+            if isinstance(key, str) and (child := key.partition(PAIR_SEPARATOR)[2]) in child_ids
+        }
+        packed = {key: child for child in child_ids if (key := pack_id(child)) is not None}
+        if self._width != 2 * ID_BYTES or not packed:
+            return held
+        keys = self._keys
+        for index in range(len(keys)):
+            child = packed.get(keys[index][ID_BYTES:])
+            if child is not None:
+                held.add(child)
+        return held
 
     # -- internals
     def _change(self, record_id, cursor) -> None:

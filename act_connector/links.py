@@ -30,12 +30,13 @@ class LinkTable:
     def __init__(self, spec: TableSpec, sync_state: SyncState, operations):
         self.spec = spec
         self.emitter = Emitter(spec, sync_state, operations, remember=True)
-        # Nothing remembered (its first sync, a re-sync): its parent is read from scratch.
-        self.new = self.emitter.known is None and not self.emitter.state.too_large
+        # Starts with nothing live: nothing remembered (its first sync, a re-sync), so that its
+        # parent is read from scratch, or its parent is read from scratch (TableSync sets it).
+        self.afresh = self.emitter.known is None and not self.emitter.state.too_large
 
     def start(self) -> None:
-        """Once the parent has answered: a new link table starts with nothing live."""
-        if self.new:
+        """Once the parent has answered: a link table synced afresh starts with nothing live."""
+        if self.afresh:
             self.emitter.truncate()
 
     def emitted(self, records: list[dict], parent_key: str) -> None:

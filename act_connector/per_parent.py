@@ -64,13 +64,14 @@ class PerParentTable:
         self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
         self._pending: list[tuple[str, Future]] = []
         self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
-        # Nothing remembered (and not past the set's limit): every parent must be read.
-        self.new = self.emitter.known is None and not self.emitter.state.too_large
+        # Starts with nothing live, every parent read: nothing remembered (and not past the
+        # set's limit), or its parent is read from scratch (TableSync sets it then).
+        self.afresh = self.emitter.known is None and not self.emitter.state.too_large
         self.parents = 0
 
     def start(self) -> None:
-        """Once Act! has answered: a new table starts with nothing live."""
-        if self.new:
+        """Once Act! has answered: a table synced afresh starts with nothing live."""
+        if self.afresh:
             self.emitter.truncate()
 
     # -- as a follower of the parent's emitter (when "written")
@@ -146,8 +147,9 @@ class PerParentTable:
         if self.spec.per_parent.get("related_column"):
             self.emitter.remove(stale)
             return
-        records = (remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale)
-        self.emitter.remove([record for record in records if not known.parents_of(record)])
+        records = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale}
+        if records:
+            self.emitter.remove(sorted(records - known.children_held(records)))
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""

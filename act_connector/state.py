@@ -66,6 +66,7 @@ class SyncState:
         self._batch = threading.local()  # names: the tables published within `together`
         self._tables = tables
         self._published = {name: table.to_state() for name, table in tables.items()}
+        self._left_behind: dict[str, list[str]] = {}  # see leave_behind
 
     @classmethod
     def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
@@ -92,12 +93,12 @@ class SyncState:
         with self._lock:
             return {name: t.position for name, t in self._tables.items() if t.position}
 
-    def forget(self, names: list[str]) -> None:
-        """Drops the tables' state: the next checkpoint leaves them out, and they are new."""
+    def leave_behind(self, followers: dict[str, list[str]]) -> None:
+        """Tables left out of this sync, by the parent that feeds them: the first checkpoint
+        that changes the parent's state drops theirs, so that they are new when chosen again.
+        A parent that does not move keeps them as they are."""
         with self._lock:
-            for name in names:
-                self._tables.pop(name, None)
-                self._published.pop(name, None)
+            self._left_behind = {parent: list(names) for parent, names in followers.items()}
 
     def table(self, name: str) -> TableState:
         """The table's live state, which only its emitter changes."""
@@ -141,6 +142,9 @@ class SyncState:
                     self._published[name] = entry
                 else:
                     self._published.pop(name, None)
+                for follower in self._left_behind.pop(name, ()):
+                    self._tables.pop(follower, None)
+                    self._published.pop(follower, None)
             operations.checkpoint(self._as_dict())
 
     def to_dict(self) -> dict:

@@ -110,7 +110,7 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     """
     keep_large_buffers_mapped()  # before the sync's large buffers (allocator.py)
     sync_state = SyncState.load(state, catalog)
-    sync_state.forget(left_behind(settings, catalog))
+    sync_state.leave_behind(left_behind(settings, catalog))
     client = ActClient(settings)
     lister = Lister(client, settings.batch_size)
     summary = SyncSummary()
@@ -174,16 +174,15 @@ def followers_of(settings: Settings, catalog: Catalog, parent: str) -> tuple[Tab
     )
 
 
-def left_behind(settings: Settings, catalog: Catalog) -> list[str]:
-    """The tables written as a parent's records are that are left out while the parent syncs:
-    the parent moves on without them, so what they kept would not be theirs to resume from;
-    chosen again, they start afresh (and their parent is read from scratch)."""
-    chosen = set(settings.tables)
-    return [
-        name
-        for name, spec in catalog.tables.items()
-        if spec.follows in chosen and name not in chosen
-    ]
+def left_behind(settings: Settings, catalog: Catalog) -> dict[str, list[str]]:
+    """The tables written as a parent's records are that are left out while the parent syncs,
+    by parent: once the parent moves on without them, what they kept is no longer theirs to
+    resume from; chosen again, they start afresh (and their parent is read from scratch)."""
+    chosen, behind = set(settings.tables), {}
+    for name, spec in catalog.tables.items():
+        if spec.follows in chosen and name not in chosen:
+            behind.setdefault(spec.follows, []).append(name)
+    return behind
 
 
 def _summary_line(summary: SyncSummary, seconds: float) -> str:
@@ -245,12 +244,12 @@ class TableSync:
         if self.table.read == "whole":
             return self._read_whole(started)
         table, state = self.table, self.emitter.state
-        if any(follower.new for follower in self.followers):  # written for every record
+        if any(follower.afresh for follower in self.followers):  # written for every record
             state.position = None
         from_scratch = state.position is None
         if from_scratch:  # what the followers kept may be of parents gone: they start afresh
             for follower in self.followers:
-                follower.new = True
+                follower.afresh = True
         position = start_position(table, state.position, self.settings)
         self.progress = Progress(table.name, position.cursor, self.until)
         top = first_top(self.settings.batch_size, from_scratch, position.top)
@@ -285,8 +284,8 @@ class TableSync:
         return self.result
 
     def _finish_followers(self) -> None:
-        """Has its records' followers finish (a per-parent table deletes what its parents lost;
-        a link table did as it went), and says what each wrote and deleted."""
+        """Has its records' followers finish (a per-parent table writes what is still asked for)
+        and says what each wrote and deleted."""
         for follower in self.followers:
             log.info(follower.finish_line(follower.finish(), self.table.name))
 

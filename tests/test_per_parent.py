@@ -212,7 +212,7 @@ def test_a_table_past_the_sets_limit_is_no_new_table_next_sync():
     state, operations = SyncState.load(saved, CATALOG), RecordingOperations()
     table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren({}))
     table.start()
-    assert not table.new and ("truncate", "opportunity_products") not in operations.events
+    assert not table.afresh and ("truncate", "opportunity_products") not in operations.events
     assert any("opportunity_products" in warning for warning in operations.warnings)
 
 
