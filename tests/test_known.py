@@ -406,3 +406,69 @@ def test_pairs_are_found_by_their_child_and_outside_a_set_of_parents(rng, count,
     inside = set(rng.sample(parents, min(chosen, len(parents))))
     expected = sorted(pair for pair in live if pair.split("|")[0] not in inside)
     assert sorted(known.pairs_outside(inside)) == expected
+
+
+# Found by a mutation check: each of these fails on a mutant the tests above let live.
+def test_every_record_of_a_set_larger_than_one_stretch_is_found():
+    rng = random.Random(12)
+    ids = [guid(rng) for _ in range(1_000)]
+    known = KnownSet()
+    for number, record_id in enumerate(ids):
+        known.put(record_id, 1_700_000_000 + number)
+    known = round_trip(known)
+    assert [known.get(record_id) for record_id in ids] == [1_700_000_000 + n for n in range(1_000)]
+    census = known.census()
+    assert [census.see(record_id) for record_id in ids] == [known.get(i) for i in ids]
+    assert census.unseen() == [] and census.repeats == 0
+
+
+@pytest.mark.parametrize("record_id", [7, "c001", GUID.upper()])
+def test_an_id_kept_as_it_is_can_be_discarded(record_id):
+    known = KnownSet()
+    known.put(record_id, "not a date")
+    known.to_state()
+    known.discard(record_id)
+    assert known.get(record_id) is NOT_KNOWN and len(known) == 0
+    assert len(round_trip(known)) == 0
+
+
+def test_a_record_whose_cursor_comes_to_pack_is_known_by_its_new_cursor():
+    known = KnownSet()
+    known.put(GUID, None)
+    assert len(known) == 1  # folded in, unpacked
+    known.put(GUID, 1_753_555_560)
+    assert known.get(GUID) == 1_753_555_560 and len(known) == 1
+    assert round_trip(known).get(GUID) == 1_753_555_560
+
+
+def test_pairs_of_a_parent_whose_id_does_not_pack_are_found():
+    known, child = KnownSet(), GUID.replace("6f", "7a")
+    known.put(f"{GUID}|{child}", 1)
+    known.put(f"c001|{child}", 2)
+    expected = sorted([f"c001|{child}", f"{GUID}|{child}"])
+    assert sorted(known.pairs_of({"c001", GUID})) == expected
+
+
+def test_an_id_that_does_not_pack_listed_twice_is_a_repeat():
+    known = KnownSet()
+    for record_id in (7, "c001", GUID):
+        known.put(record_id, 100)
+    census = known.census()
+    for record_id in (7, "c001", GUID, 7):
+        census.see(record_id)
+    assert census.repeats == 1
+
+
+@pytest.mark.parametrize(
+    "raw", ["2106-02-07T06:28:16Z", "2106-02-07T06:28:15Z", "9999-12-31T23:59:59.9999999Z"]
+)
+def test_edit_times_at_the_limits_pack_and_mean_what_they_said(raw):
+    cursor = cursor_value(raw)
+    assert isinstance(cursor, int) and cursor_moment(cursor) == parse_timestamp(raw)
+
+
+@pytest.mark.parametrize("count", [0, 56])
+def test_records_of_a_key_size_it_does_not_pack_are_refused(count):
+    entry = {"format": 2, "count": count, "key_bytes": 24, "packed": "eAFjYCAPAAAAOAAB"}
+    with pytest.raises(ValueError):
+        KnownSet.from_state(entry)

@@ -204,3 +204,49 @@ def test_a_walks_first_page_asks_for_few_records_until_their_size_is_known():
     assert first_top(2000, from_scratch=False, sized=650) == 650
     assert first_top(2000, sized=650) == 650
     assert first_top(500, sized=650) == 500  # never more than batch_size
+
+
+# Found by a mutation check: each of these fails on a mutant the tests above let live.
+@pytest.mark.parametrize("served", [10, 4])
+def test_a_cap_learned_by_an_earlier_walk_outlives_the_resumed_walks_first_page(served):
+    assert learned_cap(10, None, served, top=30) == 10
+    assert learned_cap(10, 30, served, top=30) == 10
+
+
+def test_an_answer_of_unknown_size_keeps_batch_size():
+    assert page_top(2000, 10, 0) == 2000  # Page.size is 0 when not measured
+
+
+def test_a_row_edited_exactly_at_until_is_in_the_window(catalog):
+    page = [{"id": "a", "edited": UNTIL}]
+    start = Position(cursor="2024-01-01T00:00:00Z")
+    position, _ = next_position(catalog.tables["contacts"], start, page, UNTIL_TIME)
+    assert position == Position(UNTIL, "a")
+
+
+def test_a_row_edited_after_until_stops_the_table(catalog):
+    page = [{"id": "a", "edited": "2026-01-01T00:00:01Z"}]
+    start = Position(cursor="2024-01-01T00:00:00Z")
+    with pytest.raises(PagingError, match="outside the window asked for"):
+        next_position(catalog.tables["contacts"], start, page, UNTIL_TIME)
+
+
+@pytest.mark.parametrize(
+    ("text", "sent"),
+    [
+        ("2025-03-15", "2025-03-15T00:00:00Z"),
+        ("2025-03-15T09", "2025-03-15T09:00:00Z"),
+        ("2025-03-15 09:00:00", "2025-03-15T09:00:00Z"),
+    ],
+)
+def test_a_cursor_of_another_form_goes_back_as_a_valid_literal(catalog, text, sent):
+    query = page_query(catalog.tables["contacts"], Position(cursor=text, id="a"), UNTIL, 10)
+    assert query["$filter"].startswith(f"(edited gt {sent} or (edited eq {sent} and id gt 'a'))")
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "text"),
+    [(True, "STRING", "'True'"), ("yes", "BOOLEAN", "'yes'"), (False, "BOOLEAN", "false")],
+)
+def test_only_a_boolean_of_a_boolean_column_is_bare(value, kind, text):
+    assert literal(value, kind) == text
