@@ -445,10 +445,20 @@ def main(argv: list[str]) -> int:
     slug = f"{cpu}-{results['machine']['cores']}-cores"
     if args.scenarios != list(SCENARIOS):  # a partial run does not replace the day's full one
         slug += "-" + "-".join(args.scenarios)
-    path = RESULTS / f"{results['date']}-{slug}.md"
+    path = unused_path(RESULTS, f"{results['date']}-{slug}")
     path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
     print(f"Saved to {path.relative_to(PROJECT)}")
     return 0
+
+
+def unused_path(folder: Path, stem: str) -> Path:
+    """`stem`.md in the folder, or with -2, -3, … added: a second run the same day on the same
+    machine keeps the first's results."""
+    path, number = folder / f"{stem}.md", 1
+    while path.exists():
+        number += 1
+        path = folder / f"{stem}-{number}.md"
+    return path
 
 
 if __name__ == "__main__":

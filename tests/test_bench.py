@@ -10,6 +10,7 @@ import pytest
 
 from act_connector.catalog import load_catalog
 from act_connector.metadata import typed_catalog
+from bench.__main__ import unused_path
 from bench.act_data import SIZES, generate, records, scaled
 from bench.figures import quiet_target, server_floor_seconds, shown, spread
 from bench.floor_rows import as_sent, feed, feeds, interleave, rows_of
@@ -96,3 +97,13 @@ def test_repeated_figures_show_their_spread():
     assert spread([3.0, 1.0, 2.0]) == {"min": 1.0, "median": 2.0, "max": 3.0}
     assert shown([1.0]) == "1.00"
     assert shown([1.0, 3.0, 2.0], "x", 1) == "2.0x (1.0x to 3.0x)"
+
+
+def test_a_second_run_the_same_day_keeps_the_firsts_results(tmp_path):
+    first = unused_path(tmp_path, "2026-12-06-amd-epyc-2-cores")
+    assert first.name == "2026-12-06-amd-epyc-2-cores.md"
+    first.write_text("the first run")
+    second = unused_path(tmp_path, "2026-12-06-amd-epyc-2-cores")
+    assert second.name == "2026-12-06-amd-epyc-2-cores-2.md"
+    second.write_text("the second run")
+    assert unused_path(tmp_path, "2026-12-06-amd-epyc-2-cores").name.endswith("-cores-3.md")
