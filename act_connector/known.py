@@ -155,6 +155,10 @@ def pack_key(record_id) -> bytes | None:
     return None if parent_key is None or child_key is None else parent_key + child_key
 
 
+def _parent(key: str) -> str:
+    return key.partition(PAIR_SEPARATOR)[0]
+
+
 def unpack_key(key: bytes) -> str:
     if len(key) == ID_BYTES:
         return unpack_id(key)
@@ -310,11 +314,7 @@ class KnownSet:
         """The remembered "parent|child" keys of these parents: where they pack, one run of the
         sorted records each (their first 20 bytes are the parent's), found by bisection."""
         self._fold()
-        found = [
-            key
-            for key in self._other
-            if isinstance(key, str) and key.partition(PAIR_SEPARATOR)[0] in parent_ids
-        ]
+        found = [key for key, parent, _ in self._other_pairs() if parent in parent_ids]
         keys = self._keys
         if self._width != 2 * ID_BYTES:
             return found
@@ -331,11 +331,7 @@ class KnownSet:
     def pairs_outside(self, parent_ids: set[str]) -> list[str]:
         """The remembered "parent|child" keys of parents not among these."""
         self._fold()
-        found = [
-            key
-            for key in self._other
-            if not (isinstance(key, str) and key.partition(PAIR_SEPARATOR)[0] in parent_ids)
-        ]
+        found = [key for key, parent, _ in self._other_pairs() if parent not in parent_ids]
         if self._width != 2 * ID_BYTES:
             return found
         inside = {pack_id(parent) for parent in parent_ids}
@@ -347,11 +343,7 @@ class KnownSet:
         """Those of these ids that some remembered "parent|child" key holds as its child: one
         pass over the set, however many are asked about."""
         self._fold()
-        held = {
-            child
-            for key in self._other
-            if isinstance(key, str) and (child := key.partition(PAIR_SEPARATOR)[2]) in child_ids
-        }
+        held = {child for _, _, child in self._other_pairs() if child in child_ids}
         packed = {key: child for child in child_ids if (key := pack_id(child)) is not None}
         if self._width != 2 * ID_BYTES or not packed:
             return held
@@ -362,7 +354,22 @@ class KnownSet:
                 held.add(child)
         return held
 
+    def pairs_lost(self, now: dict[str, set[str]]) -> list[str]:
+        """The remembered "parent|child" keys of these parents that are not among the keys each
+        has now (`now`: parent id -> its keys as just read)."""
+        return [key for key in self.pairs_of(set(now)) if key not in now[_parent(key)]]
+
     # -- internals
+    def _other_pairs(self):
+        """The keys kept as they are (they do not pack), each with its parent and child id;
+        None for both where the key is no text."""
+        for key in self._other:
+            if isinstance(key, str):
+                parent, _, child = key.partition(PAIR_SEPARATOR)
+                yield key, parent, child
+            else:
+                yield key, None, None
+
     def _change(self, record_id, cursor) -> None:
         self._changes[record_id] = cursor
         if len(self._changes) >= FOLD_AT:

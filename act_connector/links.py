@@ -46,9 +46,7 @@ class LinkTable:
             self.emitter.write([row for rows in written.values() for row in rows])
             return
         now = {parent_id: {row["id"] for row in rows} for parent_id, rows in written.items()}
-        self.emitter.delete(
-            [key for key in known.pairs_of(set(written)) if key not in now[parent_of(key)]]
-        )
+        self.emitter.delete(known.pairs_lost(now))
         changed = [
             row
             for rows in written.values()
@@ -96,7 +94,3 @@ class LinkTable:
             f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
             f"deleted, from the {self.spec.links['array']} of {parent}"
         )
-
-
-def parent_of(key: str) -> str:
-    return key.partition(KEY_SEPARATOR)[0]

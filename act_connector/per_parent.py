@@ -34,7 +34,7 @@ from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
 from act_connector.known import KnownSet
-from act_connector.links import KEY_SEPARATOR, parent_of
+from act_connector.links import KEY_SEPARATOR
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
@@ -105,8 +105,7 @@ class PerParentTable:
             raise
         known = self.emitter.known
         if now and known is not None:  # a parent read twice keeps what it had last
-            lost = [key for key in known.pairs_of(set(now)) if key not in now[parent_of(key)]]
-            self._drop(known, lost)
+            self._drop(known, known.pairs_lost(now))
 
     def close(self) -> None:
         """Drops what is still asked for (the sync failed) and ends the workers."""
