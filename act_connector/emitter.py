@@ -12,7 +12,8 @@ from datetime import datetime
 
 from act_connector.catalog import TableSpec
 from act_connector.flatten import Flattener
-from act_connector.known import KNOWN_LIMIT, KnownSet, cursor_value
+from act_connector.known import KNOWN_LIMIT, KnownSet
+from act_connector.packing import cursor_value
 from act_connector.paging import Position
 from act_connector.state import SyncState
 

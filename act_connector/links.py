@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from act_connector.catalog import TableSpec
 from act_connector.emitter import Emitter
-from act_connector.known import PAIR_SEPARATOR
+from act_connector.packing import pair_key
 from act_connector.state import SyncState
-
-KEY_SEPARATOR = PAIR_SEPARATOR  # GUIDs hold no "|": the key splits back into its two ids
 
 
 class LinkTable:
@@ -62,7 +60,7 @@ class LinkTable:
         links, parent_id = self.spec.links, str(record[parent_key])
         return [
             {
-                "id": f"{parent_id}{KEY_SEPARATOR}{related['id']}",
+                "id": pair_key(parent_id, str(related["id"])),
                 links["parent_column"]: parent_id,
                 links["related_column"]: str(related["id"]),
                 "position": position,

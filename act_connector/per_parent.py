@@ -34,11 +34,10 @@ from act_connector.discovery import first_page
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
 from act_connector.known import KnownSet
-from act_connector.links import KEY_SEPARATOR
+from act_connector.packing import digest, pair_key, split_pair
 from act_connector.paging import usable_rows
 from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
-from act_connector.whole import digest
 
 # Requests for children at once, per table: a first sync of 10,000 opportunities is 10,000
 # requests, a quarter of the time four at a time; the SDK's examples use 4 to 8 workers, and a
@@ -146,14 +145,14 @@ class PerParentTable:
         if self.spec.per_parent.get("related_column"):
             self.emitter.remove(stale)
             return
-        records = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale}
+        records = {split_pair(remembered)[1] for remembered in stale}
         if records:
             self.emitter.remove(sorted(records - known.children_held(records)))
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""
         per_parent, record_id = self.spec.per_parent, str(record["id"])
-        remembered = f"{parent_id}{KEY_SEPARATOR}{record_id}"
+        remembered = pair_key(parent_id, record_id)
         related = per_parent.get("related_column")
         if related:
             row = {"id": remembered, per_parent["parent_column"]: parent_id, related: record_id}

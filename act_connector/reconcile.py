@@ -35,7 +35,8 @@ from act_connector.client import ActClient
 from act_connector.config import MAX_BATCH_SIZE
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError, PagingError
-from act_connector.known import KNOWN_LIMIT, Census, KnownSet, cursor_moment, cursor_value
+from act_connector.known import KNOWN_LIMIT, Census, KnownSet
+from act_connector.packing import cursor_value, remembered_moment
 from act_connector.pages import Pages
 from act_connector.paging import literal
 
@@ -269,7 +270,7 @@ class Reconciliation:
 
     def _late(self, cursor) -> bool:
         """Stamped where paging will not look: at or below the saved cursor (or not a time)."""
-        moment = cursor_moment(cursor)
+        moment = remembered_moment(cursor)
         return moment is None or self._start <= moment <= self._bound
 
     # -- re-reading late records

@@ -4,7 +4,7 @@ State is plain JSON, never a secret, sent whole at every checkpoint:
 
     {"version": 2, "tables": {
         "contacts": {"cursor": "2025-07-26T18:46:00+00:00", "id": "6f1c…",
-                     "known": {"format": 1, "count": 504, "packed": "eAEBcAmP9g…"},
+                     "known": {"format": 2, "count": 504, "packed": "eAEBcAmP9g…"},
                      "reconciled": "2026-11-22T00:09:08Z"},
         "history": {"cursor": "…", "id": "…", "reconciled": "…", "too_large": true},
         "users": {"known": {"format": 2, "count": 5, "packed": "…"}}}}

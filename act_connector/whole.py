@@ -14,9 +14,6 @@ land.
 
 from __future__ import annotations
 
-import json
-import zlib
-
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import TableSpec
@@ -26,6 +23,7 @@ from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, ActHttpError
 from act_connector.known import KnownSet
 from act_connector.metadata import DERIVED, rows_read
+from act_connector.packing import digest
 from act_connector.paging import usable_rows
 
 # What an optional table's refusal looks like: no such path on this build, or no permission.
@@ -96,9 +94,3 @@ def _changes(known: KnownSet, key: str, rows: list[dict]) -> tuple[list[dict], l
     census = known.census()
     changed = [record for record in rows if census.see(record[key]) != digest(record)]
     return changed, census.unseen()
-
-
-def digest(record: dict) -> int:
-    """A record's content in 32 bits (whatever its keys' order): what tells an edit."""
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
-    return zlib.crc32(text.encode("utf-8"))
