@@ -61,11 +61,11 @@ class LinkTable:
         return [
             {
                 "id": pair_key(parent_id, str(related["id"])),
-                links["parent_column"]: parent_id,
-                links["related_column"]: str(related["id"]),
+                links.parent_column: parent_id,
+                links.related_column: str(related["id"]),
                 "position": position,
             }
-            for position, related in enumerate(record.get(links["array"]) or [])
+            for position, related in enumerate(record.get(links.array) or [])
             if isinstance(related, dict) and related.get("id") is not None
         ]
 
@@ -90,5 +90,5 @@ class LinkTable:
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
             f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
-            f"deleted, from the {self.spec.links['array']} of {parent}"
+            f"deleted, from the {self.spec.links.array} of {parent}"
         )

@@ -36,7 +36,6 @@ from act_connector.errors import ActHttpError
 from act_connector.known import KnownSet
 from act_connector.packing import digest, pair_key, split_pair
 from act_connector.paging import usable_rows
-from act_connector.reconcile import Lister, id_listing
 from act_connector.state import SyncState
 
 # Requests for children at once, per table: a first sync of 10,000 opportunities is 10,000
@@ -142,7 +141,7 @@ class PerParentTable:
         and forgets them. A row that is the record itself stays while another parent holds it."""
         for remembered in stale:
             known.discard(remembered)
-        if self.spec.per_parent.get("related_column"):
+        if self.spec.per_parent.related_column:
             self.emitter.remove(stale)
             return
         records = {split_pair(remembered)[1] for remembered in stale}
@@ -153,11 +152,11 @@ class PerParentTable:
         """The row for a served record, and the key it is remembered by."""
         per_parent, record_id = self.spec.per_parent, str(record["id"])
         remembered = pair_key(parent_id, record_id)
-        related = per_parent.get("related_column")
+        related, parent_column = per_parent.related_column, per_parent.parent_column
         if related:
-            row = {"id": remembered, per_parent["parent_column"]: parent_id, related: record_id}
+            row = {"id": remembered, parent_column: parent_id, related: record_id}
         else:
-            row = {**record, per_parent["parent_column"]: parent_id}
+            row = {**record, parent_column: parent_id}
         return row, remembered
 
     def read_every_parent(self, parents: Iterator[list[str]]) -> None:
@@ -194,15 +193,6 @@ class PerParentTable:
             f"Table '{self.spec.name}': {self.emitter.upserted} row(s) written, {deleted} "
             f"deleted, from {self.parents} {parent} read at /api/{self.spec.paths[0]}"
         )
-
-
-def parent_ids(client: ActClient, lister: Lister, parent: TableSpec) -> Iterator[list[str]]:
-    """Every id of the parent table, a listing page at a time (ids and edit times only)."""
-    _, path = first_page(client, parent, {"$top": "1"})  # the path this build serves it at
-    key = parent.primary_key
-    with id_listing(lister, parent, path, "so its members cannot all be read") as pages:
-        for rows, _ in pages:
-            yield [str(row[key]) for row in rows]
 
 
 def children_page(

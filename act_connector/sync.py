@@ -34,11 +34,12 @@ from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.links import LinkTable
+from act_connector.listing import Lister, parent_ids
 from act_connector.pages import anomaly_report, walk_pages
 from act_connector.paging import Position, first_top, page_query
-from act_connector.per_parent import PerParentTable, parent_ids
+from act_connector.per_parent import PerParentTable
 from act_connector.progress import Progress, time_shares
-from act_connector.reconcile import Findings, Lister, Reconciliation
+from act_connector.reconcile import Findings, Reconciliation
 from act_connector.state import STATE_VERSION, SyncState, TableState
 from act_connector.timestamps import format_utc, parse_timestamp
 from act_connector.whole import read_whole
@@ -143,7 +144,7 @@ def _sync_tables(settings, catalog, sync_state, until, operations, client, liste
     def table_sync(name: str):
         spec = catalog.tables[name]
         if spec.per_parent:  # membership, read on its own schedule
-            parent = catalog.tables[spec.per_parent["parent"]]
+            parent = catalog.tables[spec.per_parent.parent]
             return MembershipSync(
                 client, spec, parent, settings, sync_state, until, operations, lister
             )

@@ -84,7 +84,7 @@ def test_definitions_are_read_once_for_schema_and_update(catalog, act):
         "custom_projects_groups",
         "custom_projects_opportunities",
     )
-    assert first[1].tables["custom_projects_opportunities"].links["array"] == "opportunity"
+    assert first[1].tables["custom_projects_opportunities"].links.array == "opportunity"
     assert first[1].tables["custom_projects"].paths == ("custom/entities/Projects",)
     assert second == first
     assert sum("/api/metadata/" in call.request.url for call in act.calls) == 2

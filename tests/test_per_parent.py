@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from act_connector.catalog import load_catalog
 from act_connector.errors import ActHttpError, PagingError
-from act_connector.per_parent import PerParentTable, parent_ids
+from act_connector.listing import parent_ids
+from act_connector.per_parent import PerParentTable
 from act_connector.state import SyncState
 from tests.helpers import RecordingOperations
 

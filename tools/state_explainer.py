@@ -143,7 +143,7 @@ def next_sync_words(spec: TableSpec, entry, position: Position | None) -> str:
         )
     if spec.per_parent:
         return (
-            f"read again for every record of {spec.per_parent['parent']} once "
+            f"read again for every record of {spec.per_parent.parent} once "
             "membership_interval_hours (24 by default) has passed since it was last read; only "
             "new rows are written, and rows Act! no longer serves are deleted."
         )
