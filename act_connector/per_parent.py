@@ -30,13 +30,13 @@ from urllib.parse import quote
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient, Page
+from act_connector.context import SyncContext
 from act_connector.discovery import first_page
-from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
+from act_connector.followers import Follower
 from act_connector.known import KnownSet
 from act_connector.packing import digest, pair_key, split_pair
 from act_connector.paging import usable_rows
-from act_connector.state import SyncState
 
 # Requests for children at once, per table: a first sync of 10,000 opportunities is 10,000
 # requests, a quarter of the time four at a time; the SDK's examples use 4 to 8 workers, and a
@@ -53,24 +53,18 @@ PARENTS_PER_READ = 25
 PARENTS_PER_CHECKPOINT = 500
 
 
-class PerParentTable:
-    """One per-parent table for one sync: asks for parents' children, writes what changed."""
+class PerParentTable(Follower):
+    """One per-parent table for one sync: asks for parents' children, writes what changed. A
+    follower of its parent's emitter (line items), or read on its own schedule (membership,
+    read_every_parent)."""
 
-    def __init__(self, spec: TableSpec, sync_state: SyncState, operations, client: ActClient):
-        self.spec, self._client = spec, client
-        self.emitter = Emitter(spec, sync_state, operations, remember=True)
+    def __init__(self, spec: TableSpec, context: SyncContext, afresh: bool):
+        super().__init__(spec, context, afresh)
+        self._client = context.client
         self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
         self._pending: list[tuple[str, Future]] = []
         self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
-        # Starts with nothing live, every parent read: nothing remembered (and not past the
-        # set's limit), or its parent is read from scratch (TableSync sets it then).
-        self.afresh = self.emitter.known is None and not self.emitter.state.too_large
         self.parents = 0
-
-    def start(self) -> None:
-        """Once Act! has answered: a table synced afresh starts with nothing live."""
-        if self.afresh:
-            self.emitter.truncate()
 
     # -- as a follower of the parent's emitter (when "written")
     def emitted(self, records: list[dict], parent_key: str) -> None:
@@ -81,9 +75,6 @@ class PerParentTable:
         known = self.emitter.known
         if known is not None:
             self._drop(known, known.pairs_of({str(parent_id) for parent_id in parent_ids}))
-
-    def checkpoint(self) -> None:
-        self.emitter.checkpoint()
 
     # -- reading
     def read(self, parent_ids: list[str]) -> None:
@@ -120,33 +111,25 @@ class PerParentTable:
 
     def _land(self, parent_id: str, served: list) -> set[str]:
         """Writes what changed of a parent's children; the keys it has now."""
-        known, changed = self.emitter.known, []
         self.parents += 1
         records, _ = usable_rows(self.spec, served)
         rows = [self._row(parent_id, record) for record in records]
-        if known is None:  # past the remembered set's limit: every row is written
-            self.emitter.write([row for row, _ in rows])
+        entries = [(remembered, digest(row), row) for row, remembered in rows]
+        self.emitter.write_remembered(self.emitter.changed(entries))
+        if self.emitter.known is None:  # past the remembered set's limit
             return set()
-        for row, remembered in rows:
-            value = digest(row)
-            if known.get(remembered) != value:
-                changed.append((remembered, row, value))
-        self.emitter.write([row for _, row, _ in changed])
-        for remembered, _, value in changed:
-            known.put(remembered, value)
         return {remembered for _, remembered in rows}
 
     def _drop(self, known: KnownSet, stale: list[str]) -> None:
         """Deletes rows their parents no longer have (remembered keys "parent id|record id"),
         and forgets them. A row that is the record itself stays while another parent holds it."""
-        for remembered in stale:
-            known.discard(remembered)
-        if self.spec.per_parent.related_column:
-            self.emitter.remove(stale)
+        if self.spec.per_parent.related_column:  # a member's row is keyed as remembered
+            self.emitter.delete(stale)
             return
+        self.emitter.forget(stale)
         records = {split_pair(remembered)[1] for remembered in stale}
         if records:
-            self.emitter.remove(sorted(records - known.children_held(records)))
+            self.emitter.delete_rows(sorted(records - known.children_held(records)))
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""

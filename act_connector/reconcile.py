@@ -28,14 +28,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from act_connector.catalog import TableSpec
-from act_connector.client import ActClient
+from act_connector.context import SyncContext
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError, PagingError
 from act_connector.known import KNOWN_LIMIT, Census, KnownSet
-from act_connector.listing import BAD_REQUEST, Lister, id_listing
+from act_connector.listing import BAD_REQUEST, id_listing
 from act_connector.packing import cursor_value, remembered_moment
 from act_connector.pages import Pages
 from act_connector.paging import literal
+from act_connector.timestamps import parse_timestamp
 
 
 @dataclass
@@ -69,27 +70,20 @@ def reread_query(table: TableSpec, ids: list, after) -> dict[str, str]:
 class Reconciliation:
     """One table's reconciliation: list, compare, then re-read the late and delete the gone."""
 
-    def __init__(
-        self,
-        client: ActClient,
-        lister: Lister,
-        table: TableSpec,
-        path: str,
-        emitter: Emitter,
-        start: datetime,
-        checkpoint_every: int,
-    ):
-        self._client, self._lister, self._table, self._path = client, lister, table, path
-        self._emitter = emitter
-        self._start = start  # default_start_date: older records are not synced at all
-        self._checkpoint_every = checkpoint_every
+    def __init__(self, context: SyncContext, table: TableSpec, path: str, emitter: Emitter):
+        self._client, self._lister = context.client, context.lister
+        self._table, self._path, self._emitter = table, path, emitter
+        self._now = context.until  # noted as the time of this reconciliation
+        # default_start_date: older records are not synced at all
+        self._start = parse_timestamp(context.settings.default_start_date)
+        self._checkpoint_every = context.settings.batch_size
         self._bound: datetime | None = None
 
-    def run(self, bound: datetime, now: datetime) -> Findings:
-        """Reconciles records stamped up to `bound` (the saved cursor); `now` is noted as the
-        time of this reconciliation."""
+    def run(self, cursor: str) -> Findings:
+        """Reconciles records stamped up to `cursor` (the saved position's); the sync's upper
+        bound is noted as the time of this reconciliation."""
         started, requests = time.monotonic(), self._client.stats.by_table[self._table.name]
-        self._bound = bound
+        self._bound = parse_timestamp(cursor)
         known = self._emitter.known
         findings = Findings(built=known is None)
         if known is None:
@@ -101,7 +95,7 @@ class Reconciliation:
                 self._reread(late, findings)
                 self._emitter.delete(absent)
                 findings.deleted = len(absent)
-        self._emitter.checkpoint(reconciled=now)  # a table past the limit: tried again then
+        self._emitter.checkpoint(reconciled=self._now)  # a table past the limit: tried again then
         findings.requests = self._client.stats.by_table[self._table.name] - requests
         findings.seconds = time.monotonic() - started
         return findings

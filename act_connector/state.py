@@ -47,6 +47,12 @@ class TableState:
     reconciled: datetime | None = None
     too_large: bool = False
 
+    @property
+    def nothing_remembered(self) -> bool:
+        """Neither a remembered set nor past its limit: a table that remembers its rows (a
+        follower, a table read whole) starts afresh."""
+        return self.known is None and not self.too_large
+
     def to_state(self) -> dict:
         entry = self.position.to_state() if self.position else {}
         if self.known is not None:

@@ -11,7 +11,7 @@ from act_connector.errors import ActHttpError, PagingError
 from act_connector.listing import parent_ids
 from act_connector.per_parent import PerParentTable
 from act_connector.state import SyncState
-from tests.helpers import RecordingOperations
+from tests.helpers import RecordingOperations, follower
 
 CATALOG = load_catalog()
 LINE_ITEMS = CATALOG.tables["opportunity_products"]
@@ -40,7 +40,7 @@ class ServedChildren:
 
 
 def sync_once(spec, state, operations, client, parents, every_parent: bool) -> PerParentTable:
-    table = PerParentTable(spec, state, operations, client)
+    table = follower(PerParentTable, spec, state, operations, client)
     table.start()
     if every_parent:
         table.read_every_parent(iter([parents]))
@@ -74,7 +74,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
     state, operations = SyncState({}), RecordingOperations()
     served: dict[str, list[dict]] = {}
     for rounds in syncs:
-        table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren(served))
+        table = follower(PerParentTable, LINE_ITEMS, state, operations, ServedChildren(served))
         table.start()
         for changes in rounds:
             for parent, items in changes.items():
@@ -195,7 +195,7 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     state, operations = SyncState({}), RecordingOperations()
     kept, lost = item(PARENTS[0], 1, 1), item(PARENTS[0], 2, 1)
     client = ServedChildren({PARENTS[0]: [kept, lost]})
-    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, client)
     table.start()
     table.emitted([{"id": PARENTS[0]}], "id")
     table.settle()
@@ -211,7 +211,7 @@ def test_a_table_past_the_sets_limit_is_no_new_table_next_sync():
     """Else its parent would be read from scratch at every sync, every row written again."""
     saved = {"version": 2, "tables": {"opportunity_products": {"too_large": True}}}
     state, operations = SyncState.load(saved, CATALOG), RecordingOperations()
-    table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren({}))
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, ServedChildren({}))
     table.start()
     assert not table.afresh and ("truncate", "opportunity_products") not in operations.events
     assert any("opportunity_products" in warning for warning in operations.warnings)
@@ -222,7 +222,7 @@ def test_a_parent_read_and_then_deleted_in_one_sync_takes_its_children_with_it()
     its line items, read and noted as held, are deleted with it (and forgotten)."""
     state, operations = SyncState({}), RecordingOperations()
     client = ServedChildren({PARENTS[0]: [item(PARENTS[0], 1, 1)], PARENTS[1]: []})
-    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, client)
     table.start()
     table.emitted([{"id": PARENTS[0]}, {"id": PARENTS[1]}], "id")
     table.deleted([PARENTS[0]])

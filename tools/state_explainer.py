@@ -13,7 +13,7 @@ import textwrap
 
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.paging import Position
-from act_connector.sync import STATE_VERSION, SyncState
+from act_connector.state import STATE_VERSION, SyncState
 
 # The keys of a table's position; what else an entry holds is put in words below, or shown as
 # saved when this explainer does not know it.
