@@ -103,6 +103,10 @@ class TableSpec:
     optional: bool = False
     links: LinkSpec | None = None  # read "links"
     per_parent: PerParentSpec | None = None  # read "per_parent"
+    # A table read whole whose path still takes an OData query ("matching an (optional) OData
+    # query", the vendor says of /api/metadata/fields): read page by page, as a server that
+    # caps its answers caps it too (listing.read_list). The others accept none ("Gets all").
+    queryable: bool = False
     # The vendor's name for the table's records in its API definition (Swagger), e.g.
     # "Contacts.Contact": what tests hold the declared columns to.
     definition: str | None = None
@@ -205,6 +209,7 @@ def _table_spec(path: Path, name: str, entry: dict, entries: dict) -> TableSpec:
         links=links,
         per_parent=per_parent,
         definition=entry.get("definition"),
+        queryable=_check_queryable(path, name, entry),
     )
 
 
@@ -218,6 +223,16 @@ def _check_keys(path: Path, what: str, entry, known: frozenset, required: frozen
             f"{path}: {what} has unknown key(s) {unknown} and lacks {missing}; "
             f"its keys are {sorted(known)}"
         )
+
+
+def _check_queryable(path: Path, name: str, entry: dict) -> bool:
+    """Only a table read whole, from one path, is marked queryable (the others page anyway)."""
+    queryable = entry.get("queryable", False)
+    if queryable is not False and (
+        queryable is not True or entry.get("read") != "whole" or len(entry["paths"]) != 1
+    ):
+        raise ValueError(f"{path}: table '{name}' is queryable only if read 'whole' from one path")
+    return queryable
 
 
 def _check_references(path: Path, name: str, entry: dict, entries: dict) -> None:

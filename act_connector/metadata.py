@@ -26,6 +26,7 @@ from act_connector.client import ActClient, account_key
 from act_connector.config import Settings
 from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
+from act_connector.listing import PageCap, read_list
 
 METADATA_PATH = "metadata/fields"
 ENTITIES_PATH = "metadata/entities"
@@ -169,7 +170,9 @@ def read_definitions(settings: Settings, given: ActClient | None = None) -> Defi
     try:
         if given is None:  # refused credentials or no server: the sync would fail alike, so fail
             client.authorize()
-        definitions = Definitions(_listing(client, METADATA_PATH), _listing(client, ENTITIES_PATH))
+        definitions = Definitions(
+            _listing(client, METADATA_PATH, paged_on="id"), _listing(client, ENTITIES_PATH)
+        )
     finally:
         if given is None:
             client.close()
@@ -193,9 +196,14 @@ def _recent(settings: Settings) -> Definitions | None:
     return None
 
 
-def _listing(client: ActClient, path: str) -> list | None:
+def _listing(client: ActClient, path: str, paged_on: str | None = None) -> list | None:
+    """The definitions at a path; read page by page on `paged_on` where the path takes a query
+    (/api/metadata/fields: a server that caps answers caps it too, and it can hold hundreds)."""
+    name = path.replace("/", "_")
     try:
-        return client.get_rows(path.replace("/", "_"), path, {})
+        if paged_on:
+            return read_list(client, name, path, paged_on, PageCap(name))
+        return client.get_rows(name, path, {})
     except ActConnectorError as error:
         if not error.table_scoped:
             raise

@@ -35,6 +35,7 @@ from act_connector.discovery import first_page
 from act_connector.errors import ActHttpError
 from act_connector.followers import Follower
 from act_connector.known import KnownSet
+from act_connector.listing import PageCap, list_query, read_list
 from act_connector.packing import digest, pair_key, split_pair
 from act_connector.paging import usable_rows
 
@@ -43,6 +44,7 @@ from act_connector.paging import usable_rows
 # server serving a few requests at once gains nothing from more.
 PARENT_WORKERS = 4
 NOT_FOUND = 404  # the parent was deleted since it was listed: it has no children left
+ID = "id"  # of a served record (a line item, a member contact): what its list is paged on
 # Parents asked for at once by a membership read, one such batch ahead of those written: bounds
 # the answers held in memory (a company's members are whole contact records: 25 companies of ten
 # are about 2 MB parsed), while still keeping PARENT_WORKERS busy for several rounds.
@@ -64,6 +66,7 @@ class PerParentTable(Follower):
         self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
         self._pending: list[tuple[str, Future]] = []
         self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
+        self._cap = PageCap(spec.name)  # what this sync's lists showed of a page cap
         self.parents = 0
 
     # -- as a follower of the parent's emitter (when "written")
@@ -102,8 +105,9 @@ class PerParentTable(Follower):
         self._workers.shutdown(wait=True, cancel_futures=True)
 
     def _children(self, parent_id: str) -> list:
+        path = children_path(self.spec, parent_id)
         try:
-            return children_page(self._client, self.spec, parent_id, self._stop).rows
+            return read_list(self._client, self.spec.name, path, ID, self._cap, self._stop)
         except ActHttpError as error:
             if error.status == NOT_FOUND:
                 return []
@@ -133,7 +137,7 @@ class PerParentTable(Follower):
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""
-        per_parent, record_id = self.spec.per_parent, str(record["id"])
+        per_parent, record_id = self.spec.per_parent, str(record[ID])
         remembered = pair_key(parent_id, record_id)
         related, parent_column = per_parent.related_column, per_parent.parent_column
         if related:
@@ -178,11 +182,8 @@ class PerParentTable(Follower):
         )
 
 
-def children_page(
-    client: ActClient, spec: TableSpec, parent_id: str, stop: threading.Event | None = None
-) -> Page:
-    path = spec.paths[0].replace("{id}", quote(parent_id, safe=""))
-    return client.get_page(spec.name, path, {}, stop)
+def children_path(spec: TableSpec, parent_id: str) -> str:
+    return spec.paths[0].replace("{id}", quote(parent_id, safe=""))
 
 
 def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Page | None:
@@ -192,4 +193,5 @@ def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Pag
     records, _ = usable_rows(parent, page.rows)
     if not records:
         return None
-    return children_page(client, spec, str(records[0][parent.primary_key]))
+    path = children_path(spec, str(records[0][parent.primary_key]))
+    return client.get_page(spec.name, path, list_query(ID))

@@ -22,6 +22,7 @@ from act_connector.discovery import first_page
 from act_connector.emitter import Emitter, Remembered
 from act_connector.errors import ActConnectorError, ActHttpError
 from act_connector.known import KnownSet
+from act_connector.listing import PageCap, read_list
 from act_connector.metadata import DERIVED, rows_read
 from act_connector.packing import digest
 from act_connector.paging import usable_rows
@@ -85,6 +86,12 @@ def _read_rows(client: ActClient, table: TableSpec) -> tuple[list, str, bool]:
     rows = rows_read(client.settings, path)
     if rows is not None:
         return rows, path, True
+    if table.queryable:
+        return (
+            read_list(client, table.name, path, table.primary_key, PageCap(table.name)),
+            path,
+            False,
+        )
     page, path = first_page(client, table, {})
     return page.rows, path, False
 

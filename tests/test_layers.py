@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "act_connector"
 LAYERS = [
     ("foundations", {"errors", "timestamps", "allocator"}),
     ("configuration and catalogue", {"catalog", "config", "flatten"}),
-    ("client", {"client", "discovery", "metadata"}),
-    ("paging and pages", {"paging", "pages", "listing", "progress"}),
+    ("client", {"client", "discovery"}),
+    ("paging and pages", {"paging", "pages", "listing", "progress", "metadata"}),
     ("state", {"packing", "known", "state", "plan", "context"}),
     ("emitter and followers", {"emitter", "followers", "links", "per_parent"}),
     ("tables", {"whole", "reconcile"}),

@@ -36,7 +36,15 @@ class ServedChildren:
         self.asked.append(parent_id)
         if parent_id not in self.children:
             raise ActHttpError(table, 404, path, "No record matches.")
-        return Page([dict(child) for child in self.children[parent_id]])
+        return Page(keyset_page(self.children[parent_id], params))
+
+
+def keyset_page(records: list[dict], params: dict) -> list[dict]:
+    """A list's page as Act! serves it for the connector's keyset query (list_query)."""
+    after = params.get("$filter", "").removeprefix("id gt '").removesuffix("'")
+    ordered = sorted(records, key=lambda record: record["id"])
+    rows = [dict(record) for record in ordered if not after or record["id"] > after]
+    return rows[: int(params["$top"])] if "$top" in params else rows
 
 
 def sync_once(spec, state, operations, client, parents, every_parent: bool) -> PerParentTable:
