@@ -107,6 +107,10 @@ class TableSpec:
     # query", the vendor says of /api/metadata/fields): read page by page, as a server that
     # caps its answers caps it too (listing.read_list). The others accept none ("Gets all").
     queryable: bool = False
+    # Columns a record's flattening makes that another column already holds under a name the
+    # destination would merge with it (history's historyType_id beside Act!'s historyTypeID,
+    # both history_type_id under Fivetran's naming): left out of every row.
+    omit: tuple[str, ...] = ()
     # The vendor's name for the table's records in its API definition (Swagger), e.g.
     # "Contacts.Contact": what tests hold the declared columns to.
     definition: str | None = None
@@ -210,6 +214,7 @@ def _table_spec(path: Path, name: str, entry: dict, entries: dict) -> TableSpec:
         per_parent=per_parent,
         definition=entry.get("definition"),
         queryable=_check_queryable(path, name, entry),
+        omit=tuple(entry.get("omit", ())),
     )
 
 

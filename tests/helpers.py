@@ -33,6 +33,7 @@ DEFAULT_TABLES = (
     "activities",
     "activity_types",
     "products",
+    "groups",
     "users",
     "opportunity_processes",
     "opportunity_stages",

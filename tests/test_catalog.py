@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+from fivetran_connector_sdk_core.renaming import redshift_safe
 
 from act_connector.catalog import (
     FIELDS_FILE,
@@ -13,6 +14,8 @@ from act_connector.catalog import (
     load_catalog,
 )
 from act_connector.errors import ConfigurationError
+from act_connector.flatten import Flattener
+from emulator.data import generate
 
 SWAGGER = Path(__file__).resolve().parents[2] / "shared/reference/act-web-api-swagger.json"
 VENDOR_PREFIX = "act.web.api.models."  # of every definition's name in the vendor's Swagger
@@ -32,7 +35,7 @@ def test_nested_entries_are_typed(catalog):
     links = catalog.tables["opportunity_contacts"].links
     assert links == LinkSpec("opportunities", "contacts", "opportunity_id", "contact_id")
     line_items = catalog.tables["opportunity_products"].per_parent
-    assert line_items == PerParentSpec("opportunities", "opportunity_id", "written")
+    assert line_items == PerParentSpec("opportunities", "opportunityID", "written")
     members = catalog.tables["group_contacts"].per_parent
     assert (members.when, members.related_column) == ("scheduled", "contact_id")
 
@@ -82,3 +85,59 @@ def test_a_table_chosen_without_its_parent_is_refused(catalog):
     with pytest.raises(ConfigurationError, match=r"opportunity_products \(needs opportunities\)"):
         catalog.refuse_orphans(["contacts", "opportunity_products"])
     catalog.refuse_orphans(["opportunities", "opportunity_products"])  # no error
+
+
+def catalogue_and_custom_tables(catalog) -> dict:
+    return {**catalog.tables, **custom_table_specs("custom_projects", "projects")}
+
+
+def collisions(names) -> dict[str, list[str]]:
+    """Names that the SDK's own (Fivetran) naming lands in one column."""
+    landed: dict[str, list[str]] = {}
+    for name in names:
+        landed.setdefault(redshift_safe(name), []).append(name)
+    return {column: sorted(sources) for column, sources in landed.items() if len(sources) > 1}
+
+
+def test_no_two_declared_columns_land_in_one(catalog):
+    found = {
+        name: collisions(spec.columns)
+        for name, spec in catalogue_and_custom_tables(catalog).items()
+        if collisions(spec.columns)
+    }
+    assert found == {}
+
+
+def test_no_two_names_of_a_row_land_in_one(catalog):
+    """Every row the emulator's data makes, declared or not (nested objects flattened, the
+    parent's id added), as the connector writes it."""
+    data = generate(7, {"contacts": 60, "opportunities": 30, "activities": 40})
+    found = {}
+    for name, spec in catalogue_and_custom_tables(catalog).items():
+        if spec.per_parent and spec.per_parent.related_column:
+            continue  # a member's row is its declared three columns, not the served record
+        flattener = Flattener(spec.columns, spec.omit)
+        names = set()
+        for record in data.get(name, []):
+            names.update(flattener.row(record))
+        if spec.per_parent:
+            names.add(spec.per_parent.parent_column)
+        if collisions(names):
+            found[name] = collisions(names)
+    assert found == {}
+    assert "historyType_id" not in Flattener({}, ("historyType_id",)).row(
+        {"historyType": {"id": 1}}
+    )
+
+
+def test_the_default_tables_join(catalog):
+    """Every table a default table references is on by default too: a user who chose nothing
+    can join every id the default tables carry."""
+    dangling = {
+        f"{name}.{column} -> {table}"
+        for name, spec in catalog.tables.items()
+        if spec.default
+        for column, table in spec.references.items()
+        if not catalog.tables[table].default
+    }
+    assert dangling == set()

@@ -72,7 +72,7 @@ def test_a_healthy_server_in_plain_words(emulator, tmp_path, capsys):
     assert line_of(report, "Authorization").startswith("works (")
     assert table_line(lines, "contacts", "/api/contacts", "readable, a bare JSON array")
     assert table_line(lines, "activities", "/api/tasks", "readable, a bare JSON array")
-    assert table_line(lines, "groups", "/api/groups", "readable, a bare JSON array", chosen=False)
+    assert table_line(lines, "notes", "/api/notes", "readable, a bare JSON array", chosen=False)
     assert line_of(report, "$select") == "accepted (only 'id' came back)"
     assert line_of(report, "$orderby") == "two keys (edited asc,id asc) accepted"
     assert line_of(report, "Keyset clause").startswith("accepted: (edited gt ")
@@ -389,14 +389,14 @@ def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys)
     counts = {name: table["first_sync_records"] for name, table in report["tables"].items()}
     assert counts["contacts"] == {"at_least": 230, "at_most": 230}
     assert counts["activity_types"] == {"at_least": 12, "at_most": 12}
-    assert counts["groups"] is None  # not chosen
+    assert counts["notes"] is None  # not chosen
     assert counts["users"] == {"at_least": 6, "at_most": 6}
-    # six tables (custom_projects too) of one page each and the empty page that ends each,
-    # seven tables read whole
-    assert report["first_sync_read_seconds"] == round(19 * report["page"]["seconds"], 1)
-    # 230+40+…+25, 12 activity types, 6 users, 2 processes, 8 stages, 12 history types, 13 field
-    # definitions, 1 custom table definition and 20 projects
-    assert report["first_sync_records"] == {"at_least": 519, "at_most": 519}
+    # seven tables (groups and custom_projects too) of one page each and the empty page that
+    # ends each, seven tables read whole
+    assert report["first_sync_read_seconds"] == round(21 * report["page"]["seconds"], 1)
+    # 230+40+…+25, 15 groups, 12 activity types, 6 users, 2 processes, 8 stages, 12 history
+    # types, 13 field definitions, 1 custom table definition and 20 projects
+    assert report["first_sync_records"] == {"at_least": 534, "at_most": 534}
     estimate = report["findings"]["first sync"]
     assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
     assert "users 6 records, 1 page(s)" in estimate

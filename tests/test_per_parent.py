@@ -96,7 +96,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
             assert all(before.get(row["id"]) != row for row in new_rows)
         table.finish()
         expected = {
-            child["id"]: {**child, "opportunity_id": parent}
+            child["id"]: {**child, "opportunityID": parent}
             for parent, children in served.items()
             for child in children
         }
@@ -152,7 +152,7 @@ def test_a_line_item_moved_to_another_opportunity_in_one_sync_stays_live():
     client = ServedChildren({PARENTS[0]: [], PARENTS[1]: [moved]})
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
     assert operations.live("opportunity_products") == {
-        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+        moved["id"]: {**moved, "opportunityID": PARENTS[1]}
     }
 
 
@@ -167,7 +167,7 @@ def test_a_line_item_moved_across_two_syncs_stays_live():
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[1:2], every_parent=False)
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
     assert operations.live("opportunity_products") == {
-        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+        moved["id"]: {**moved, "opportunityID": PARENTS[1]}
     }
 
 
@@ -211,7 +211,7 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     table.emitted([{"id": PARENTS[0]}], "id")
     table.finish()
     assert operations.live("opportunity_products") == {
-        kept["id"]: {**kept, "opportunity_id": PARENTS[0]}
+        kept["id"]: {**kept, "opportunityID": PARENTS[0]}
     }
 
 
