@@ -61,6 +61,8 @@ def stage(destination: Path) -> list[str]:
     for name in RUNTIME_FILES:
         shutil.copy2(PROJECT / name, destination / name)
     for package in RUNTIME_PACKAGES:
+        # A folder staged before (build/demo) loses the modules the package no longer has.
+        shutil.rmtree(destination / package, ignore_errors=True)
         shutil.copytree(
             PROJECT / package,
             destination / package,
