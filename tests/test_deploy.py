@@ -52,6 +52,12 @@ def test_staging_holds_the_runtime_files_only(tmp_path):
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
 
 
+def test_staging_again_drops_modules_the_package_no_longer_has(tmp_path):
+    (tmp_path / "act_connector").mkdir()
+    (tmp_path / "act_connector" / "removed_since.py").write_text("import duckdb\n")
+    assert "act_connector/removed_since.py" not in deploy.stage(tmp_path)
+
+
 def test_the_staged_connector_imports_only_what_fivetran_provides(tmp_path):
     deploy.stage(tmp_path)
     found = subprocess.run(
