@@ -40,6 +40,7 @@ CONNECTION_NAME = re.compile(r"[_a-z][_a-z0-9]*")
 PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 DEFAULT_PYTHON_VERSION = "3.12"
 API_KEY_VARIABLE = "FIVETRAN_API_KEY"
+TELEMETRY_OFF = "DO_NOT_TRACK"  # the fivetran command's switch for its usage telemetry
 # Host names that always mean the machine itself (RFC 6761 reserves localhost and its
 # subdomains); addresses are judged by ipaddress.is_loopback (127.0.0.0/8, ::1).
 LOOPBACK_NAMES = ("localhost", ".localhost")
@@ -216,7 +217,8 @@ def main(argv: list[str], environ=os.environ, run=subprocess.run) -> int:
         if args.dry_run:
             print("Dry run: nothing uploaded.")
             return 0
-        return run(command, check=False, env=dict(environ)).returncode
+        # The fivetran command's usage telemetry stays off unless the user turned it on.
+        return run(command, check=False, env={TELEMETRY_OFF: "1", **environ}).returncode
 
 
 if __name__ == "__main__":

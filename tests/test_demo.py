@@ -63,7 +63,9 @@ def check_a_run(build, status: int, timed: list[tuple[float, str]]) -> list[str]
     assert not [line for line in lines if "checkpoint recorded" in line]
     log = build / "demo" / "sync.log"
     assert f"its whole log in {log}:" in lines[index(lines, "`fivetran debug` in ")]
-    assert "checkpoint recorded: {" in log.read_text(encoding="utf-8")  # kept there, whole
+    text = log.read_text(encoding="utf-8")
+    assert "checkpoint recorded: {" in text  # kept there, whole
+    assert "SEVERE" not in text  # a staged folder: no requirement the scan cannot place
     # Progress as it happens: the sync's first line came well before its last.
     first = next(moment for moment, line in timed if " Syncing " in line)
     ended = next(moment for moment, line in timed if "SYNC SUCCEEDED" in line)
@@ -72,7 +74,12 @@ def check_a_run(build, status: int, timed: list[tuple[float, str]]) -> list[str]
     assert index(lines, "  ") < index(lines, "Act! emulator stopped")
     assert index(lines, "Act! emulator stopped") < index(lines, "  table ")
     assert lines[index(lines, "Act! emulator stopped") - 1].startswith("  ")
-    assert set(table_rows(lines)) == warehouse_tables(build)
+    rows = table_rows(lines)
+    assert set(rows) == warehouse_tables(build)
+    # What the table says was written and deleted is what the SDK counted.
+    counted = dict(re.findall(r"(Upserts|Deletes) +\| (\d+)", text))
+    assert sum(row[1] for row in rows.values()) == int(counted["Upserts"])
+    assert sum(row[2] for row in rows.values()) == int(counted["Deletes"])
     return lines
 
 

@@ -170,10 +170,17 @@ def test_deploy_runs_fivetran_from_the_staging_folder(config_file, capsys):
     assert command[:2] == ["fivetran", "deploy"]
     assert API_KEY not in command and "--api-key" not in command  # `ps` would show it
     assert run.env["FIVETRAN_API_KEY"] == API_KEY  # fivetran deploy reads it from there
+    assert run.env["DO_NOT_TRACK"] == "1"  # no usage telemetry unless the user wants it
     assert command[command.index("--configuration") + 1] == str(config_file.resolve())
     assert command[command.index("--python-version") + 1] == "3.11"
     assert "connector.py" in run.staged_files and "tests/conftest.py" not in run.staged_files
     assert API_KEY not in capsys.readouterr().out
+
+
+def test_a_users_own_telemetry_choice_is_kept(config_file):
+    run = FakeRun()
+    deploy.main(args(config_file), {"FIVETRAN_API_KEY": API_KEY, "DO_NOT_TRACK": "0"}, run)
+    assert run.env["DO_NOT_TRACK"] == "0"
 
 
 def test_a_failed_upload_returns_its_status(config_file):
