@@ -583,8 +583,12 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
         "opportunity_contacts: nothing saved: if it is synced, its first sync reads "
         "opportunities from scratch, so that it is written for every record of opportunities."
     ) in lines
-    assert lines[-1].startswith("A re-sync (Fivetran's re-sync of the connection, or `fivetran")
-    assert "every table is then read from scratch" in lines[-1]
+    assert lines[-1] == (
+        "A re-sync (Fivetran's re-sync of the connection, or `fivetran reset` locally) empties "
+        "this state: every table is then read from scratch (an incremental one from "
+        "default_start_date), its rows first marked deleted so that what Act! no longer has "
+        "shows as deleted."
+    )
 
 
 def paragraph(lines: list[str], table: str) -> list[str]:

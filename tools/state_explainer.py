@@ -38,8 +38,9 @@ CONTINUATION = "      "  # wrapped lines go this much further in than the line t
 MEGABYTE = 1024 * 1024
 RESYNC = (
     "A re-sync (Fivetran's re-sync of the connection, or `fivetran reset` locally) empties "
-    "this state: every table is then read from scratch, from default_start_date, its rows "
-    "first marked deleted so that what Act! no longer has shows as deleted."
+    "this state: every table is then read from scratch (an incremental one from "
+    "default_start_date), its rows first marked deleted so that what Act! no longer has shows "
+    "as deleted."
 )
 LOOKBACK = "less lookback_minutes, 10 by default"
 
