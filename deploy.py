@@ -128,10 +128,10 @@ def check(args: argparse.Namespace, environ) -> None:
     hostname = configuration["hostname"]
     if is_loopback(hostname) and not args.force:
         raise SystemExit(
-            f"{args.configuration}: hostname '{hostname.strip()}' is this machine (the local "
-            "emulator's, in the example configuration): Fivetran's servers would look for Act! "
-            "on themselves. Set hostname to your Act! server's public name, or add --force if "
-            "Fivetran does reach Act! at this address."
+            f"{args.configuration}: hostname '{hostname.strip()}' is this machine (as in the "
+            "example configuration, for the local emulator): Fivetran's servers would look for "
+            "Act! on themselves. Set hostname to your Act! server's public name, or add --force "
+            "if Fivetran does reach Act! at this address."
         )
     if not environ.get(API_KEY_VARIABLE, "").strip():
         raise SystemExit(
