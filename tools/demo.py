@@ -136,7 +136,8 @@ def start_emulator(build: Path, port: int) -> tuple[subprocess.Popen, int]:
         cwd=PROJECT, stdout=subprocess.DEVNULL,  # its own words are the demo's to say
     )  # fmt: skip
     deadline = time.monotonic() + EMULATOR_START_SECONDS
-    while not port_file.exists():  # written by our emulator once it listens, never by another
+    # Written by our emulator once it listens, never by another (read once it holds the port).
+    while not (port_file.exists() and port_file.read_text(encoding="utf-8").strip()):
         if emulator.poll() is not None:
             raise SystemExit(
                 f"The Act! emulator did not start: is port {port} in use? (--port 0 picks a "
@@ -166,7 +167,7 @@ def run_sync(demo: Path, log_file: Path) -> tuple[int, SyncOutput]:
             encoding="utf-8",
             errors="replace",
             env=environment,
-        ) as sync,  # fmt: skip
+        ) as sync,
     ):
         for line in sync.stdout:
             log.write(line)
