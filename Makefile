@@ -17,8 +17,9 @@ $(VENV)/.installed: VENV_PYTHON = $(PYTHON)
 		-r requirements-dev.txt -r requirements.txt
 	touch $@
 
+# DEMO_ARGS="--port 0": the emulator on a free port, where configuration.json's is taken.
 demo: $(VENV)/.installed
-	$(RUN_ENV) $(BIN)/python tools/demo.py
+	$(RUN_ENV) $(BIN)/python tools/demo.py $(DEMO_ARGS)
 
 # A folder holding the connector's runtime files only, and a configuration.json to edit (never
 # replaced once there), to run `fivetran debug` in: from the repository root, its requirements

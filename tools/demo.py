@@ -140,8 +140,8 @@ def start_emulator(build: Path, port: int) -> tuple[subprocess.Popen, int]:
     while not (port_file.exists() and port_file.read_text(encoding="utf-8").strip()):
         if emulator.poll() is not None:
             raise SystemExit(
-                f"The Act! emulator did not start: is port {port} in use? (--port 0 picks a "
-                "free one)"
+                f"The Act! emulator did not start: is port {port} in use? `make demo "
+                "DEMO_ARGS='--port 0'` picks a free one."
             )
         if time.monotonic() > deadline:
             emulator.terminate()
