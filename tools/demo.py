@@ -220,7 +220,8 @@ def office_changes(database: Path, since: datetime) -> list[str]:
         ).fetchall()
     examples: dict[str, str] = {}
     for name, created, edited, deleted in rows:
-        kind = "deleted" if deleted else "created" if created > known_before else "edited"
+        new = created is not None and known_before is not None and created > known_before
+        kind = "deleted" if deleted else "created" if new else "edited"
         examples.setdefault(
             kind,
             f"  {kind:<8} {name[:30]:<31} edited {edited:%Y-%m-%d %H:%M:%S}   "
