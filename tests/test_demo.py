@@ -7,12 +7,13 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 import duckdb
 import pytest
 
 from tests.e2e.harness import PROJECT, environment
-from tools.demo import OFFICE_ACTIVITY, SyncOutput
+from tools.demo import OFFICE_ACTIVITY, SyncOutput, office_changes
 
 MAX_LINES = 60  # the demo's account of a run fits a screen
 # The demo's sync takes seconds (2 to 10 here): its first line printed this long before its last
@@ -129,3 +130,30 @@ def test_lines_two_threads_glued_are_each_taken():
         17,
         None,
     )
+
+
+def test_the_office_changes_are_told_apart_by_creation_time(tmp_path):
+    database = tmp_path / "warehouse.db"
+    since = datetime(2026, 12, 7, 12, tzinfo=timezone.utc)
+    before, after = since - timedelta(days=1), since + timedelta(seconds=1)
+    rows = [  # name, created, edited, synced, deleted
+        ("Kept", before, before, before, False),
+        ("Unstamped", None, after, after, False),  # no creation time: no new record
+        ("Made", after, after, after, False),
+        ("Gone", before, before, after, True),
+    ]
+    with duckdb.connect(str(database)) as connection:
+        connection.execute(
+            "CREATE SCHEMA tester; CREATE TABLE tester.contacts (id VARCHAR, full_name VARCHAR, "
+            "created TIMESTAMPTZ, edited TIMESTAMPTZ, _fivetran_synced TIMESTAMPTZ, "
+            "_fivetran_deleted BOOLEAN)"
+        )
+        connection.executemany(
+            "INSERT INTO tester.contacts VALUES (?, ?, ?, ?, ?, ?)",
+            [(str(i), *row) for i, row in enumerate(rows)],
+        )
+    shown = office_changes(database, since)
+    assert [line.split()[:2] for line in shown] == [
+        ["edited", "Unstamped"], ["created", "Made"], ["deleted", "Gone"]
+    ]  # fmt: skip
+    assert shown[2].endswith("_fivetran_deleted = true")
