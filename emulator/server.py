@@ -186,6 +186,29 @@ class Settings:
     select_supported: bool = True  # False: any $select is a 400
     max_orderby_keys: int = 0  # more keys than this in $orderby is a 400; 0: any number
     or_supported: bool = True  # False: a $filter with `or` (the keyset clause) is a 400
+    # -- what live servers send that the vendor's definition does not say (FACTS.md)
+    status_as_code: bool = True  # opportunity status as 0/1/2/3; False: the definition's names
+    record_owner: bool = False  # contacts with a top-level recordOwner, as a live contact has
+    # Activities without duration, originalTime, calendarUid, isRecurring and scheduledWith*,
+    # as one build's record of live calls shows them.
+    lean_activities: bool = False
+
+
+# The settings that change how records are served: their texts are made again when one changes.
+SERVED_SHAPES = (
+    "null_cursor_every",
+    "typed_text_every",
+    "ids_as_text",
+    "status_as_code",
+    "record_owner",
+    "lean_activities",
+)
+STATUS_NAMES = ["Open", "Won", "Lost", "Inactive"]  # the definition's, for codes 0 to 3
+LEAN_ACTIVITY_DROPS = ("duration", "originalTime", "calendarUid", "isRecurring")
+
+
+def _lean_drops(key: str) -> bool:
+    return key in LEAN_ACTIVITY_DROPS or key.startswith("scheduledWith")
 
 
 def stamp_ns(nanoseconds: int, digits: int = 0) -> str:
@@ -289,6 +312,12 @@ class Store:
         hidden = settings.null_cursor_every and cursor
         if hidden and _bucket(record["id"], settings.null_cursor_every) == 0:
             record = {**record, cursor: None}
+        if table == "opportunities" and not settings.status_as_code:
+            record = {**record, "status": STATUS_NAMES[record["status"]]}
+        if table == "contacts" and settings.record_owner:
+            record = {**record, "recordOwner": record.get("recordManager")}
+        if table == "activities" and settings.lean_activities:
+            record = {key: value for key, value in record.items() if not _lean_drops(key)}
         return record
 
     def now_stamp(self, ago: float = 0) -> str:
@@ -529,7 +558,7 @@ class ActEmulator:
             if not hasattr(self.settings, key):
                 raise KeyError(f"unknown emulator setting '{key}'")
             setattr(self.settings, key, value)
-        if {"null_cursor_every", "typed_text_every", "ids_as_text"} & set(changes):
+        if set(SERVED_SHAPES) & set(changes):
             self.store.forget_texts()
 
     @contextmanager
