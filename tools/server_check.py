@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient, Page, RetryPolicy
+from act_connector.client import PROMPT_POLICY, ActClient, Page
 from act_connector.config import MAX_BATCH_SIZE, Settings, unknown_keys
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
@@ -35,9 +35,10 @@ from act_connector.timestamps import ISO_8601, format_utc
 # at most DOCTOR_REQUEST_TIMEOUT) runs past it, so the report comes within the promised minute.
 DOCTOR_BUDGET_SECONDS = 35.0
 DOCTOR_REQUEST_TIMEOUT = 10.0
-# Two retries: a passing 5xx or 429 should not spoil a report, and an unreachable server should
-# be named in seconds. Waits go through the doctor's Budget, which ends one that would outlast it.
-DOCTOR_POLICY = RetryPolicy(attempts=3)
+# The setup test's policy: a passing 5xx or 429 does not spoil a report, and a server never
+# reached is named after three attempts, in seconds. Waits go through the doctor's Budget, which
+# ends one that would outlast it.
+DOCTOR_POLICY = PROMPT_POLICY
 # Records read per table to find its path: enough to see how its time stamps are written.
 SAMPLE_ROWS = 10
 # Records the keyset check asks for: the sync's own query, only smaller.
