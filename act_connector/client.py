@@ -161,6 +161,11 @@ class Page:
         return rows
 
 
+# Waits shorter than this in all (the rate-limit pause before a few requests) are not worth a
+# table's mention in the summary.
+NOTABLE_WAIT_SECONDS = 1.0
+
+
 @dataclass
 class Cost:
     """What the requests for one table (or for authorization) cost."""
@@ -174,12 +179,15 @@ class Cost:
 
     @property
     def costly(self) -> bool:
-        return bool(self.retries or self.throttled or self.renewals or self.paused)
+        """Whether it cost more than its requests: a retry, a renewal or a wait worth a word."""
+        return bool(self.retries or self.renewals or self.paused >= NOTABLE_WAIT_SECONDS)
 
     def words(self) -> str:
-        return (
-            f"{self.retries} retries, {self.throttled} throttled, {self.renewals} token "
-            f"renewals, {self.paused:.1f}s waited"
+        """The cost in words, leaving out counts of 0: 3 retries, 1 throttled, 4.5s waited."""
+        counts = [(self.retries, "retries"), (self.throttled, "throttled")]
+        counts.append((self.renewals, "token renewals"))
+        return ", ".join(
+            [f"{count} {what}" for count, what in counts if count] + [f"{self.paused:.1f}s waited"]
         )
 
 
