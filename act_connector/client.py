@@ -521,7 +521,8 @@ class ActClient:
         if answer is not None and answer.status == 429:
             raise ActUnavailable(
                 f"{subject(table)}: Act! kept answering 429 (too many requests) for {url}, "
-                f"{tries}: {answer.message}. Raise rate_limit_pause or sync less often."
+                f"{tries}: {answer.message.rstrip('.')}. Raise rate_limit_pause or sync less "
+                "often."
             )
         if verdict == "down":
             last = f"HTTP {answer.status}: {answer.message}" if answer else _words(error)

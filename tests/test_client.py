@@ -4,6 +4,7 @@
 import base64
 import dataclasses
 import json
+import re
 import threading
 import time
 
@@ -561,8 +562,14 @@ def test_a_body_cut_off_mid_transfer_is_retried(settings):
 def test_throttled_to_the_end_names_429_and_what_to_do(settings):
     authorize_ok()
     responses.get(CONTACTS, status=429, json={"message": "Too many requests."})
-    with pytest.raises(ActUnavailable, match=r"kept answering 429 .* Raise rate_limit_pause"):
+    with pytest.raises(ActUnavailable) as raised:
         client_for(settings, []).get_rows("contacts", "contacts", {})
+    assert re.fullmatch(
+        rf"Table 'contacts': Act! kept answering 429 \(too many requests\) for {CONTACTS}, "
+        r"\d+ attempt\(s\) in \d+s: Too many requests\. Raise rate_limit_pause or sync less "
+        r"often\.",
+        str(raised.value),
+    ), str(raised.value)
 
 
 @responses.activate
