@@ -1,6 +1,7 @@
 """Several Act! databases in one connection: each in its schema, with a state entry of its own."""
 
 import copy
+import json
 import threading
 import time
 
@@ -17,11 +18,13 @@ from act_connector.databases import (
     sync_connection,
 )
 from act_connector.errors import ConfigurationError, DatabasesFailed
+from act_connector.form import connect_to_act
 from act_connector.metadata import for_this_server
 from act_connector.sync import TABLE_WORKERS, run_sync
 from emulator.databases import add_database
 from tests.conftest import emulator_configuration
 from tests.helpers import RecordingOperations, as_in_a_new_process, configuration
+from tools import doctor
 
 # The tables these tests sync: few, so that each sync takes a second; contacts carry custom
 # fields, and the custom table is chosen by its name.
@@ -265,3 +268,43 @@ def test_several_databases_share_the_table_workers(server, catalog, monkeypatch)
     sync(server, catalog, database_name=THREE, tables="contacts,companies,opportunities")
     assert most[0] == TABLE_WORKERS  # nine tables, never more than four at once
 
+
+# -- the setup test and the doctor
+
+
+def test_the_setup_test_tests_and_names_each_database(server, capsys):
+    names = "ActDemo, Missing, Sales EU"
+    result = connect_to_act(emulator_configuration(server, database_name=names, tables=TABLES))
+    assert not result.success
+    assert result.failure.startswith(
+        "Database 'Missing': Act! refused the user name, password or database name"
+    )
+    assert "ActDemo" not in result.failure and "Sales EU" not in result.failure
+    out = capsys.readouterr().out
+    assert "Database 'ActDemo': Connected to Act! at " in out
+    assert "Database 'Sales EU': Connected to Act! at " in out
+    assert connect_to_act(emulator_configuration(server, database_name=THREE)).success
+
+
+def test_the_doctor_reports_each_database(server, tmp_path, capsys):
+    path = tmp_path / "configuration.json"
+    names = "ActDemo, Missing"
+    path.write_text(json.dumps(emulator_configuration(server, database_name=names)))
+    assert doctor.main(["--configuration", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"act_url", "username", "databases", "syncable", "secrets"}
+    assert report["syncable"] is False
+    assert report["databases"]["ActDemo"]["syncable"] is True
+    assert report["databases"]["ActDemo"]["database_name"] == "ActDemo"
+    assert report["databases"]["ActDemo"]["tables"]["contacts"]["readable"] is True
+    missing = report["databases"]["Missing"]
+    assert missing["authorized"] is False
+    assert missing["problems"][0].startswith("Act! refused the user name, password or database")
+    assert doctor.main(["--configuration", str(path)]) == 1
+    text = capsys.readouterr().out
+    assert "Act! server doctor: " in text and "database 'ActDemo', user 'John Hollo'" in text
+    assert "database 'Missing', user 'John Hollo'" in text
+    assert " ".join(text.split()).endswith(
+        "Verdict on the 2 databases: Missing cannot be synced with this configuration (see each "
+        "above); the others sync, and the sync fails naming these."
+    )

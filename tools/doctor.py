@@ -5,7 +5,9 @@
 
 With --configuration it validates the configuration as the connector does, then reports in plain
 words (or, with --json, as one JSON object) what this server offers and whether it can be synced,
-within a minute on a database of any size (see tools/server_check.py). With --state it explains a
+within a minute on a database of any size (see tools/server_check.py). A configuration naming
+several databases gets each database's report (with --json, an object per database under
+"databases"; one database's keys stay at the top level). With --state it explains a
 state (files/state.json, or one copied from Fivetran's dashboard) table by table. Neither report
 holds the password or the token.
 
@@ -27,7 +29,8 @@ from fivetran_connector_sdk import Logging  # noqa: E402 - after the project is 
 
 from act_connector.catalog import load_catalog  # noqa: E402
 from act_connector.config import validate_configuration  # noqa: E402
-from tools.server_check import examine, render  # noqa: E402
+from act_connector.databases import databases_of  # noqa: E402
+from tools.server_check import examine_databases, render_databases  # noqa: E402
 from tools.state_explainer import explain_state  # noqa: E402
 
 EXIT_SYNCABLE = 0
@@ -60,16 +63,18 @@ def main(argv: list[str]) -> int:
         loaded = json.loads(source.read_text(encoding="utf-8"))
         if not isinstance(loaded, dict):
             raise ValueError(f"{source} holds no JSON object")
-        settings = None if args.state else validate_configuration(loaded, catalog)
+        databases = None if args.state else databases_of(validate_configuration(loaded, catalog))
     except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
         print(f"{'State' if args.state else 'Configuration'}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE_INPUT
     if args.state:
         print(explain_state(loaded, catalog))
         return EXIT_SYNCABLE
-    report = examine(settings, catalog, loaded)
+    report = examine_databases(databases, catalog, loaded)
     print(
-        json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else render(report)
+        json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        if args.json
+        else render_databases(report)
     )
     return EXIT_SYNCABLE if report.syncable else EXIT_NOT_SYNCABLE
 
