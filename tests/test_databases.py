@@ -250,6 +250,23 @@ def test_a_database_added_starts_from_scratch_and_one_removed_is_forgotten(
     assert set(second.checkpoints[-1]["databases"]) == {"ActDemo", "2024 Archive"}
 
 
+def test_from_one_database_to_several_and_back_each_lands_anew_where_it_now_goes(
+    server, catalog, capsys
+):
+    one = sync(server, catalog)
+    capsys.readouterr()
+    several = sync(server, catalog, one.checkpoints[-1], database_name="ActDemo, Sales EU")
+    out = capsys.readouterr().out
+    assert "The state of the single database synced before is forgotten" in out
+    assert several.checkpoints[0] == {"version": 2, "databases": {}}
+    truncated = {event[1:] for event in several.writes() if event[0] == "truncate"}
+    assert ("contacts", "actdemo") in truncated  # from scratch, in its own schema
+    back = sync(server, catalog, several.checkpoints[-1])
+    assert "The state of databases ActDemo, Sales EU is forgotten" in capsys.readouterr().out
+    assert ("truncate", "contacts", None) in back.writes()
+    assert set(back.checkpoints[-1]) == {"version", "tables"}
+
+
 def test_several_databases_share_the_table_workers(server, catalog, monkeypatch):
     running, most, lock = [0], [0], threading.Lock()
     run = act_connector.sync.TableSync.run
@@ -308,3 +325,10 @@ def test_the_doctor_reports_each_database(server, tmp_path, capsys):
         "Verdict on the 2 databases: Missing cannot be synced with this configuration (see each "
         "above); the others sync, and the sync fails naming these."
     )
+
+
+def test_the_doctor_refuses_two_databases_that_would_share_a_schema(tmp_path, capsys):
+    path = tmp_path / "configuration.json"
+    path.write_text(json.dumps(configuration(database_name="Sales EU, sales-eu")))
+    assert doctor.main(["--configuration", str(path)]) == doctor.EXIT_UNUSABLE_INPUT
+    assert "'Sales EU' and 'sales-eu' would both land in schema" in capsys.readouterr().err
