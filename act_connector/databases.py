@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from fivetran_connector_sdk import Logging as log
@@ -223,46 +223,56 @@ def sync_databases(
     databases: list[Database], catalog: Catalog, connection: ConnectionState, operations
 ) -> None:
     """Starts each database in turn (its definitions, a token, the server's clock: a few
-    requests), then runs every started database's tables on TABLE_WORKERS shared workers, the
-    databases' tables taken in turn. A failed database is named at the end, with its error."""
+    requests), then runs every started database's tables on the same TABLE_WORKERS workers and
+    sums up. A failed database is named at the end, with its error, once the others are saved."""
     keep_large_buffers_mapped()  # before the sync's large buffers (allocator.py)
     failures: dict[str, ActConnectorError] = {}
-    started: list[tuple[DatabaseSync, list]] = []
+    started = []
     for database in databases:
         try:
             started.append(_start(database, catalog, connection, operations))
         except ActConnectorError as error:
-            log.error(f"Database '{database.name}': {error} Syncing the other databases.")
-            failures[database.name] = error
-    with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
-        futures: dict[int, list] = {index: [] for index in range(len(started))}
-        for turn in itertools.zip_longest(*(tables for _, tables in started)):
-            for index, table in enumerate(turn):
-                if table is not None:
-                    futures[index].append(workers.submit(table))
-        for index, (sync, _) in enumerate(started):
-            try:
-                sync.collect(futures[index])
-            except ActConnectorError as error:
-                log.error(f"Database '{sync.database}': {error} Syncing the other databases.")
-                failures[sync.database] = error
-    records = []
+            failures[database.name] = _failed(database.name, error)
+    failures |= _run_tables(started)
+    records = {}
     for sync, _ in started:
         sync.close()
-        if sync.database in failures:
-            continue
-        try:
-            records.append(f"{sync.database} {sync.finish().records}")
-        except ActConnectorError as error:  # some of its tables failed
-            failures[sync.database] = error
+        if sync.database not in failures:
+            try:
+                records[sync.database] = sync.finish().records
+            except ActConnectorError as error:  # some of its tables failed
+                failures[sync.database] = error
+    failed = {db.name: failures[db.name] for db in databases if db.name in failures}
     log.info(
-        f"Databases synced: {len(databases) - len(failures)} of {len(databases)}, records "
-        f"({', '.join(records) or 'none'})"
-        + (f"; failed: {', '.join(failures)}" if failures else "")
+        f"Databases synced: {len(records)} of {len(databases)}, records "
+        f"({', '.join(f'{name} {count}' for name, count in records.items()) or 'none'})"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
     )
-    if failures:
-        named = [database.name for database in databases if database.name in failures]
-        raise DatabasesFailed({name: failures[name] for name in named}, len(databases))
+    if failed:
+        raise DatabasesFailed(failed, len(databases))
+
+
+def _run_tables(started: list[tuple[DatabaseSync, list]]) -> dict[str, ActConnectorError]:
+    """Runs the started databases' tables on TABLE_WORKERS workers, a table of each database in
+    turn, so that they move on side by side; returns the databases that failed as a whole."""
+    failures = {}
+    with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
+        futures: list[list[Future]] = [[] for _ in started]
+        for turn in itertools.zip_longest(*(tables for _, tables in started)):
+            for queued, table in zip(futures, turn, strict=True):
+                if table is not None:
+                    queued.append(workers.submit(table))
+        for (sync, _), queued in zip(started, futures, strict=True):
+            try:
+                sync.collect(queued)
+            except ActConnectorError as error:
+                failures[sync.database] = _failed(sync.database, error)
+    return failures
+
+
+def _failed(name: str, error: ActConnectorError) -> ActConnectorError:
+    log.error(f"Database '{name}': {error} Syncing the other databases.")
+    return error
 
 
 def _start(

@@ -267,6 +267,13 @@ def test_from_one_database_to_several_and_back_each_lands_anew_where_it_now_goes
     assert set(back.checkpoints[-1]) == {"version", "tables"}
 
 
+def test_a_followers_lines_name_its_database(server, catalog, capsys):
+    sync(server, catalog, database_name=THREE, tables="opportunities,opportunity_contacts")
+    out = capsys.readouterr().out
+    assert "Database 'Sales EU', table 'opportunity_contacts': " in out
+    assert " link(s) written, 0 deleted, from the contacts of opportunities" in out
+
+
 def test_several_databases_share_the_table_workers(server, catalog, monkeypatch):
     running, most, lock = [0], [0], threading.Lock()
     run = act_connector.sync.TableSync.run
