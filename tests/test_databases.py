@@ -339,3 +339,15 @@ def test_the_doctor_refuses_two_databases_that_would_share_a_schema(tmp_path, ca
     path.write_text(json.dumps(configuration(database_name="Sales EU, sales-eu")))
     assert doctor.main(["--configuration", str(path)]) == doctor.EXIT_UNUSABLE_INPUT
     assert "'Sales EU' and 'sales-eu' would both land in schema" in capsys.readouterr().err
+
+
+def test_the_doctor_explains_each_databases_state(server, catalog, tmp_path, capsys):
+    state = sync(server, catalog, database_name="ActDemo, Sales EU").checkpoints[-1]
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))
+    capsys.readouterr()
+    assert doctor.main(["--state", str(path)]) == doctor.EXIT_SYNCABLE
+    out = capsys.readouterr().out
+    assert out.startswith("Database 'ActDemo' (its entry under 'databases'):\nState version 2")
+    assert "\n\nDatabase 'Sales EU' (its entry under 'databases'):\nState version 2" in out
+    assert out.count("\ncontacts: the next sync reads records whose edited is after ") == 2

@@ -7,9 +7,9 @@ With --configuration it validates the configuration as the connector does, then 
 words (or, with --json, as one JSON object) what this server offers and whether it can be synced,
 within a minute on a database of any size (see tools/server_check.py). A configuration naming
 several databases gets each database's report (with --json, an object per database under
-"databases"; one database's keys stay at the top level). With --state it explains a
-state (files/state.json, or one copied from Fivetran's dashboard) table by table. Neither report
-holds the password or the token.
+"databases"; one database's keys stay at the top level). With --state it explains a state
+(files/state.json, or one copied from Fivetran's dashboard) table by table, database by database
+for a connection that syncs several. Neither report holds the password or the token.
 
 Exit status: 0 the server can be synced (or the state was explained), 1 it cannot (the report
 says why), 2 the configuration or state file cannot be used.
@@ -29,7 +29,7 @@ from fivetran_connector_sdk import Logging  # noqa: E402 - after the project is 
 
 from act_connector.catalog import load_catalog  # noqa: E402
 from act_connector.config import validate_configuration  # noqa: E402
-from act_connector.databases import databases_of  # noqa: E402
+from act_connector.databases import DATABASES_KEY, databases_of  # noqa: E402
 from tools.server_check import examine_databases, render_databases  # noqa: E402
 from tools.state_explainer import explain_state  # noqa: E402
 
@@ -52,6 +52,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def explain(state: dict, catalog) -> str:
+    """A state in words: one database's, or each database's of a connection that syncs
+    several, in turn."""
+    databases = state.get(DATABASES_KEY)
+    if not isinstance(databases, dict):
+        return explain_state(state, catalog)
+    return "\n\n".join(
+        f"Database '{name}' (its entry under '{DATABASES_KEY}'):\n"
+        + explain_state(entry if isinstance(entry, dict) else {}, catalog)
+        for name, entry in databases.items()
+    )
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     # The connector's modules log through the SDK's logger; here the report says what matters,
@@ -68,7 +81,7 @@ def main(argv: list[str]) -> int:
         print(f"{'State' if args.state else 'Configuration'}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE_INPUT
     if args.state:
-        print(explain_state(loaded, catalog))
+        print(explain(loaded, catalog))
         return EXIT_SYNCABLE
     report = examine_databases(databases, catalog, loaded)
     print(
