@@ -14,6 +14,8 @@ deletions and checkpoints and keeps the remembered set true, followers.py are th
 as a table's records are (links, line items), state.py is the state (and known.py the set
 within it). A walk checkpoints once its rows are emitted, every batch_size rows and at its end.
 Everything a sync's tables share (client, settings, state, upper bound) is one SyncContext.
+A database's sync (DatabaseSync) starts, runs its tables on the workers it is given (its own, in
+run_sync; those every database shares, in databases.py) and sums up.
 """
 
 from __future__ import annotations
