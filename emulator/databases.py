@@ -42,6 +42,16 @@ def add_database(
     return store
 
 
+def add_databases(emulator: ActEmulator, specs: list[str], seed: int, sizes: dict) -> None:
+    """Adds a database per spec, `NAME` or `NAME=VARIANT` (python -m emulator --database), each
+    from a seed of its own after `seed`, with the main database's sizes."""
+    for number, spec in enumerate(specs, 1):
+        name, _, variant = spec.partition("=")
+        if variant and variant not in VARIANTS:
+            raise ValueError(f"unknown variant '{variant}': one of {', '.join(VARIANTS)}")
+        add_database(emulator, name.strip(), seed + number, sizes, variant or "standard")
+
+
 def _standard(data: dict, make: Generator) -> None:
     """As data.py makes it."""
 

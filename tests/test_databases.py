@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import requests
 
 import act_connector.sync
 import connector
@@ -21,7 +22,7 @@ from act_connector.errors import ConfigurationError, DatabasesFailed
 from act_connector.form import connect_to_act
 from act_connector.metadata import for_this_server
 from act_connector.sync import TABLE_WORKERS, run_sync
-from emulator.databases import add_database
+from emulator.databases import add_database, add_databases
 from tests.conftest import emulator_configuration
 from tests.helpers import RecordingOperations, as_in_a_new_process, configuration
 from tools import doctor
@@ -351,3 +352,25 @@ def test_the_doctor_explains_each_databases_state(server, catalog, tmp_path, cap
     assert out.startswith("Database 'ActDemo' (its entry under 'databases'):\nState version 2")
     assert "\n\nDatabase 'Sales EU' (its entry under 'databases'):\nState version 2" in out
     assert out.count("\ncontacts: the next sync reads records whose edited is after ") == 2
+
+
+def test_the_emulator_serves_each_database_by_its_name(emulator):
+    add_databases(emulator, ["Sales EU=regional", "Archive"], seed=11, sizes={"contacts": 30})
+    with pytest.raises(ValueError, match="unknown variant 'odd': one of standard, regional"):
+        add_databases(emulator, ["Other=odd"], seed=11, sizes={})
+
+    def contacts(database: str) -> int | list:
+        """The contacts a client of `database` reads, or the status /authorize answers."""
+        url, basic = emulator.base_url, ("John Hollo", "Pa55w0rd!")
+        headers = {"Act-Database-Name": database}
+        token = requests.get(f"{url}/authorize", auth=basic, headers=headers, timeout=10)
+        if token.status_code != 200:
+            return token.status_code
+        headers["Authorization"] = f"Bearer {token.text}"
+        return requests.get(f"{url}/api/contacts", headers=headers, timeout=10).json()
+
+    assert len(contacts("ActDemo")) == 230
+    regional = contacts("Sales EU")
+    assert len(regional) == 30 and all("region" in c["customFields"] for c in regional)
+    assert [c["id"] for c in contacts("Archive")] != [c["id"] for c in regional]
+    assert contacts("Nowhere") == 401  # a bare 401, as for a wrong password
