@@ -199,6 +199,16 @@ def test_schema_declares_each_databases_tables_in_its_schema(server, catalog):
     assert all("schema" not in entry for entry in one)
 
 
+def test_schema_declares_a_database_act_refuses_with_its_standard_tables(server, catalog, capsys):
+    settings = settings_for(server, catalog, database_name="ActDemo, Missing")
+    entries = connection_schema(settings, catalog)
+    assert [e["table"] for e in entries if e["schema"] == "missing"] == [
+        "contacts", "companies", "fields", "entities"
+    ]  # fmt: skip
+    assert "customFields_user4" not in entries[-4]["columns"]
+    assert "Database 'Missing': Act! refused the user name" in capsys.readouterr().out
+
+
 def test_an_edit_and_a_deletion_reach_only_their_databases_schema(server, catalog):
     first = sync(server, catalog, database_name=THREE, reconcile_interval_hours="0")
     live = server.store
