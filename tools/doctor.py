@@ -5,14 +5,16 @@
 
 With --configuration it validates the configuration as the connector does, then reports in plain
 words (or, with --json, as one JSON object) what this server offers and whether it can be synced,
-within a minute on a database of any size (see tools/server_check.py). A configuration naming
-several databases gets each database's report (with --json, an object per database under
-"databases"; one database's keys stay at the top level). With --state it explains a state
-(files/state.json, or one copied from Fivetran's dashboard) table by table, database by database
-for a connection that syncs several. Neither report holds the password or the token.
+within a minute on a database of any size (see tools/server_check.py). With --state it explains a
+state (files/state.json, or one copied from Fivetran's dashboard) table by table. Neither report
+holds the password or the token.
 
 Exit status: 0 the server can be synced (or the state was explained), 1 it cannot (the report
 says why), 2 the configuration or state file cannot be used.
+
+A configuration naming several databases gets each database's report, one after the other, and a
+verdict on them all (with --json, an object per database under "databases"; with one database its
+keys stay at the top level), and a state of several databases is explained database by database.
 """
 
 from __future__ import annotations
