@@ -1,4 +1,5 @@
-"""Act! CRM to Fivetran: syncs an Act! database through the Act! Web API.
+"""Act! CRM to Fivetran: syncs an Act! database (or several, each to a schema of its own)
+through the Act! Web API.
 
 Contacts, companies, opportunities, activities, products and custom tables (and, on request,
 groups, notes, history and recurring series) are read incrementally with keyset paging on each
@@ -14,28 +15,26 @@ from fivetran_connector_sdk import Operations as op
 
 from act_connector.catalog import load_catalog
 from act_connector.config import unknown_keys, validate_configuration
+from act_connector.databases import connection_schema, sync_connection
 from act_connector.form import configuration_form
-from act_connector.metadata import for_this_server
-from act_connector.sync import run_sync
 
 CATALOG = load_catalog()
 
 
 def schema(configuration: dict):
-    """The chosen tables (and this database's custom tables) with their primary keys and the
-    column types Act! documents, custom fields typed as Act!'s field definitions say."""
-    settings = validate_configuration(configuration, CATALOG)
-    settings, catalog = for_this_server(settings, CATALOG)
-    return catalog.schema(settings.tables)
+    """The chosen tables (and each database's custom tables) with their primary keys and the
+    column types Act! documents, custom fields typed as Act!'s field definitions say; with
+    several databases, each database's in its schema."""
+    return connection_schema(validate_configuration(configuration, CATALOG), CATALOG)
 
 
 def update(configuration: dict, state: dict):
-    """Validate, read the state, sync each table (checkpointing as it goes), summarise."""
+    """Validate, read the state, sync each database's tables (checkpointing as it goes),
+    summarise."""
     settings = validate_configuration(configuration, CATALOG)
     for key in unknown_keys(configuration):
         log.warning(f"Configuration key '{key}' is not a setting of this connector; ignored")
-    settings, catalog = for_this_server(settings, CATALOG)
-    run_sync(settings, catalog, state, op)
+    sync_connection(settings, CATALOG, state, op)
 
 
 connector = Connector(update=update, schema=schema, configuration_form=configuration_form)

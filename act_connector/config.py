@@ -67,6 +67,9 @@ OPTIONAL_KEYS = (
 KNOWN_KEYS = frozenset(REQUIRED_KEYS + OPTIONAL_KEYS)
 SECRET_KEYS = frozenset({"password"})
 
+# What separates several database names in database_name: Act! database names hold no comma.
+DATABASE_SEPARATOR = ","
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 PEM_MARKER = "-----BEGIN CERTIFICATE-----"
 PEM_END = "-----END CERTIFICATE-----"
@@ -97,6 +100,12 @@ class Settings:
     membership_interval: timedelta = timedelta(hours=DEFAULT_MEMBERSHIP_INTERVAL_HOURS)
     # Whether `tables` named the tables: if not, every custom table Act! lists is synced too.
     tables_chosen: bool = False
+
+    @property
+    def database_names(self) -> tuple[str, ...]:
+        """The Act! databases to sync: database_name holds one, or several (each stripped) joined
+        by DATABASE_SEPARATOR."""
+        return tuple(self.database_name.split(DATABASE_SEPARATOR))
 
     def __repr__(self) -> str:  # never let the password reach a log through a repr
         return f"Settings(base_url={self.base_url!r}, tables={self.tables!r})"
@@ -274,15 +283,26 @@ def _username(text: str) -> str:
 
 
 def _database_name(text: str) -> str:
-    name = text.strip()
-    try:
-        name.encode("latin-1")  # it travels as the Act-Database-Name header
-    except UnicodeEncodeError:
+    """One database name, or several separated by commas (an Act! database name holds none):
+    spaces around each name are dropped; spaces within one are kept, as Act! names it."""
+    names = [name.strip() for name in text.split(DATABASE_SEPARATOR)]
+    if not all(names):
         raise ConfigurationError(
-            f"database_name can hold only Latin-1 characters (it is sent as an HTTP header, "
-            f"Act-Database-Name), got '{name}'."
-        ) from None
-    return name
+            f"database_name names an empty database, got '{text.strip()}': separate several "
+            "database names by single commas."
+        )
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigurationError(f"database_name names {', '.join(twice)} more than once.")
+    for name in names:
+        try:
+            name.encode("latin-1")  # it travels as the Act-Database-Name header
+        except UnicodeEncodeError:
+            raise ConfigurationError(
+                f"database_name can hold only Latin-1 characters (it is sent as an HTTP header, "
+                f"Act-Database-Name), got '{name}'."
+            ) from None
+    return DATABASE_SEPARATOR.join(names)
 
 
 def _batch_size(text: str) -> int:

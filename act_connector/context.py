@@ -13,6 +13,7 @@ from typing import Any
 from act_connector.client import ActClient
 from act_connector.config import Settings
 from act_connector.listing import Lister
+from act_connector.progress import table_subject
 from act_connector.state import SyncState
 
 
@@ -24,3 +25,8 @@ class SyncContext:
     until: datetime  # records edited up to here are this sync's (discovery.sync_until)
     operations: Any  # the SDK's Operations, or a stand-in with the same methods
     lister: Lister  # one per sync: what Act! refuses of a listing is said once
+    database: str | None = None  # named in log lines when a connection syncs several
+
+    def subject(self, table: str) -> str:
+        """How a log line names one of this sync's tables."""
+        return table_subject(table, self.database)

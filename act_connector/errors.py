@@ -78,6 +78,19 @@ class TablesFailed(ActConnectorError):
         )
 
 
+class DatabasesFailed(ActConnectorError):
+    """Some databases of a connection failed (or tables of theirs) after the others had synced
+    and been checkpointed."""
+
+    def __init__(self, failures: dict[str, ActConnectorError], database_count: int):
+        self.failures = failures
+        super().__init__(
+            f"{len(failures)} of {database_count} database(s) failed; the others synced and "
+            "their progress is saved, and the next sync retries the failed ones. "
+            + " | ".join(f"Database '{name}': {error}" for name, error in failures.items())
+        )
+
+
 HTTP_HINTS = {
     400: "the server rejected the query; if it names a property, this Act! build may not "
     "support it",

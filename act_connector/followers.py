@@ -24,6 +24,7 @@ class Follower(ABC):
         self.spec = spec
         self.emitter = Emitter(spec, context.state, context.operations, remember=True)
         self.afresh = afresh
+        self.subject = context.subject(spec.name)  # how its log lines name it
 
     def start(self) -> None:
         """Once the parent has answered: a follower synced afresh starts with nothing live."""

@@ -1,9 +1,9 @@
 """The Fivetran setup form and its connection test.
 
 `fivetran configuration` asks for each field; `fivetran configuration --test` (and Fivetran's setup
-page) runs "Connect to Act!", which authorizes and reads a record of each chosen table and the page
-after it (the keyset query every sync relies on), and says
-in plain words which table failed and why.
+page) runs "Connect to Act!", which, in each database named, authorizes and reads a record of each
+chosen table and the page after it (the keyset query every sync relies on), and says
+in plain words which database and table failed and why.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fivetran_connector_sdk import Logging as log
 from act_connector import config
 from act_connector.catalog import load_catalog
 from act_connector.client import PROMPT_POLICY, ActClient
+from act_connector.databases import databases_of
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
 from act_connector.metadata import for_this_server
@@ -81,7 +82,8 @@ def configuration_form() -> ConfigurationForm:
             text,
             True,
             "ActDemo",
-            "The Act! database to sync (sent as the Act-Database-Name header).",
+            "The Act! database to sync (sent as the Act-Database-Name header), or several "
+            "separated by commas, each synced to a schema of its own.",
         ),
         (
             "tables",
@@ -214,16 +216,39 @@ def _read_two_pages(client: ActClient, table, start: Position, until: str) -> st
 
 
 def connect_to_act(configuration: dict):
-    """Authorizes, then reads two pages of each chosen table; a failure names table and cause.
+    """Authorizes, then reads two pages of each chosen table, in each database; a failure names
+    database, table and cause.
 
-    Every table is tried, so that one test run lists every table that needs attention; refused
-    credentials, an unreachable server or a TLS failure end the test at once.
+    Every database and every table is tried, so that one test run lists everything that needs
+    attention; in a database, refused credentials, an unreachable server or a TLS failure end
+    its test at once.
     """
     catalog = load_catalog()
     try:
-        settings = config.validate_configuration(configuration, catalog)
+        databases = databases_of(config.validate_configuration(configuration, catalog))
     except ActConnectorError as error:
         return Test.failure(f"Configuration: {error}")
+    failures = []
+    for database in databases:
+        named = f"Database '{database.name}': " if database.schema else ""
+        try:
+            found, failed = _test_database(database.settings, catalog)
+        except ActConnectorError as error:
+            failures.append(f"{named}{error}")
+            continue
+        readable = f"readable: {', '.join(found)}" if found else "no table is readable"
+        if failed:
+            failures.append(named + " | ".join(failed) + f" ({readable})")
+        else:
+            log.info(f"{named}Connected to Act! at {database.settings.base_url}; {readable}")
+    if failures:
+        return Test.failure(" | ".join(failures))
+    return Test.success()
+
+
+def _test_database(settings: config.Settings, catalog) -> tuple[list[str], list[str]]:
+    """The tables of one database that could be read (with their paths), and each failure of
+    a table's own; an error that is not one table's is raised."""
     client = ActClient(settings, policy=SETUP_TEST_POLICY)
     found, failures = [], []
     try:
@@ -248,12 +273,6 @@ def connect_to_act(configuration: dict):
                     failures.append(str(error))
             else:
                 found.append(f"{name} (/api/{path})")
-    except ActConnectorError as error:
-        return Test.failure(str(error))
     finally:
         client.close()
-    readable = f"readable: {', '.join(found)}" if found else "no table is readable"
-    if failures:
-        return Test.failure(" | ".join(failures) + f" ({readable})")
-    log.info(f"Connected to Act! at {settings.base_url}; {readable}")
-    return Test.success()
+    return found, failures

@@ -58,6 +58,6 @@ class LinkTable(Follower):
 
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
-            f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
+            f"{self.subject}: {self.emitter.upserted} link(s) written, {deleted} "
             f"deleted, from the {self.spec.links.array} of {parent}"
         )

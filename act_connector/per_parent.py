@@ -177,7 +177,7 @@ class PerParentTable(Follower):
 
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
-            f"Table '{self.spec.name}': {self.emitter.upserted} row(s) written, {deleted} "
+            f"{self.subject}: {self.emitter.upserted} row(s) written, {deleted} "
             f"deleted, from {self.parents} {parent} read at /api/{self.spec.paths[0]}"
         )
 

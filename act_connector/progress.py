@@ -25,11 +25,25 @@ from act_connector.timestamps import format_utc, parse_timestamp
 PROGRESS_INTERVAL_SECONDS = 30.0
 
 
-class Progress:
-    """Watches one table's walk; `page()` is called after every page emitted."""
+def table_subject(table: str, database: str | None = None) -> str:
+    """How a log line names a table: with its database when a connection syncs several."""
+    return f"Database '{database}', table '{table}'" if database else f"Table '{table}'"
 
-    def __init__(self, table: str, start_cursor: str, until: datetime, clock=time.monotonic):
+
+class Progress:
+    """Watches one table's walk; `page()` is called after every page emitted. `database`: the
+    table's, named in each line when a connection syncs several."""
+
+    def __init__(
+        self,
+        table: str,
+        start_cursor: str,
+        until: datetime,
+        clock=time.monotonic,
+        database: str | None = None,
+    ):
         self.table = table
+        self.database = database
         self._window_start = parse_timestamp(start_cursor)
         self._until = until
         self._clock = clock
@@ -48,20 +62,22 @@ class Progress:
             return
         self._last_line = now
         window = (self._window_start, self._until)
-        log.info(progress_line(self.table, records, now - self._started, reached, window))
+        subject = table_subject(self.table, self.database)
+        log.info(progress_line(subject, records, now - self._started, reached, window))
 
 
 def progress_line(
-    table: str,
+    subject: str,
     records: int,
     seconds: float,
     reached: datetime,
     window: tuple[datetime, datetime],
 ) -> str:
-    """The line a person reads: records, their rate, and how far in time."""
+    """The line a person reads of a table (`subject`, table_subject's): records, their rate,
+    and how far in time."""
     rate = records / seconds if seconds > 0 else 0.0
     line = (
-        f"Table '{table}': {records:,} records so far ({rate:,.0f} a second), up to "
+        f"{subject}: {records:,} records so far ({rate:,.0f} a second), up to "
         f"{format_utc(reached)}"
     )
     share = window_share(window[0], reached, window[1])

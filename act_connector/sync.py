@@ -14,6 +14,8 @@ deletions and checkpoints and keeps the remembered set true, followers.py are th
 as a table's records are (links, line items), state.py is the state (and known.py the set
 within it). A walk checkpoints once its rows are emitted, every batch_size rows and at its end.
 Everything a sync's tables share (client, settings, state, upper bound) is one SyncContext.
+A database's sync (DatabaseSync) starts, runs its tables on the workers it is given (its own, in
+run_sync; those every database shares, in databases.py) and sums up.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from fivetran_connector_sdk import Logging as log
@@ -87,53 +90,96 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     table, so that nobody mistakes a partial sync for a complete one.
     """
     keep_large_buffers_mapped()  # before the sync's large buffers (allocator.py)
-    sync_state = SyncState.load(state, catalog)
-    sync_state.leave_behind(left_behind(settings, catalog))
-    client = ActClient(settings)
-    summary = SyncSummary()
-    started = time.monotonic()
+    sync = DatabaseSync(settings, catalog, state, operations)
     try:
-        client.authorize()
-        until = sync_until(client)
-        log.info(
-            f"Syncing {len(settings.tables)} table(s) from {settings.base_url}, records edited "
-            f"up to {format_utc(until)}: {', '.join(settings.tables)}"
-        )
-        lister = Lister(client, settings.batch_size)
-        context = SyncContext(client, settings, sync_state, until, operations, lister)
-        _sync_tables(context, catalog, summary)
+        with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
+            sync.collect([workers.submit(table) for table in sync.start()])
     finally:
-        client.close()
-    summary.stats = client.stats
-    log.info(_summary_line(summary, time.monotonic() - started))
-    if summary.failures:
-        raise TablesFailed(summary.failures, len(settings.tables))
-    return summary
+        sync.close()
+    return sync.finish()
 
 
-def _sync_tables(context: SyncContext, catalog: Catalog, summary: SyncSummary) -> None:
-    """Syncs the tables side by side, a few at a time: a slow server answers several requests
-    at once, and each table's pages are its own. Results keep the order of the tables setting.
+class DatabaseSync:
+    """One database's sync: its state, its client and its tables, whose syncs run on workers
+    it is given (its own, or the ones every database of a connection shares). `database`: the
+    database's name, for log lines, when a connection syncs several."""
 
-    An error of one table's own is collected and the others go on; any other (refused
-    credentials, an unreachable server) ends the sync once the tables under way have stopped.
-    """
-    chosen = context.settings.tables
-    with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
-        futures = [
-            workers.submit(table_sync(context, catalog, name).run)
-            for name in chosen
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        state: dict | None,
+        operations,
+        database: str | None = None,
+    ):
+        self.settings, self.catalog, self.operations = settings, catalog, operations
+        self.database = database
+        self.state = SyncState.load(state, catalog)
+        self.state.leave_behind(left_behind(settings, catalog))
+        self.client = ActClient(settings)
+        self.summary = SyncSummary()
+        self.started = time.monotonic()
+
+    def start(self) -> list[Callable[[], TableResult]]:
+        """Authorizes and reads the server's clock (the sync's upper bound); returns the syncs
+        of the tables that are not written as their parent is read, in the tables' order."""
+        settings, catalog = self.settings, self.catalog
+        self.client.authorize()
+        until = sync_until(self.client)
+        log.info(
+            f"{self._heading()}Syncing {len(settings.tables)} table(s) from "
+            f"{settings.base_url}, records edited up to {format_utc(until)}: "
+            f"{', '.join(settings.tables)}"
+        )
+        lister = Lister(self.client, settings.batch_size)
+        context = SyncContext(
+            self.client, settings, self.state, until, self.operations, lister, self.database
+        )
+        return [
+            table_sync(context, catalog, name).run
+            for name in settings.tables
             if not catalog.tables[name].follows  # written as its parent is read
         ]
+
+    def collect(self, futures: list[Future]) -> None:
+        """Each table's result, in the order of the tables setting. An error of one table's own
+        is noted and the others go on; any other (refused credentials, an unreachable server)
+        cancels this sync's tables not yet started and, once those under way have stopped, is
+        raised."""
+        stopped: ActConnectorError | None = None
         for future in futures:
             try:
-                summary.tables.append(future.result())
+                self.summary.tables.append(future.result())
+            except CancelledError:
+                continue
             except ActConnectorError as error:
-                if not error.table_scoped:
-                    workers.shutdown(wait=True, cancel_futures=True)
-                    raise
-                log.error(f"{error} Syncing the other tables; this one fails the sync.")
-                summary.failures.append(error)
+                if error.table_scoped:
+                    log.error(
+                        f"{self._heading()}{error} Syncing the other tables; this one fails "
+                        "the sync."
+                    )
+                    self.summary.failures.append(error)
+                elif stopped is None:
+                    stopped = error
+                    for waiting in futures:
+                        waiting.cancel()
+        if stopped is not None:
+            raise stopped
+
+    def close(self) -> None:
+        self.client.close()
+
+    def finish(self) -> SyncSummary:
+        """Logs the summary line; a failed table fails the sync, once the others are saved."""
+        summary = self.summary
+        summary.stats = self.client.stats
+        log.info(self._heading() + _summary_line(summary, time.monotonic() - self.started))
+        if summary.failures:
+            raise TablesFailed(summary.failures, len(self.settings.tables))
+        return summary
+
+    def _heading(self) -> str:
+        return f"Database '{self.database}': " if self.database else ""
 
 
 def table_sync(context: SyncContext, catalog: Catalog, name: str) -> TableSync | MembershipSync:
@@ -223,7 +269,9 @@ class TableSync:
         if self.table.read == "whole":
             return self._read_whole(started)
         table, plan, until = self.table, self.plan, self.context.until
-        self.progress = Progress(table.name, plan.start.cursor, until)
+        self.progress = Progress(
+            table.name, plan.start.cursor, until, database=self.context.database
+        )
         query = page_query(table, plan.start, format_utc(until), plan.first_top)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
@@ -284,7 +332,7 @@ class TableSync:
                     unsaved = 0
                 self.result.pages += 1
                 log.debug(
-                    f"Table '{self.table.name}': page {self.result.pages}, "
+                    f"{self.context.subject(self.table.name)}: page {self.result.pages}, "
                     f"{self.emitter.upserted} records"
                 )
                 self.progress.page(self.emitter.upserted, position.cursor)
@@ -313,7 +361,8 @@ class TableSync:
         first = self.client.get_page(self.table.name, self.path, query)
         self.walk(Walk(position, present, top, self.settings.batch_size), first)
         log.info(
-            f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "
+            f"{self.context.subject(self.table.name)}: {self.emitter.upserted - read} record(s) "
+            "edited during "
             f"the sync, read up to {format_utc(present)}"
         )
 
@@ -321,7 +370,7 @@ class TableSync:
         reconciliation = Reconciliation(self.context, self.table, self.path, self.emitter)
         findings = reconciliation.run(self.emitter.state.position.cursor)
         self.result.findings = findings
-        log.info(_findings_line(self.table.name, findings))
+        log.info(_findings_line(self.context.subject(self.table.name), findings))
 
     def _log_start(self, plan: TablePlan) -> None:
         table, start = self.table, plan.start
@@ -330,7 +379,7 @@ class TableSync:
         )
         after = f" after id {start.id!r}" if start.id is not None else ""
         log.info(
-            f"Table '{table.name}' from /api/{self.path}: {table.cursor} from "
+            f"{self.context.subject(table.name)} from /api/{self.path}: {table.cursor} from "
             f"{start.cursor}{after} to {format_utc(self.context.until)}{scratch_note}"
         )
 
@@ -338,7 +387,7 @@ class TableSync:
         unchanged = self.emitter.unchanged
         again = f" ({unchanged} read again unchanged, not written)" if unchanged else ""
         log.info(
-            f"Table '{self.table.name}': {self.emitter.upserted} records in "
+            f"{self.context.subject(self.table.name)}: {self.emitter.upserted} records in "
             f"{self.result.pages} page(s), {seconds:.1f}s{again}"
         )
 
@@ -355,7 +404,7 @@ class MembershipSync:
         state, interval = context.state.table(table.name), context.settings.membership_interval
         if not reconciliation_due(state, interval, context.until):
             log.info(
-                f"Table '{table.name}': members last read at "
+                f"{context.subject(table.name)}: members last read at "
                 f"{format_utc(state.reconciled)}; read again {interval} after that"
             )
             return result
@@ -374,13 +423,13 @@ class MembershipSync:
         return result
 
 
-def _findings_line(name: str, findings: Findings) -> str:
+def _findings_line(subject: str, findings: Findings) -> str:
     cost = f"{findings.requests} request(s), {findings.seconds:.1f}s"
     if findings.too_large:
-        return f"Table '{name}': not reconciled, past the limit of remembered records; {cost}"
+        return f"{subject}: not reconciled, past the limit of remembered records; {cost}"
     if findings.built:
         return (
-            f"Table '{name}': remembered the {findings.listed} record(s) Act! lists, to compare "
+            f"{subject}: remembered the {findings.listed} record(s) Act! lists, to compare "
             f"with from the next reconciliation on (none were remembered; nothing deleted); "
             f"{cost}"
         )
@@ -390,7 +439,7 @@ def _findings_line(name: str, findings: Findings) -> str:
         else ""
     )
     return (
-        f"Table '{name}': reconciled with Act!'s {findings.listed} record(s): "
+        f"{subject}: reconciled with Act!'s {findings.listed} record(s): "
         f"{findings.deleted} deleted, {findings.late} late, {findings.unchanged} unchanged"
         f"{newer}; {cost}"
     )

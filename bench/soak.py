@@ -69,15 +69,15 @@ def expected_rows(store: Store, spec: TableSpec) -> list[dict]:
         return [
             {
                 "id": f"{record['id']}|{related['id']}",
-                links["parent_column"]: record["id"],
-                links["related_column"]: related["id"],
+                links.parent_column: record["id"],
+                links.related_column: related["id"],
                 "position": position,
             }
-            for record in store.truth(links["parent"])
-            for position, related in enumerate(record[links["array"]])
+            for record in store.truth(links.parent)
+            for position, related in enumerate(record[links.array])
         ]
-    if spec.per_parent and spec.per_parent.get("related_column"):  # membership
-        parent = spec.per_parent["parent"]
+    if spec.per_parent and spec.per_parent.related_column:  # membership
+        parent = spec.per_parent.parent
         if parent == "groups":
             pairs = [(link["groupID"], link["contactID"]) for link in store.truth(spec.name)]
         else:
@@ -85,14 +85,14 @@ def expected_rows(store: Store, spec: TableSpec) -> list[dict]:
         return [
             {
                 "id": f"{parent_id}|{contact}",
-                spec.per_parent["parent_column"]: parent_id,
-                spec.per_parent["related_column"]: contact,
+                spec.per_parent.parent_column: parent_id,
+                spec.per_parent.related_column: contact,
             }
             for parent_id, contact in pairs
             if parent_id in store.tables[parent] and contact in store.tables["contacts"]
         ]
     if spec.per_parent:  # line items, with their parent's id
-        key, column = PARENT_KEYS[spec.name], spec.per_parent["parent_column"]
+        key, column = PARENT_KEYS[spec.name], spec.per_parent.parent_column
         return [{**item, column: item[key]} for item in store.truth(spec.name)]
     return store.truth(spec.name)
 

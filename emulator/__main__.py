@@ -16,6 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from emulator.data import CREATABLE, DEMO_SIZES, generate
+from emulator.databases import add_databases
 from emulator.server import EDITED_FIELD, ActEmulator, Settings
 
 DEFAULT_PORT = 8731  # the port the example configuration.json points at
@@ -54,6 +55,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="N",
         help="on start, edit N records and create N/2 in each table, as an office would",
     )
+    parser.add_argument(
+        "--database",
+        action="append",
+        default=[],
+        metavar="NAME[=VARIANT]",
+        help="another database the server hosts (emulator/databases.py: standard, regional, "
+        "no_custom_table)",
+    )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     parser.add_argument(
         "--generator",
@@ -88,6 +97,10 @@ def main(argv: list[str]) -> int:
         # A state file from an older emulator lacks the newer tables: they start fresh.
         data = {**generate(args.seed, sizes), **data}
     emulator = ActEmulator(data=data, seed=args.seed, sizes=sizes, settings=settings)
+    try:
+        add_databases(emulator, args.database, args.seed, sizes)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     if args.office_activity:
         for table in EDITED_FIELD:  # the tables an office edits
             emulator.store.edit(table, args.office_activity, ago=OFFICE_ACTIVITY_AGE_SECONDS)
@@ -100,7 +113,8 @@ def main(argv: list[str]) -> int:
     counts = ", ".join(f"{name} {len(rows)}" for name, rows in emulator.store.tables.items())
     print(
         f"Act! emulator at {emulator.base_url} (user '{settings.username}', database "
-        f"'{settings.database}', build '{settings.build}'): {counts}",
+        f"'{settings.database}', build '{settings.build}'): {counts}"
+        + "".join(f"; database '{name}' too" for name in emulator.databases),
         flush=True,
     )
 

@@ -504,6 +504,9 @@ class ActEmulator:
         self.store = Store(
             data if data is not None else generate(seed, sizes or {}), seed, self.settings
         )
+        # The server's other databases, by name (emulator/databases.py adds them): a request is
+        # for the one its Act-Database-Name header names, `store` being settings.database's.
+        self.databases: dict[str, Store] = {}
         self.tokens: dict[str, float] = {}
         self.stats = {
             "requests": 0,
@@ -583,6 +586,10 @@ class ActEmulator:
                 with self._counter_lock:
                     self._serving -= 1
 
+    def store_for(self, database: str) -> Store | None:
+        """The records of the database named, None if the server has no such database."""
+        return self.store if database == self.settings.database else self.databases.get(database)
+
     def server_now(self) -> float:
         """The server's clock, in seconds since the epoch."""
         return time.time() + self.settings.clock_offset_seconds
@@ -614,7 +621,8 @@ class ActEmulator:
         except ValueError:
             return False
         s = self.settings
-        return (user, password, database) == (s.username, s.password, s.database)
+        known = self.store_for(database) is not None  # a database the server has
+        return known and (user, password) == (s.username, s.password)
 
     def count(self, key: str) -> int:
         with self._counter_lock:
@@ -800,7 +808,9 @@ class _Handler(BaseHTTPRequestHandler):
                 },
                 told,
             )
-        store = emulator.store
+        store = emulator.store_for(self.headers.get("Act-Database-Name") or settings.database)
+        if store is None:
+            return self._send(401)
         with emulator.serving():
             try:
                 if scope:  # a parent's records

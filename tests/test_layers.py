@@ -14,7 +14,7 @@ LAYERS = [
     ("state", {"packing", "known", "state", "plan", "context"}),
     ("emitter and followers", {"emitter", "followers", "links", "per_parent"}),
     ("tables", {"whole", "reconcile"}),
-    ("sync", {"sync", "form"}),
+    ("sync", {"sync", "form", "databases"}),
 ]
 LAYER_OF = {module: index for index, (_, modules) in enumerate(LAYERS) for module in modules}
 

@@ -86,7 +86,7 @@ def test_the_share_of_the_window(reached, share):
 
 def test_an_empty_window_has_no_share():
     assert window_share(UNTIL, UNTIL, UNTIL) is None
-    line = progress_line("contacts", 10, 0.0, UNTIL, (UNTIL, UNTIL))
+    line = progress_line("Table 'contacts'", 10, 0.0, UNTIL, (UNTIL, UNTIL))
     assert line == "Table 'contacts': 10 records so far (0 a second), up to 2026-01-01T00:00:00Z"
 
 

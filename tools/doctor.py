@@ -12,6 +12,10 @@ tools/state_explainer.py). Neither report holds the password or the token.
 
 Exit status: 0 the server can be synced (or the state was explained), 1 it cannot (the report
 says why), 2 the configuration or state file cannot be used.
+
+A configuration naming several databases gets each database's report, one after the other, and a
+verdict on them all (with --json, an object per database under "databases"; with one database its
+keys stay at the top level), and a state of several databases is explained database by database.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from fivetran_connector_sdk import Logging  # noqa: E402 - after the project is 
 
 from act_connector.catalog import load_catalog  # noqa: E402
 from act_connector.config import validate_configuration  # noqa: E402
-from tools.server_check import examine, render  # noqa: E402
+from act_connector.databases import DATABASES_KEY, databases_of  # noqa: E402
+from tools.server_check import examine_databases, render_databases  # noqa: E402
 from tools.state_explainer import explain_state  # noqa: E402
 
 EXIT_SYNCABLE = 0
@@ -50,6 +55,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def explain(state: dict, catalog) -> str:
+    """A state in words: one database's, or each database's of a connection that syncs
+    several, in turn."""
+    databases = state.get(DATABASES_KEY)
+    if not isinstance(databases, dict):
+        return explain_state(state, catalog)
+    return "\n\n".join(
+        f"Database '{name}' (its entry under '{DATABASES_KEY}'):\n"
+        + explain_state(entry if isinstance(entry, dict) else {}, catalog)
+        for name, entry in databases.items()
+    )
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     # The connector's modules log through the SDK's logger; here the report says what matters,
@@ -61,16 +79,18 @@ def main(argv: list[str]) -> int:
         loaded = json.loads(source.read_text(encoding="utf-8"))
         if not isinstance(loaded, dict):
             raise ValueError(f"{source} holds no JSON object")
-        settings = None if args.state else validate_configuration(loaded, catalog)
+        databases = None if args.state else databases_of(validate_configuration(loaded, catalog))
     except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
         print(f"{'State' if args.state else 'Configuration'}: {error}", file=sys.stderr)
         return EXIT_UNUSABLE_INPUT
     if args.state:
-        print(explain_state(loaded, catalog))
+        print(explain(loaded, catalog))
         return EXIT_SYNCABLE
-    report = examine(settings, catalog, loaded)
+    report = examine_databases(databases, catalog, loaded)
     print(
-        json.dumps(report.to_json(), indent=2, ensure_ascii=False) if args.json else render(report)
+        json.dumps(report.to_json(), indent=2, ensure_ascii=False)
+        if args.json
+        else render_databases(report)
     )
     return EXIT_SYNCABLE if report.syncable else EXIT_NOT_SYNCABLE
 

@@ -5,7 +5,8 @@ precision, envelope), and the connector's behaviour depends on each. These check
 plain words, through the connector's own client, catalogue and queries (paging.page_query), so
 that what the doctor sees is what a sync would see. Every request is bounded (a few records, ids
 only, one page of batch_size), and no check starts once DOCTOR_BUDGET_SECONDS have passed, so
-the report comes within a minute however large the database is.
+the report comes within a minute however large the database is (a minute per database, when a
+configuration names several: each is checked as a configuration naming it alone would be).
 
 The report never holds the password or the token: the client keeps both in request headers, and
 the report is built only from answers, timings and the connector's own error messages.
@@ -24,6 +25,7 @@ from datetime import datetime, timezone
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import PROMPT_POLICY, ActClient, Cost, Page, RequestStats
 from act_connector.config import MAX_BATCH_SIZE, Settings, unknown_keys
+from act_connector.databases import Database
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
 from act_connector.metadata import for_this_server
@@ -136,6 +138,44 @@ class ServerReport:
 
     def to_json(self) -> dict:
         return {**asdict(self), "syncable": self.syncable, "secrets": SECRETS_NOTE}
+
+
+@dataclass
+class ConnectionReport:
+    """The doctor's report of a configuration that names several databases: one ServerReport
+    per database, each checked as a configuration naming it alone would be."""
+
+    act_url: str
+    username: str
+    databases: dict[str, ServerReport]
+
+    @property
+    def syncable(self) -> bool:
+        return all(report.syncable for report in self.databases.values())
+
+    def to_json(self) -> dict:
+        return {
+            "act_url": self.act_url,
+            "username": self.username,
+            "databases": {name: report.to_json() for name, report in self.databases.items()},
+            "syncable": self.syncable,
+            "secrets": SECRETS_NOTE,
+        }
+
+
+def examine_databases(
+    databases: list[Database], catalog: Catalog, configuration: dict
+) -> ServerReport | ConnectionReport:
+    """The report of one database as examine's, or of several, each examined in turn (each
+    within DOCTOR_BUDGET_SECONDS of its own)."""
+    if len(databases) == 1:
+        return examine(databases[0].settings, catalog, configuration)
+    settings = databases[0].settings
+    return ConnectionReport(
+        settings.base_url,
+        settings.username,
+        {db.name: examine(db.settings, catalog, configuration) for db in databases},
+    )
 
 
 def examine(settings: Settings, catalog: Catalog, configuration: dict) -> ServerReport:
@@ -750,6 +790,26 @@ FINDING_LABELS = (
 )
 LABEL_WIDTH = 16
 REPORT_WIDTH = 99
+
+
+def render_databases(report: ServerReport | ConnectionReport) -> str:
+    """The report in plain words: one database's as render's, or each database's in turn and a
+    verdict on them all."""
+    if isinstance(report, ServerReport):
+        return render(report)
+    parts = [render(database) for database in report.databases.values()]
+    failing = [name for name, database in report.databases.items() if not database.syncable]
+    verdict = (
+        f"Verdict on the {len(parts)} databases: each can be synced with this configuration."
+        if not failing
+        else f"Verdict on the {len(parts)} databases: {', '.join(failing)} cannot be synced "
+        "with this configuration (see each above); the others sync, and the sync fails naming "
+        "these."
+    )
+    rule = "-" * REPORT_WIDTH
+    return (
+        f"\n{rule}\n".join(parts) + f"\n{rule}\n" + "\n".join(textwrap.wrap(verdict, REPORT_WIDTH))
+    )
 
 
 def render(report: ServerReport) -> str:
