@@ -177,7 +177,7 @@ def test_tokens_expire_and_can_be_quoted(server):
     assert quoted.startswith('"') and quoted.endswith('"') and quoted.count(".") == 2
     bearer = {"Authorization": "Bearer " + quoted.strip('"')}
     assert get(f"{server.base_url}/api/contacts?$top=1", bearer)[0] == 200
-    time.sleep(0.3)
+    server.advance_clock(0.3)
     assert get(f"{server.base_url}/api/contacts?$top=1", bearer)[0] == 401
 
 
@@ -327,6 +327,30 @@ def test_the_clock_offset_moves_the_date_header_and_new_stamps(server):
     edited = server.store.edit("contacts", 1)[0]
     stamp = server.store.tables["contacts"][edited]["edited"]
     assert -605 < moment(stamp) / 1e7 - time.time() < -595
+
+
+def test_the_clock_a_test_moves_moves_the_date_header_and_new_stamps(server):
+    """Moved on instead of sleeping: the server answers as if the time had passed."""
+    server.advance_clock(3600)
+    skew = parsedate_to_datetime(dict(raw_headers(server, "authorize"))["Date"]).timestamp()
+    assert 3595 < skew - time.time() < 3605
+    edited = server.store.edit("contacts", 1)[0]
+    stamp = moment(server.store.tables["contacts"][edited]["edited"]) / 1e7
+    assert 3595 < stamp - time.time() < 3605
+    with pytest.raises(ValueError, match="forward only"):
+        server.advance_clock(-1)
+
+
+def test_another_process_moves_the_clock_through_the_control_api(server):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/_emulator/clock",
+        method="POST",
+        data=json.dumps({"advance": 90}).encode(),
+    )
+    with urllib.request.urlopen(request) as response:
+        assert json.loads(response.read()) == {"moved": 90}
+    skew = parsedate_to_datetime(dict(raw_headers(server, "authorize"))["Date"]).timestamp()
+    assert 85 < skew - time.time() < 95
 
 
 def test_authorize_throttling_hits_the_first_call_then_every_nth(server):

@@ -5,8 +5,6 @@ row encoded by the SDK's own encoder) against the emulator over real HTTP, with 
 settings on, and compares every row with the emulator's truth.
 """
 
-import time
-
 import pytest
 import responses
 
@@ -155,7 +153,7 @@ def churn_with_lagging_stamps(server, catalog, lookback: str):
         server, catalog, tables="contacts", batch_size="10", lookback_minutes=lookback
     )
     server.configure(churn_edits=0, lagging_edits=0)
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    server.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     state = operations.checkpoints[-1]
     sync(
         server,
