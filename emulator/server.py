@@ -197,11 +197,13 @@ class Clock:
 
     def __init__(self):
         self.moved = 0.0  # seconds added to the real clock so far
+        self._lock = threading.Lock()  # a client's threads may each move it
 
     def advance(self, seconds: float) -> None:
         if seconds < 0:
             raise ValueError(f"the clock moves forward only, not by {seconds} s")
-        self.moved += seconds
+        with self._lock:
+            self.moved += seconds
 
     def time_ns(self) -> int:
         return time.time_ns() + int(self.moved * 1e9)

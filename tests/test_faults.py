@@ -11,7 +11,7 @@ import responses
 from act_connector.config import validate_configuration
 from act_connector.sync import run_sync
 from emulator.server import ActEmulator
-from tests.conftest import emulator_configuration
+from tests.conftest import emulator_configuration, hand_on_pauses
 from tests.e2e.harness import differences, emitted_rows
 from tests.helpers import RecordingOperations, as_in_a_new_process, configuration
 
@@ -44,8 +44,9 @@ def warnings_of(operations) -> list[str]:
     return [event[1] for event in operations.events if event[0] == "warning"]
 
 
-def test_a_429_on_authorize_first_and_on_renewal(server, catalog):
+def test_a_429_on_authorize_first_and_on_renewal(server, catalog, monkeypatch):
     server.configure(authorize_throttle_every=2, token_ttl=0.3, delay=0.1)
+    hand_on_pauses(monkeypatch, server.advance_clock)  # each wait passes on the server's clock
     operations, summary = sync(server, catalog, tables="contacts", batch_size="20")
     assert_landed(server, operations, ["contacts"])
     assert server.stats["authorize_requests"] >= 4  # throttled, then renewed and throttled again
