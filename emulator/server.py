@@ -25,6 +25,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from act_connector.catalog import load_catalog
 from emulator.data import Generator, generate, new_record
 from emulator.odata import ODataError, Query, moment
 from emulator.related import CUSTOM_TABLE
@@ -61,35 +62,22 @@ ENTITIES = {
     "recurring_activities": "Activities.ActivitySeries",
     f"custom_{CUSTOM_TABLE}": "CustomEntity",
 }
+# The connector's catalogue (fields.json) names each table's paths and how it is read: the
+# emulator serves what it declares, and models only what differs between Act! builds.
+CATALOG = load_catalog()
+# Where every build serves a table: a table of the catalogue with a single path (lower-case:
+# routing ignores case), and the custom table.
 COMMON_PATHS = {
-    "contacts": "contacts",
-    "companies": "companies",
-    "opportunities": "opportunities",
-    "products": "products",
-    "groups": "groups",
-    "notes": "notes",
-    "history": "history",
-    "users": "users",
-    "opportunities/processes": "opportunity_processes",
-    "opportunities/stages": "opportunity_stages",
-    "metadata/fields": "fields",
-    "metadata/entities": "entities",
-    "recurring-tasks": "recurring_activities",
+    **{
+        spec.paths[0].lower(): name
+        for name, spec in CATALOG.tables.items()
+        if spec.read in ("keyset", "whole") and len(spec.paths) == 1
+    },
     f"custom/entities/{CUSTOM_TABLE}": f"custom_{CUSTOM_TABLE}",
 }
 # Paths that take no query ("Get all users", "Gets all task types"): served whole, whatever the
 # query or page cap.
-WHOLE = frozenset(
-    {
-        "activity_types",
-        "users",
-        "opportunity_processes",
-        "opportunity_stages",
-        "history_types",
-        "fields",
-        "entities",
-    }
-)
+WHOLE = frozenset(name for name, spec in CATALOG.tables.items() if spec.read == "whole")
 # Records served per parent record: (parent's path, child path) -> the table they come from.
 SCOPED = {
     ("opportunities", "products"): "opportunity_products",

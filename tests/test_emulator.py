@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from emulator.odata import ODataError, Query, moment
-from emulator.server import ActEmulator, kinds
+from emulator.server import BUILDS, ActEmulator, kinds
 from tests.e2e.harness import wait_for
 from tests.helpers import bulk_import
 
@@ -207,6 +207,13 @@ def test_page_cap_envelope_and_control_api(server):
     truth = json.loads(get(f"http://127.0.0.1:{server.port}/_emulator/truth/contacts")[2])
     assert len(truth) == 42 and set(created) <= {r["id"] for r in truth}
     assert server.stats["requests"] == requests  # a test's own look is no client's request
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+def test_every_build_serves_each_table_at_one_of_its_catalogue_paths(catalog, build):
+    for name, spec in catalog.tables.items():
+        if spec.read in ("keyset", "whole"):
+            assert name in {BUILDS[build].get(path.lower()) for path in spec.paths}, name
 
 
 def test_data_is_deterministic_and_awkward():
