@@ -165,8 +165,9 @@ _UNFIT = object()  # a row's placeholder for a value that did not fit, until it 
 class Flattener:
     """Flattens the records of one table, coercing each declared column to its type."""
 
-    def __init__(self, columns: dict[str, str]):
+    def __init__(self, columns: dict[str, str], omit: tuple[str, ...] = ()):
         self._kinds = columns
+        self._omit = omit  # names a record's flattening makes that no row keeps
         self._declared = frozenset(columns)
         self._coercers = {
             name: COERCERS[kind] for name, kind in columns.items() if kind in COERCERS
@@ -183,6 +184,8 @@ class Flattener:
             if out[name] is _UNFIT:
                 out[name] = None
                 self.unfit[name] += 1
+        for name in self._omit:
+            out.pop(name, None)
         return out
 
     def _fit_into(self, out: dict, prefix: str, nested: dict, unfit: list[str]) -> None:

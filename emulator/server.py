@@ -75,9 +75,13 @@ COMMON_PATHS = {
     },
     f"custom/entities/{CUSTOM_TABLE}": f"custom_{CUSTOM_TABLE}",
 }
-# Paths that take no query ("Get all users", "Gets all task types"): served whole, whatever the
-# query or page cap.
+# The tables the catalogue reads whole: their paths take no query ("Get all users", "Gets all
+# task types") and are served whole, whatever the query or page cap, but for QUERYABLE's.
 WHOLE = frozenset(name for name, spec in CATALOG.tables.items() if spec.read == "whole")
+# Tables read whole whose path still takes an OData query, and so is paged and capped like any
+# collection: the vendor's definition says "matching an (optional) OData query" of
+# /api/metadata/fields; of users, task and history types it says "Gets all".
+QUERYABLE = frozenset({"fields"})
 # Records served per parent record: (parent's path, child path) -> the table they come from.
 SCOPED = {
     ("opportunities", "products"): "opportunity_products",
@@ -251,21 +255,26 @@ class Store:
                 return [json.dumps(_project(r, query.select), ensure_ascii=False) for r in records]
             return [self._text(table, r) for r in records]
 
-    def scoped(self, parent: str, parent_id: str, child: str) -> list[str] | None:
-        """The JSON texts of the records a parent-scoped path serves, or None when the parent
-        does not exist: a line item's opportunityID, a member's group, a contact's company."""
+    def scoped(self, parent: str, parent_id: str, child: str, query: Query) -> list[str] | None:
+        """The JSON texts of the records a parent-scoped path serves that the query selects, or
+        None when the parent does not exist: a line item's opportunityID, a member's group, a
+        contact's company. Act! takes an OData query on these lists like on any collection."""
         with self.lock:
             if parent_id not in self.tables[parent]:
                 return None
             if (parent, child) == ("opportunities", "products"):
-                rows = self._children("opportunity_products", "opportunityID").get(parent_id, [])
-                return [self._text("opportunity_products", r) for r in rows]
-            if parent == "groups":
+                table = "opportunity_products"
+                rows = self._children(table, "opportunityID").get(parent_id, [])
+            elif parent == "groups":
+                table = "contacts"
                 links = self._children("group_contacts", "groupID").get(parent_id, [])
                 members = [self.tables["contacts"].get(link["contactID"]) for link in links]
-                return [self._text("contacts", r) for r in members if r]
-            rows = self._children("contacts", "companyID").get(parent_id, [])
-            return [self._text("contacts", r) for r in rows]
+                rows = [member for member in members if member]
+            else:
+                table = "contacts"
+                rows = self._children("contacts", "companyID").get(parent_id, [])
+            ordered = sorted(rows, key=query.sort_key) if query.orderby else rows
+            return [self._text(table, record) for record in query.run(ordered, None)]
 
     def _children(self, table: str, key: str) -> dict[str, list[dict]]:
         """A table's records by the parent id in `key`, kept until the table changes."""
@@ -698,8 +707,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route.startswith("api/"):
             table = BUILDS[emulator.settings.build].get(route[4:])
             parts = route[4:].split("/")
+            params = dict(parse_qsl(url.query, keep_blank_values=True))
             if table is None and len(parts) == 3 and (parts[0], parts[2]) in SCOPED:
-                return self._collection(SCOPED[(parts[0], parts[2])], {}, "/".join(parts))
+                return self._collection(SCOPED[(parts[0], parts[2])], params, "/".join(parts))
             if table is None:
                 return self._json(
                     404,
@@ -708,7 +718,7 @@ class _Handler(BaseHTTPRequestHandler):
                         f"'{self.path}'."
                     },
                 )
-            return self._collection(table, dict(parse_qsl(url.query, keep_blank_values=True)))
+            return self._collection(table, params)
         return self._send(404)
 
     def _authorize(self):
@@ -787,11 +797,12 @@ class _Handler(BaseHTTPRequestHandler):
         store = emulator.store
         with emulator.serving():
             try:
-                if scope:  # a parent's records: served whole, as Act! serves them
-                    texts = store.scoped(*_scope_parts(scope))
+                if scope:  # a parent's records
+                    query = self._query(table, params, number)
+                    texts = store.scoped(*_scope_parts(scope), query)
                     if texts is None:
                         return self._json(404, {"message": f"No record matches '{scope}'."})
-                elif table in WHOLE:
+                elif table in WHOLE and table not in QUERYABLE:
                     texts = store.page(table, Query({}, {}, ENTITIES[table]))
                 else:
                     texts = store.page(table, self._query(table, params, number))
