@@ -685,7 +685,7 @@ def test_a_real_syncs_state_explained_for_every_kind_of_table(emulator, tmp_path
         "position, edit time or look-back of its own."
     )
     assert (  # tables the configuration did not choose are not said to be read from scratch
-        "Not synced unless the configuration's tables names them, and nothing saved: groups, "
+        "Not synced unless the configuration's tables names them, and nothing saved: "
         "notes, history, recurring_activities, note_contacts, note_companies, note_groups, "
         "note_opportunities, history_contacts, history_companies, history_groups, "
         "history_opportunities. The first sync that does reads each from scratch (a link "
