@@ -30,10 +30,11 @@ connector-dir: $(VENV)/.installed
 test: lint
 	$(RUN_ENV) $(BIN)/python -m pytest
 
-# The edit-and-test loop: every test but the end-to-end ones (tests/e2e, minutes of real
-# `fivetran debug` runs), in under a minute. `make test` and CI run them all, with the linter.
+# The edit-and-test loop: every test but the end-to-end ones (marked e2e: tests/e2e and the
+# demo's, minutes of real `fivetran debug` runs), in under a minute. `make test` and CI run them
+# all, with the linter.
 test-fast: $(VENV)/.installed
-	$(RUN_ENV) $(BIN)/python -m pytest --ignore=tests/e2e
+	$(RUN_ENV) $(BIN)/python -m pytest -m "not e2e"
 
 # The whole suite on the oldest Python the connector supports (Fivetran deploys 3.10 to 3.14),
 # whose datetime parsing is the strictest. Not part of `make test`: it needs a python3.10.
