@@ -109,15 +109,15 @@ class Setting:
 
     key: str
     label: str  # the setup form's
-    # Reads the text (the default's where the value is empty) into the value; a bad one raises a
-    # ConfigurationError naming the key. Each reads the text as given (a password keeps its
-    # spaces) and strips what it may.
+    # Reads (key, text) into the value, the default's text where the value is empty; a bad one
+    # raises a ConfigurationError naming the key. Each takes the text as given (a password keeps
+    # its spaces) and strips what it may.
     parse: Callable[[str, str], object]
     description: str  # the setup form's help, under the field; may hold the marks above
     meaning: str  # the README's configuration table's
     required: bool = False
     default: str = ""  # the text an empty value stands for
-    kind: str = TEXT
+    kind: str = TEXT  # TEXT, SECRET or CHOICE
     choices: tuple[Choice, ...] = ()
     example: str = ""  # the form's placeholder where the default is none (may hold the marks)
     default_words: str = ""  # the README's default, where its text says nothing ("80 / 443")
@@ -125,6 +125,7 @@ class Setting:
     field: str = ""
 
     def value(self, configuration: dict) -> object:
+        """What the configuration gives this setting: its value read, or its default's."""
         given = configuration.get(self.key, "")
         return self.parse(self.key, given if given.strip() else self.default)
 
