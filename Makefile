@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 run_env = PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(1)/bin:$(PATH)" DO_NOT_TRACK=1
 RUN_ENV := $(call run_env,$(VENV))
 
-.PHONY: demo connector-dir test test-py310 lint bench clean
+.PHONY: demo connector-dir test test-fast test-py310 lint bench clean
 
 # One recipe builds each virtual environment, with the interpreter set for it below.
 $(VENV)/.installed: VENV_PYTHON = $(PYTHON)
@@ -29,6 +29,12 @@ connector-dir: $(VENV)/.installed
 
 test: lint
 	$(RUN_ENV) $(BIN)/python -m pytest
+
+# The edit-and-test loop: every test but the end-to-end ones (marked e2e: tests/e2e and the
+# demo's, minutes of real `fivetran debug` runs), in under a minute. `make test` and CI run them
+# all, with the linter.
+test-fast: $(VENV)/.installed
+	$(RUN_ENV) $(BIN)/python -m pytest -m "not e2e"
 
 # The whole suite on the oldest Python the connector supports (Fivetran deploys 3.10 to 3.14),
 # whose datetime parsing is the strictest. Not part of `make test`: it needs a python3.10.

@@ -12,7 +12,7 @@ from fivetran_connector_sdk import ConfigurationForm, Test, form_field
 from fivetran_connector_sdk import Logging as log
 
 from act_connector import config
-from act_connector.catalog import load_catalog
+from act_connector.catalog import Catalog, load_catalog
 from act_connector.client import PROMPT_POLICY, ActClient
 from act_connector.databases import databases_of
 from act_connector.discovery import first_page, sync_until
@@ -29,175 +29,37 @@ SETUP_TEST_POLICY = PROMPT_POLICY
 
 
 def configuration_form() -> ConfigurationForm:
+    """The setup form: a field for each declared setting, in order, and the connection test."""
     catalog = load_catalog()
-    text, secret = form_field.TextField.plain_text, form_field.TextField.password
     form = ConfigurationForm()
-    form.add_field(
-        _dropdown(
-            "protocol",
-            "Protocol",
-            [("https", "HTTPS", "Act! cloud and most servers"),
-             ("http", "HTTP", "A self-hosted server on a LAN")],
-            "How to reach the Act! Web API.",
-            required=True,
-        )
-    )  # fmt: skip
-    fields = [
-        (
-            "hostname",
-            "Host name",
-            text,
-            True,
-            "apius.act.com",
-            "Host name or IP address of the Act! Web API server, without http:// or a path.",
-        ),
-        (
-            "port",
-            "Port",
-            text,
-            False,
-            "443",
-            "Optional. Leave empty for 80 (HTTP) or 443 (HTTPS).",
-        ),
-        (
-            "api_path",
-            "API path",
-            text,
-            True,
-            "/act.web.api",
-            "Path of the Web API on the server: /act.web.api, or /{customer}-api/act.web.api.",
-        ),
-        (
-            "username",
-            "User name",
-            text,
-            True,
-            "John Hollo",
-            "The Act! user's display name, spaces included. The user needs 'Web API Access'.",
-        ),
-        ("password", "Password", secret, True, None, "The Act! user's password."),
-        (
-            "database_name",
-            "Database name",
-            text,
-            True,
-            "ActDemo",
-            "The Act! database to sync (sent as the Act-Database-Name header), or several "
-            "separated by commas, each synced to a schema of its own.",
-        ),
-        (
-            "tables",
-            "Tables",
-            text,
-            False,
-            ",".join(catalog.default_tables),
-            "Optional. Comma-separated tables to sync; empty syncs the default ones and every "
-            "custom table. Available: "
-            + ", ".join(catalog.tables)
-            + ", custom_<name> for each custom table.",
-        ),
-        (
-            "default_start_date",
-            "Start date",
-            text,
-            False,
-            config.DEFAULT_START_DATE,
-            "Optional. ISO 8601; the first sync reads records edited from then on.",
-        ),
-        (
-            "batch_size",
-            "Page size",
-            text,
-            False,
-            str(config.DEFAULT_BATCH_SIZE),
-            "Optional. Records asked for per request ($top); the server may send fewer.",
-        ),
-        (
-            "rate_limit_pause",
-            "Throttle pause (seconds)",
-            text,
-            False,
-            str(config.DEFAULT_RATE_LIMIT_PAUSE),
-            "Optional. Pause between requests once Act! has throttled this sync; none before.",
-        ),
-        (
-            "request_timeout_seconds",
-            "Request timeout (seconds)",
-            text,
-            False,
-            f"{config.DEFAULT_REQUEST_TIMEOUT:g}",
-            "Optional. A request that takes longer is retried.",
-        ),
-        (
-            "lookback_minutes",
-            "Look-back window (minutes)",
-            text,
-            False,
-            str(config.DEFAULT_LOOKBACK_MINUTES),
-            "Optional. Each sync re-reads records edited this long before the last one seen.",
-        ),
-        (
-            "reconcile_interval_hours",
-            "Reconciliation interval (hours)",
-            text,
-            False,
-            str(config.DEFAULT_RECONCILE_INTERVAL_HOURS),
-            "Optional. How often to compare each table with Act! to catch deleted records and "
-            "records stamped in the past; 0 on every sync, 'off' never.",
-        ),
-        (
-            "membership_interval_hours",
-            "Membership interval (hours)",
-            text,
-            False,
-            str(config.DEFAULT_MEMBERSHIP_INTERVAL_HOURS),
-            "Optional. How often to read again who is in each group and company (a request "
-            "per group or company); 0 on every sync.",
-        ),
-        (
-            "ca_bundle",
-            "CA certificate",
-            text,
-            False,
-            config.PEM_MARKER,
-            "Optional. PEM certificate (or file path) of a server with its own certificate.",
-        ),
-    ]
-    for name, label, kind, required, placeholder, description in fields:
-        form.add_field(
-            form_field.TextField(
-                name,
-                label,
-                kind,
-                description=description,
-                required=required,
-                placeholder=placeholder,
-            )
-        )
-    # A dropdown, not a toggle: a toggle nobody touched might arrive as "false" and turn
-    # certificate checks off; an unset dropdown arrives empty, which means "true".
-    form.add_field(
-        _dropdown(
-            "verify_tls",
-            "Verify TLS certificate",
-            [("true", "Yes", "Recommended; the default"),
-             ("false", "No", "Only to test a self-signed server")],
-            "Optional, yes by default. Prefer giving the server's CA certificate.",
-            required=False,
-        )
-    )  # fmt: skip
+    for setting in config.SETTINGS:
+        form.add_field(_field(setting, catalog))
     form.add_test(label="Connect to Act!", func=connect_to_act)
     return form
 
 
-def _dropdown(name, label, options, description, required):
-    """A dropdown of (value, label, description) options."""
-    return form_field.DropdownField(
-        name,
-        label,
-        fields=[form_field.DropdownFieldParam(*option) for option in options],
+def _field(setting: config.Setting, catalog: Catalog):
+    """The form's field for a setting: a dropdown of its choices, or a text field."""
+    description = config.with_catalog(setting.description, catalog)
+    if setting.kind == config.CHOICE:
+        return form_field.DropdownField(
+            setting.key,
+            setting.label,
+            fields=[
+                form_field.DropdownFieldParam(choice.value, choice.label, choice.description)
+                for choice in setting.choices
+            ],
+            description=description,
+            required=setting.required,
+        )
+    secret = setting.kind == config.SECRET
+    return form_field.TextField(
+        setting.key,
+        setting.label,
+        form_field.TextField.password if secret else form_field.TextField.plain_text,
         description=description,
-        required=required,
+        required=setting.required,
+        placeholder=config.with_catalog(setting.example or setting.default, catalog) or None,
     )
 
 

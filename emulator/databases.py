@@ -37,7 +37,7 @@ def add_database(
     """Adds a database named `name` to the server, its records from `seed`; returns its store."""
     data = generate(seed, sizes or {})
     VARIANTS[variant](data, Generator(seed + VARIANT_STREAM))
-    store = Store(data, seed, emulator.settings)
+    store = Store(data, seed, emulator.settings, emulator.clock)  # one server, one clock
     emulator.databases[name] = store
     return store
 

@@ -1,7 +1,11 @@
+import threading
+from collections.abc import Callable
+
 import pytest
 from fivetran_connector_sdk import Logging
 
 from act_connector.catalog import load_catalog
+from act_connector.client import ActClient
 from emulator.server import ActEmulator
 from tests.helpers import as_in_a_new_process
 
@@ -27,11 +31,35 @@ def catalog():
     return load_catalog()
 
 
+class Unwaited:
+    """A request's stop event whose waits are handed on, not waited: each returns at once,
+    saying whether the request was stopped (which still ends it as a wait would)."""
+
+    def __init__(self, stop: threading.Event, on_pause: Callable[[float], None]):
+        self.stop, self.on_pause = stop, on_pause
+
+    def wait(self, seconds: float) -> bool:
+        self.on_pause(seconds)
+        return self.stop.is_set()
+
+
+def hand_on_pauses(monkeypatch, on_pause: Callable[[float], None]) -> None:
+    """The client's pauses (its sleeps, and its waits on a request's stop event, which a page
+    fetched ahead waits on) go to on_pause instead of being waited out; they count as before."""
+    monkeypatch.setattr("act_connector.client.time.sleep", on_pause)
+    pause = ActClient._pause
+
+    def handed_on(client, table, seconds, stop=None):
+        pause(client, table, seconds, None if stop is None else Unwaited(stop, on_pause))
+
+    monkeypatch.setattr(ActClient, "_pause", handed_on)
+
+
 @pytest.fixture
 def no_sleep(monkeypatch):
-    """Records the sleeps the client asks for instead of sleeping."""
+    """Records the pauses the client asks for instead of waiting them out."""
     slept: list[float] = []
-    monkeypatch.setattr("act_connector.client.time.sleep", slept.append)
+    hand_on_pauses(monkeypatch, slept.append)
     return slept
 
 

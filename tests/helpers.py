@@ -25,34 +25,22 @@ BASE_CONFIGURATION = {
     "database_name": "ActDemo",
 }
 BASE_URL = "http://act.test/act.web.api"
-# The tables synced when the configuration chooses none.
-DEFAULT_TABLES = (
-    "contacts",
-    "companies",
-    "opportunities",
-    "activities",
-    "activity_types",
-    "products",
-    "groups",
-    "users",
-    "opportunity_processes",
-    "opportunity_stages",
-    "history_types",
-    "fields",
-    "entities",
-)
-# The tables read per parent record, synced by default (fields.json's order, after the above).
-DEFAULT_PER_PARENT = ("opportunity_products", "group_contacts", "company_contacts")
-# The link tables synced by default: those of the default tables' embedded arrays.
-DEFAULT_LINKS = (
-    "opportunity_contacts",
-    "opportunity_companies",
-    "opportunity_groups",
-    "activity_contacts",
-    "activity_companies",
-    "activity_groups",
-    "activity_opportunities",
-)
+CATALOG = load_catalog()
+
+
+def _default_tables(*reads: str) -> tuple[str, ...]:
+    """The tables read in one of these ways that are synced when the configuration chooses none,
+    in fields.json's order."""
+    return tuple(
+        name for name, spec in CATALOG.tables.items() if spec.default and spec.read in reads
+    )
+
+
+# The tables synced when the configuration chooses none: those read on their own, those read per
+# parent record, and the link tables (of the default tables' embedded arrays).
+DEFAULT_TABLES = _default_tables("keyset", "whole")
+DEFAULT_PER_PARENT = _default_tables("per_parent")
+DEFAULT_LINKS = _default_tables("links")
 
 
 def configuration(**changes: str) -> dict:
@@ -70,7 +58,7 @@ def sdk_column_types() -> dict[str, dict]:
     """Each table's declared columns as the SDK's encoder takes them."""
     return {
         name: {column: DataType[kind] for column, kind in table.columns.items()}
-        for name, table in load_catalog().tables.items()
+        for name, table in CATALOG.tables.items()
     }
 
 

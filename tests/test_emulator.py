@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from emulator.odata import ODataError, Query, moment
-from emulator.server import ActEmulator, kinds
+from emulator.server import BUILDS, ActEmulator, kinds
 from tests.e2e.harness import wait_for
 from tests.helpers import bulk_import
 
@@ -177,7 +177,7 @@ def test_tokens_expire_and_can_be_quoted(server):
     assert quoted.startswith('"') and quoted.endswith('"') and quoted.count(".") == 2
     bearer = {"Authorization": "Bearer " + quoted.strip('"')}
     assert get(f"{server.base_url}/api/contacts?$top=1", bearer)[0] == 200
-    time.sleep(0.3)
+    server.advance_clock(0.3)
     assert get(f"{server.base_url}/api/contacts?$top=1", bearer)[0] == 401
 
 
@@ -207,6 +207,13 @@ def test_page_cap_envelope_and_control_api(server):
     truth = json.loads(get(f"http://127.0.0.1:{server.port}/_emulator/truth/contacts")[2])
     assert len(truth) == 42 and set(created) <= {r["id"] for r in truth}
     assert server.stats["requests"] == requests  # a test's own look is no client's request
+
+
+@pytest.mark.parametrize("build", sorted(BUILDS))
+def test_every_build_serves_each_table_at_one_of_its_catalogue_paths(catalog, build):
+    for name, spec in catalog.tables.items():
+        if spec.read in ("keyset", "whole"):
+            assert name in {BUILDS[build].get(path.lower()) for path in spec.paths}, name
 
 
 def test_data_is_deterministic_and_awkward():
@@ -327,6 +334,30 @@ def test_the_clock_offset_moves_the_date_header_and_new_stamps(server):
     edited = server.store.edit("contacts", 1)[0]
     stamp = server.store.tables["contacts"][edited]["edited"]
     assert -605 < moment(stamp) / 1e7 - time.time() < -595
+
+
+def test_the_clock_a_test_moves_moves_the_date_header_and_new_stamps(server):
+    """Moved on instead of sleeping: the server answers as if the time had passed."""
+    server.advance_clock(3600)
+    skew = parsedate_to_datetime(dict(raw_headers(server, "authorize"))["Date"]).timestamp()
+    assert 3595 < skew - time.time() < 3605
+    edited = server.store.edit("contacts", 1)[0]
+    stamp = moment(server.store.tables["contacts"][edited]["edited"]) / 1e7
+    assert 3595 < stamp - time.time() < 3605
+    with pytest.raises(ValueError, match="forward only"):
+        server.advance_clock(-1)
+
+
+def test_another_process_moves_the_clock_through_the_control_api(server):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}/_emulator/clock",
+        method="POST",
+        data=json.dumps({"advance": 90}).encode(),
+    )
+    with urllib.request.urlopen(request) as response:
+        assert json.loads(response.read()) == {"moved": 90}
+    skew = parsedate_to_datetime(dict(raw_headers(server, "authorize"))["Date"]).timestamp()
+    assert 85 < skew - time.time() < 95
 
 
 def test_authorize_throttling_hits_the_first_call_then_every_nth(server):

@@ -5,8 +5,6 @@ row encoded by the SDK's own encoder) against the emulator over real HTTP, with 
 settings on, and compares every row with the emulator's truth.
 """
 
-import time
-
 import pytest
 import responses
 from fivetran_connector_sdk_core.renaming import redshift_safe
@@ -14,7 +12,7 @@ from fivetran_connector_sdk_core.renaming import redshift_safe
 from act_connector.config import validate_configuration
 from act_connector.sync import run_sync
 from emulator.server import ActEmulator
-from tests.conftest import emulator_configuration
+from tests.conftest import emulator_configuration, hand_on_pauses
 from tests.e2e.harness import differences, emitted_rows
 from tests.helpers import RecordingOperations, as_in_a_new_process, configuration
 
@@ -47,8 +45,9 @@ def warnings_of(operations) -> list[str]:
     return [event[1] for event in operations.events if event[0] == "warning"]
 
 
-def test_a_429_on_authorize_first_and_on_renewal(server, catalog):
+def test_a_429_on_authorize_first_and_on_renewal(server, catalog, monkeypatch):
     server.configure(authorize_throttle_every=2, token_ttl=0.3, delay=0.1)
+    hand_on_pauses(monkeypatch, server.advance_clock)  # each wait passes on the server's clock
     operations, summary = sync(server, catalog, tables="contacts", batch_size="20")
     assert_landed(server, operations, ["contacts"])
     assert server.stats["authorize_requests"] >= 4  # throttled, then renewed and throttled again
@@ -158,7 +157,7 @@ def churn_with_lagging_stamps(server, catalog, lookback: str):
         server, catalog, tables="contacts", batch_size="10", lookback_minutes=lookback
     )
     server.configure(churn_edits=0, lagging_edits=0)
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    server.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     state = operations.checkpoints[-1]
     sync(
         server,

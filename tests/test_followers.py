@@ -3,8 +3,6 @@ sync fails part way, a parent is read from scratch; the destination still ends a
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from act_connector.config import validate_configuration
@@ -54,10 +52,10 @@ def test_a_follower_left_out_of_a_sync_catches_up_when_chosen_again(emulator, ca
     record["contacts"] = record["contacts"][1:]
     store.edit("opportunities", ids=[record["id"]])
     store.delete("opportunity_products", ids=[store.truth("opportunity_products")[0]["id"]])
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     without = ",".join(name for name in BOTH.split(",") if name != left_out)
     state = sync_into(emulator, catalog, destination, state, tables=without, lookback_minutes="0")
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     sync_into(emulator, catalog, destination, state, tables=BOTH, lookback_minutes="0")
     assert_followers_as_act_has_them(destination, store)
 
@@ -92,7 +90,7 @@ def test_a_line_item_lost_before_a_failed_sync_is_deleted(
     state = sync_into(emulator, catalog, destination, **tables)
     lost = store.truth("opportunity_products")[0]["id"]
     store.delete("opportunity_products", ids=[lost])  # moves its opportunity's edit time
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
 
     def refused(self, table, path, after, stop=None):
         raise ActHttpError(table.name, 503, path, "Service Unavailable")
@@ -103,7 +101,7 @@ def test_a_line_item_lost_before_a_failed_sync_is_deleted(
             sync_into(
                 emulator, catalog, destination, state, reconcile_interval_hours="0", **tables
             )
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     sync_into(emulator, catalog, destination, destination.checkpoints[-1], **tables)
     assert lost not in destination.live("opportunity_products")
     assert set(destination.live("opportunity_products")) == line_items(store)
@@ -138,9 +136,9 @@ def test_a_follower_left_out_while_its_parent_stood_still_resumes_as_it_was(emul
     every = "contacts,opportunities,opportunity_contacts"
     settings = {"lookback_minutes": "0", "reconcile_interval_hours": "off"}
     state = sync_into(emulator, catalog, destination, tables=every, **settings)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     store.edit("contacts", ids=[next(iter(store.tables["contacts"]))])
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     state = sync_into(
         emulator, catalog, destination, state, tables="contacts,opportunities", **settings
     )

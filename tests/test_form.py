@@ -26,6 +26,12 @@ def test_the_form_offers_every_setting():
         assert fields[name].description.startswith("Optional"), name
 
 
+def test_the_form_names_the_catalogues_tables(catalog):
+    fields = {field.name: field for field in configuration_form().to_response().fields}
+    assert f"Available: {', '.join(catalog.tables)}, custom_<name>" in fields["tables"].description
+    assert fields["tables"].placeholder == ",".join(catalog.default_tables)
+
+
 def test_the_form_registers_the_connection_test():
     tests = configuration_form().to_response().tests
     assert [(t.name, t.label) for t in tests] == [("connect_to_act", "Connect to Act!")]

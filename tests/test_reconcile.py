@@ -1,6 +1,5 @@
 """Reconciliation: deletions and records stamped in the past, caught without a re-sync."""
 
-import time
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -87,12 +86,12 @@ class Syncs:
 
     def before_cursor(self, table: str, days: float) -> float:
         """`ago` (seconds before now) for a stamp `days` before the table's saved cursor."""
-        now = datetime.now(timezone.utc)
+        now = datetime.fromtimestamp(self.emulator.server_now(), timezone.utc)
         return (now - self.cursor(table)).total_seconds() + days * 86400
 
 
-def wait_for_the_next_second():
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+def wait_for_the_next_second(emulator):
+    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
 
 
 def upserted_ids(operations, table):
@@ -109,7 +108,7 @@ def test_deletions_and_records_stamped_in_the_past_are_caught(emulator, catalog,
         + store.edit(table, 2, ago=syncs.before_cursor(table, 2))  # edited, stamped in the past
         for table in TABLES
     }
-    wait_for_the_next_second()
+    wait_for_the_next_second(emulator)
     operations = syncs.run()
     for table in TABLES:
         assert sorted(operations.deleted(table)) == sorted(deleted[table]), table
@@ -205,7 +204,7 @@ def test_a_capped_page_that_hides_new_records_is_looked_past_when_due(emulator, 
     # the last walk did, and hides what is after it (the one case paging.py describes).
     emulator.configure(page_cap=in_look_back(emulator, syncs, "contacts", 10))
     created = emulator.store.create("contacts", 2)
-    wait_for_the_next_second()
+    wait_for_the_next_second(emulator)
     syncs.run(lookback_minutes="10")
     assert not set(created) & syncs.destination.live["contacts"].keys()  # a day late at most
     make_reconciliation_due(syncs)
@@ -276,7 +275,7 @@ def test_edits_and_inserts_racing_the_listing_are_neither_lost_nor_deleted(emula
     racing = syncs.run()
     emulator.configure(churn_edits=0, churn_creates=0)
     assert racing.deleted("contacts") == []  # nothing was deleted in Act!
-    wait_for_the_next_second()
+    wait_for_the_next_second(emulator)
     syncs.run()
     assert not syncs.destination.differences(emulator, "contacts")
 

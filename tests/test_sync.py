@@ -657,7 +657,7 @@ def test_link_tables_land_every_link_and_delete_only_what_a_parent_lost(emulator
     lost = f"{record['id']}|{record['contacts'][0]['id']}"
     record["contacts"] = record["contacts"][1:]
     emulator.store.edit("opportunities", ids=[record["id"]])
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     second = emulator_sync(emulator, catalog, first.checkpoints[-1], tables=tables,
                            lookback_minutes="0")  # fmt: skip
     links = [
@@ -685,10 +685,10 @@ def test_a_parent_deleted_in_act_takes_its_links_with_it(emulator, catalog):
 
 def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalog, capsys):
     recent = emulator.store.edit("contacts", 6)
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     first = emulator_sync(emulator, catalog, tables="contacts")
     edited = emulator.store.edit("contacts", 2)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     capsys.readouterr()
     second = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts")
     assert sorted(row["id"] for row in second.rows("contacts")) == sorted(edited)

@@ -11,15 +11,16 @@ from the catalogue.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from act_connector.catalog import Catalog, load_catalog
+from tools import readme_section
+from tools.readme_section import README
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+__all__ = ["END", "README", "START", "diagram", "readme_with"]
 START = "<!-- schema diagram: drawn by tools/schema_diagram.py from fields.json -->"
 END = "<!-- end of schema diagram -->"
 
@@ -41,24 +42,12 @@ def diagram(catalog: Catalog) -> str:
 
 
 def readme_with(readme: str, block: str) -> str:
-    """The README text with the block between the markers replaced."""
-    head, start, rest = readme.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise ValueError(f"README.md has no '{START}' … '{END}' section")
-    return f"{head}{START}\n{block}\n{END}{tail}"
+    """The README text with the diagram between the markers replaced."""
+    return readme_section.readme_with(readme, block, START, END)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the diagram in README.md")
-    arguments = parser.parse_args(argv)
-    block = diagram(load_catalog())
-    if not arguments.write:
-        print(block)
-        return 0
-    README.write_text(readme_with(README.read_text(encoding="utf-8"), block), encoding="utf-8")
-    return 0
+    return readme_section.main(argv, __doc__, lambda: diagram(load_catalog()), START, END)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -82,7 +81,7 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     created = emulator.store.create("contacts", 3)
     emulator.store.edit("products", 2)
     deleted_type = emulator.store.delete("activity_types", 1)
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second)
     assert records_logged(second, "contacts") == len(edited) + len(created)
@@ -107,7 +106,7 @@ def test_the_optional_tables_groups_notes_history_and_recurring_series(emulator,
 
     emulator.store.edit("notes", 3)
     emulator.store.create("history", 2)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second, optional)
     assert [records_logged(second, table) for table in optional] == [0, 3, 2, 0]
@@ -118,7 +117,7 @@ def test_a_resync_from_scratch_marks_what_act_deleted(emulator, project):
     assert fivetran_debug(project, configuration).returncode == 0
     deleted = emulator.store.delete("contacts", 4)
     edited = emulator.store.edit("contacts", 2)
-    time.sleep(1.1)  # edits in the server's current second wait for the next sync, by design
+    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
     (project / "files" / "state.json").unlink()  # Fivetran's re-sync empties the state
     run = fivetran_debug(project, configuration)
     assert_synced(emulator, run, ("contacts", "companies"))
@@ -163,7 +162,7 @@ def test_edits_and_inserts_during_the_sync_then_a_second_sync(emulator, project)
     landed = {row["id"]: row for row in first.rows("contacts")}
     assert not differences(unchanged, [landed[r["id"]] for r in unchanged if r["id"] in landed])
     assert {r["id"] for r in unchanged} <= set(landed)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second, ("contacts",))
 
@@ -321,7 +320,7 @@ def test_every_fault_of_a_stricter_server_at_once(emulator, project):
     emulator.configure(churn_edits=0, lagging_edits=0)
     # Edits in the server's current second wait for the next sync, by design; with a proxy's Date
     # a second behind IIS's, the earlier bounds the sync, so that is the last two seconds.
-    time.sleep(2.5)
+    emulator.advance_clock(2.5)
     second = fivetran_debug(project, configuration, timeout=240)
     assert_synced(emulator, second)
     assert "SYNC SUCCEEDED" in second.output
@@ -432,7 +431,7 @@ def test_custom_tables_land_and_sync_incrementally(emulator, project):
     assert_synced(emulator, first, ("custom_projects",))
     assert "custom_projects" in first.state["tables"]
     emulator.store.edit("custom_projects", 2)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second, ("custom_projects",))
     assert records_logged(second, "custom_projects") == 2
@@ -495,7 +494,7 @@ def test_link_tables_land_and_a_lost_link_shows_deleted(emulator, project):
     lost = f"{record['id']}|{record['contacts'][-1]['id']}"
     record["contacts"] = record["contacts"][:-1]
     emulator.store.edit("opportunities", ids=[record["id"]])
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     expected = link_truth(emulator, "opportunities", "contacts", "opportunity_id", "contact_id")
     assert not differences(expected, second.rows("opportunity_contacts"))
@@ -547,7 +546,7 @@ def test_line_items_and_members_land_and_what_is_removed_shows_deleted(emulator,
     edited_item = store.edit("opportunity_products", 1)
     added_item = store.create("opportunity_products", 1)
     left_group = store.delete("group_contacts", 1)
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     assert second.returncode == 0, second.output[-3000:]
     assert not differences(line_item_truth(emulator), second.rows("opportunity_products"))

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -143,7 +142,7 @@ def test_reconciliation_waits_for_its_interval(emulator, project):
     assert first.returncode == 0, first.output[-3000:]
     emulator.store.delete("contacts", 3)
     requests = emulator.stats["data_requests"]
-    time.sleep(1.1)
+    emulator.advance_clock(1.1)
     second = fivetran_debug(project, configuration)
     assert second.returncode == 0, second.output[-3000:]
     # One empty page each, and Act!'s field definitions (a page, and the one after it that
