@@ -122,8 +122,15 @@ def write_profile(out: Path, warehouse: Path) -> None:
     (out / "profiles.yml").write_text(json.dumps(profile, indent=2), encoding="utf-8")
 
 
-def run_dbt(arguments: list[str], out: Path, warehouse: Path, variables: dict):
-    """dbt with the package, offline, its profile, target and logs under `out`."""
+def run_dbt(
+    arguments: list[str],
+    out: Path,
+    warehouse: Path,
+    variables: dict | None = None,
+    project: Path = PACKAGE,
+) -> subprocess.CompletedProcess:
+    """dbt on `project` (the package itself, or a project that installs it), offline, with its
+    profile, target and logs under `out`."""
     write_profile(out, warehouse)
     if not DBT.exists():
         raise SystemExit(f"{DBT} is missing: run `make .venv-dbt/.installed`")
@@ -136,7 +143,8 @@ def run_dbt(arguments: list[str], out: Path, warehouse: Path, variables: dict):
         "DBT_TARGET_PATH": str(out / "target"),
     }
     return subprocess.run(
-        [str(DBT), *arguments, "--project-dir", str(PACKAGE), "--vars", json.dumps(variables)],
+        [str(DBT), *arguments, "--project-dir", str(project)]
+        + (["--vars", json.dumps(variables)] if variables is not None else []),
         env=environment,
         capture_output=True,
         text=True,

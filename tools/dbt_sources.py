@@ -249,8 +249,8 @@ def sources_yaml(catalog: Catalog) -> str:
         "    schema: \"{{ var('act_schema') }}\"",
         "    loaded_at_field: _fivetran_synced",
         "    freshness:",
-        "      warn_after: {count: 24, period: hour}",
-        "      error_after: {count: 72, period: hour}",
+        "      warn_after: {count: 72, period: hour}",
+        "      error_after: {count: 168, period: hour}",
         "    tables:",
     ]
     for spec in catalog.tables.values():
@@ -259,8 +259,12 @@ def sources_yaml(catalog: Catalog) -> str:
             f"        description: {yaml_text(table_description(spec))}",
             "        config:",
             f"          enabled: \"{{{{ var('act__using_{spec.name}') }}}}\"",
-            "        columns:",
         ]
+        if not spec.incremental:
+            # Rows land only when they change (reference tables, links, line items, members):
+            # a quiet week is no sign of a stalled sync.
+            out.append("        freshness: null")
+        out.append("        columns:")
         for landed in landed_columns(spec):
             out += [
                 f"          - name: {landed}",

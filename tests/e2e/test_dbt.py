@@ -8,6 +8,7 @@ synced), which spares a landing per set (about 30 s each on a 2-core machine).""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from decimal import Decimal
@@ -200,10 +201,36 @@ def test_every_table_of_the_catalogue_over_two_databases(emulator, everything, t
     assert any(column.startswith("history_items_") for column in columns)
 
 
-def test_the_core_six_alone(emulator, everything, tmp_path):
+def test_the_core_six_alone_in_a_project_that_installs_the_package(emulator, everything, tmp_path):
+    """A dbt project of the user's own: the package installed from its folder (as from git with
+    `subdirectory: dbt`), the variables in the project's dbt_project.yml."""
     warehouse = landed(everything, tmp_path, CORE_SIX)
     out = tmp_path / "analytics"
-    built(warehouse, out, analytics.dbt_vars(CORE_SIX))
+    project = tmp_path / "my_project"
+    project.mkdir()
+    variables = analytics.dbt_vars(CORE_SIX)
+    (project / "dbt_project.yml").write_text(
+        json.dumps(
+            {
+                "name": "my_project",
+                "version": "1.0.0",
+                "config-version": 2,
+                "profile": "act",
+                "vars": variables,
+            }
+        ),
+        encoding="utf-8",
+    )
+    (project / "packages.yml").write_text(
+        json.dumps({"packages": [{"local": str(analytics.PACKAGE)}]}), encoding="utf-8"
+    )
+    deps = analytics.run_dbt(["deps"], out, warehouse, project=project)
+    assert deps.returncode == 0, deps.stdout[-3000:]
+    done = analytics.run_dbt(["build"], out, warehouse, project=project)
+    assert done.returncode == 0, done.stdout[-6000:]
+    assert re.fullmatch(
+        r"PASS=\d+ WARN=0 ERROR=0 SKIP=0 NO-OP=0 TOTAL=\d+", analytics.summary(done.stdout)
+    )
     models = {row[0] for row in query(out, "show tables")}
     assert {"act__opportunity_enhanced", "act__pipeline_snapshot"} <= models
     assert "act__product_revenue" not in models  # needs the line items
@@ -214,3 +241,8 @@ def test_the_core_six_alone(emulator, everything, tmp_path):
         "select count(*), count(stage_name), count(process_name), count(owner_name), "
         "count(contacts_count) from act__opportunity_enhanced",
     ) == [(len(emulator.store.truth("opportunities")),) * 4 + (0,)]
+    # The sources of tables read by edit time were synced just now: fresh.
+    fresh = analytics.run_dbt(["source", "freshness"], out, warehouse, project=project)
+    assert fresh.returncode == 0, fresh.stdout[-3000:]
+    passed = re.findall(r"PASS freshness of act\.(\w+)", fresh.stdout)
+    assert sorted(passed) == sorted(set(CORE_SIX) - {"activity_types"})
