@@ -13,19 +13,17 @@ select
     {{ act.key(['process_id', 'stage_id', 'owner_id', 'expected_close_month']) }} as pipeline_key,
     source_schema,
     process_id,
-    process_name,
+    max(process_name) as process_name,
     stage_id,
-    stage_name,
-    stage_number,
-    stage_probability,
+    max(stage_name) as stage_name,
+    max(stage_number) as stage_number,
+    max(stage_probability) as stage_probability,
     owner_id,
-    owner_name,
+    max(owner_name) as owner_name,
     expected_close_month,
     count(*) as opportunities,
     sum(amount) as amount,
     sum(weighted_amount) as weighted_amount,
     sum(line_items_total) as line_items_total
 from open_opportunities
-group by
-    source_schema, process_id, process_name, stage_id, stage_name, stage_number,
-    stage_probability, owner_id, owner_name, expected_close_month
+group by source_schema, process_id, stage_id, owner_id, expected_close_month
