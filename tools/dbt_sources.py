@@ -15,6 +15,7 @@ catalogue.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -113,10 +114,15 @@ def key_name(spec: TableSpec) -> str:
 def landed_columns(spec: TableSpec) -> dict[str, tuple[str, str]]:
     """Each column as the destination names it -> (the catalogue's name, its type). Two names
     that land as one column (opportunityID and opportunity_id) are one column: the first."""
+    return dict(_landed(tuple(spec.columns.items())))
+
+
+@functools.cache
+def _landed(columns: tuple[tuple[str, str], ...]) -> tuple[tuple[str, tuple[str, str]], ...]:
     landed: dict[str, tuple[str, str]] = {}
-    for column, kind in spec.columns.items():
+    for column, kind in columns:
         landed.setdefault(redshift_safe(column), (column, kind))
-    return landed
+    return tuple(landed.items())
 
 
 def referenced(catalog: Catalog, spec: TableSpec) -> dict[str, str]:
@@ -194,8 +200,13 @@ def staging_model(catalog: Catalog, spec: TableSpec) -> str:
 
 def definition(spec: TableSpec) -> str | None:
     """The vendor entity a table's records are (fields.json's "definition"; TableSpec has none)."""
-    entries = json.loads(FIELDS_FILE.read_text(encoding="utf-8"))["tables"]
-    return entries.get(spec.name, {}).get("definition")
+    return _definitions(FIELDS_FILE.read_text(encoding="utf-8")).get(spec.name)
+
+
+@functools.cache
+def _definitions(text: str) -> dict[str, str]:
+    tables = json.loads(text)["tables"]
+    return {name: entry["definition"] for name, entry in tables.items() if "definition" in entry}
 
 
 def table_description(spec: TableSpec) -> str:

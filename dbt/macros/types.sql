@@ -110,7 +110,8 @@
 
 {% macro type_names(relation, column) -%}
     {#- The distinct non-empty names in a column, sorted: the types a model pivots on. -#}
-    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {#- None before the model is built (dbt compile on a fresh target): no type columns then. -#}
+    {%- if not execute or load_relation(relation) is none -%}{{ return([]) }}{%- endif -%}
     {%- set query -%}
         select distinct {{ column }} from {{ relation }}
         where {{ column }} is not null and {{ column }} <> '' order by 1
