@@ -10,7 +10,7 @@ DBT_VENV := .venv-dbt
 run_env = PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(1)/bin:$(PATH)" DO_NOT_TRACK=1
 RUN_ENV := $(call run_env,$(VENV))
 
-.PHONY: demo test test-py310 lint bench clean analytics
+.PHONY: demo connector-dir test test-py310 lint bench clean analytics
 
 # One recipe builds each virtual environment, with the interpreter set for it below.
 $(VENV)/.installed: VENV_PYTHON = $(PYTHON)
@@ -20,8 +20,15 @@ $(VENV)/.installed: VENV_PYTHON = $(PYTHON)
 		-r requirements-dev.txt -r requirements.txt
 	touch $@
 
+# DEMO_ARGS="--port 0": the emulator on a free port, where configuration.json's is taken.
 demo: $(VENV)/.installed
-	$(RUN_ENV) $(BIN)/python tools/demo.py
+	$(RUN_ENV) $(BIN)/python tools/demo.py $(DEMO_ARGS)
+
+# A folder holding the connector's runtime files only, and a configuration.json to edit (never
+# replaced once there), to run `fivetran debug` in: from the repository root, its requirements
+# scan reads tests/, bench/ and tools/ too (seconds of failed look-ups, a traceback about duckdb).
+connector-dir: $(VENV)/.installed
+	$(BIN)/python deploy.py --stage-only build/connector
 
 test: lint $(DBT_VENV)/.installed
 	$(RUN_ENV) $(BIN)/python -m pytest

@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from act_connector.catalog import Catalog
+from act_connector.catalog import CUSTOM_TABLE, Catalog
 from act_connector.errors import ConfigurationError
 from act_connector.timestamps import format_utc, parse_timestamp
 
@@ -75,8 +75,6 @@ PEM_BLOCK = re.compile(re.escape(PEM_MARKER) + r"(.*?)" + re.escape(PEM_END), re
 PEM_LINE = 64  # the line length PEM (RFC 7468) writes base64 in
 # A DNS name (or a Windows server name, which may hold underscores): dot-separated labels of
 # letters, digits, hyphens and underscores, none starting or ending with a hyphen.
-# The name a custom table (an entity of /api/metadata/entities) lands as.
-CUSTOM_TABLE = re.compile(r"custom_[a-z0-9_]+")
 HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?")
 
 
@@ -342,24 +340,8 @@ def _tables(text: str, catalog: Catalog) -> tuple[str, ...]:
         )
     if not names:
         raise ConfigurationError("tables must name at least one table.")
-    refuse_orphans(names, catalog)
+    catalog.refuse_orphans(names)
     return tuple(dict.fromkeys(names))  # in the order given, each once
-
-
-def refuse_orphans(names: list[str], catalog: Catalog) -> None:
-    """A table written as its parent is read (links, line items) needs its parent chosen."""
-    orphans = [
-        f"{name} (needs {catalog.tables[name].follows})"
-        for name in names
-        if name in catalog.tables
-        and catalog.tables[name].follows
-        and catalog.tables[name].follows not in names
-    ]
-    if orphans:
-        raise ConfigurationError(
-            f"tables names table(s) without their parent: {', '.join(orphans)}; each is written "
-            "as its parent is read, so add the parent or remove the table."
-        )
 
 
 def _tls(verify_text: str, ca_bundle: str) -> bool | str:

@@ -8,32 +8,49 @@ position and set together, after the rows they account for: it never claims an u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from act_connector.catalog import TableSpec
 from act_connector.flatten import Flattener
-from act_connector.known import KNOWN_LIMIT, KnownSet, cursor_value
+from act_connector.known import KNOWN_LIMIT, KnownSet
+from act_connector.packing import Cursor, cursor_value
 from act_connector.paging import Position
 from act_connector.state import SyncState
 
+if TYPE_CHECKING:  # followers.py makes a follower's own emitter from this module
+    from act_connector.followers import Follower
+
+# A row to write with what it is remembered by: its remembered key, the value that tells an
+# edit (a digest, a link's position) and the row.
+Remembered = tuple[str, Cursor, dict]
+
 
 class Emitter:
-    """One table's writer for one sync. `remember`: keep the table's remembered set."""
+    """One table's writer for one sync. `remember`: keep the table's remembered set;
+    `followers`: the tables written as this one's records are (followers.py), fed every record
+    written and id deleted, and checkpointed with it."""
 
-    def __init__(self, table: TableSpec, sync_state: SyncState, operations, remember: bool):
+    def __init__(
+        self,
+        table: TableSpec,
+        sync_state: SyncState,
+        operations,
+        remember: bool,
+        followers: Sequence[Follower] = (),
+    ):
         self.table = table
         self.state = sync_state.table(table.name)
         self._sync_state = sync_state
         self._operations = operations
-        self._flattener = Flattener(table.columns)
+        self._flattener = Flattener(table.columns, table.omit, tuple(table.references))
         self._remember = remember
         self._warned_too_large = False
         self.upserted = 0
         self.deleted = 0
         self.unchanged = 0  # read again (the look-back window) but written as they are now
-        # Link tables fed this table's rows as they are written (links.py), and checkpointed
-        # with it.
-        self.followers: list = []
+        self.followers = tuple(followers)
         if not remember:
             self.state.known, self.state.too_large = None, False
         elif self.state.too_large:
@@ -50,12 +67,13 @@ class Emitter:
         self.state.too_large = False
 
     def upsert(self, records: list[dict]) -> None:
-        """Writes the records, except those the destination already has as they are: a record
-        the set remembers with the very edit time it has now (read again by the look-back) is
-        unchanged, and writing it again would only count toward the month's rows."""
+        """Writes an incremental table's records, except those the destination already has as
+        they are: a record the set remembers with the very edit time it has now (read again by
+        the look-back) is unchanged, and writing it again would only count toward the month's
+        rows."""
         key, cursor, known = self.table.primary_key, self.table.cursor, self.state.known
         if known is None:
-            self.write(records)
+            self._write(records)
             return
         changed = []
         for record in records:
@@ -65,10 +83,26 @@ class Emitter:
                 continue
             known.put(record[key], value)
             changed.append(record)
-        self.write(changed)
+        self._write(changed)
 
-    def write(self, records: list[dict]) -> None:
-        """Writes the records as they are (the caller keeps the remembered set)."""
+    def changed(self, entries: list[Remembered]) -> list[Remembered]:
+        """The rows the set does not remember with the value they have now (all of them past
+        the set's limit)."""
+        known = self.state.known
+        if known is None:
+            return entries
+        return [entry for entry in entries if known.get(entry[0]) != entry[1]]
+
+    def write_remembered(self, entries: list[Remembered]) -> None:
+        """Writes the rows and remembers each key with its value (past the set's limit, only
+        writes): for rows that have no edit time (tables read whole, links, line items)."""
+        self._write([row for _, _, row in entries])
+        known = self.state.known
+        if known is not None:
+            for key, value, _ in entries:
+                known.put(key, value)
+
+    def _write(self, records: list[dict]) -> None:
         name = self.table.name
         for record in records:
             self._operations.upsert(name, self._flattener.row(record))
@@ -77,14 +111,20 @@ class Emitter:
             follower.emitted(records, self.table.primary_key)
 
     def delete(self, record_ids: list) -> None:
+        """Forgets the ids and deletes their rows."""
+        self.forget(record_ids)
+        self.delete_rows(record_ids)
+
+    def forget(self, keys: list) -> None:
+        """Takes keys out of the remembered set (their rows are the caller's to delete)."""
         known = self.state.known
         if known is not None:
-            for record_id in record_ids:
-                known.discard(record_id)
-        self.remove(record_ids)
+            for key in keys:
+                known.discard(key)
 
-    def remove(self, record_ids: list) -> None:
-        """Deletes the rows (the caller keeps the remembered set)."""
+    def delete_rows(self, record_ids: list) -> None:
+        """Deletes rows whose remembered keys are forgotten already, or differ from the rows'
+        own (a line item is remembered as "opportunity|item", its row is the item's)."""
         name, key = self.table.name, self.table.primary_key
         for record_id in record_ids:
             self._operations.delete(name, {key: record_id})

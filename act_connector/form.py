@@ -236,7 +236,7 @@ def connect_to_act(configuration: dict):
             start = Position(cursor=settings.default_start_date)
             try:
                 if table.per_parent:  # asked of the parent's first record
-                    probe_children(client, table, catalog.tables[table.per_parent["parent"]])
+                    probe_children(client, table, catalog.tables[table.per_parent.parent])
                     path = table.paths[0]
                 else:
                     path = _read_two_pages(client, table, start, until)

@@ -16,58 +16,34 @@ and, like any table past it, shows deletions only at re-syncs.
 
 from __future__ import annotations
 
-from act_connector.catalog import TableSpec
-from act_connector.emitter import Emitter
-from act_connector.known import PAIR_SEPARATOR
-from act_connector.state import SyncState
-
-KEY_SEPARATOR = PAIR_SEPARATOR  # GUIDs hold no "|": the key splits back into its two ids
+from act_connector.followers import Follower
+from act_connector.packing import pair_key
 
 
-class LinkTable:
+class LinkTable(Follower):
     """One link table while its parent syncs: fed the parent's rows, as they are written."""
-
-    def __init__(self, spec: TableSpec, sync_state: SyncState, operations):
-        self.spec = spec
-        self.emitter = Emitter(spec, sync_state, operations, remember=True)
-        # Starts with nothing live: nothing remembered (its first sync, a re-sync), so that its
-        # parent is read from scratch, or its parent is read from scratch (TableSync sets it).
-        self.afresh = self.emitter.known is None and not self.emitter.state.too_large
-
-    def start(self) -> None:
-        """Once the parent has answered: a link table synced afresh starts with nothing live."""
-        if self.afresh:
-            self.emitter.truncate()
 
     def emitted(self, records: list[dict], parent_key: str) -> None:
         written = {str(record[parent_key]): self._rows(record, parent_key) for record in records}
         known = self.emitter.known
-        if known is None:  # past the remembered set's limit
-            self.emitter.write([row for rows in written.values() for row in rows])
-            return
-        now = {parent_id: {row["id"] for row in rows} for parent_id, rows in written.items()}
-        self.emitter.delete(known.pairs_lost(now))
-        changed = [
-            row
-            for rows in written.values()
-            for row in rows
-            if known.get(row["id"]) != row["position"]
-        ]
-        self.emitter.write(changed)
-        for row in changed:  # remembered with its position, where a record keeps its cursor
-            known.put(row["id"], row["position"])
+        if known is not None:  # (past the remembered set's limit, every link is written)
+            now = {parent_id: {row["id"] for row in rows} for parent_id, rows in written.items()}
+            self.emitter.delete(known.pairs_lost(now))
+        # Remembered with its position, where a record keeps its cursor.
+        rows = [(row["id"], row["position"], row) for rows in written.values() for row in rows]
+        self.emitter.write_remembered(self.emitter.changed(rows))
 
     def _rows(self, record: dict, parent_key: str) -> list[dict]:
         """A link row for each member of the record's array that has an id."""
         links, parent_id = self.spec.links, str(record[parent_key])
         return [
             {
-                "id": f"{parent_id}{KEY_SEPARATOR}{related['id']}",
-                links["parent_column"]: parent_id,
-                links["related_column"]: str(related["id"]),
+                "id": pair_key(parent_id, str(related["id"])),
+                links.parent_column: parent_id,
+                links.related_column: str(related["id"]),
                 "position": position,
             }
-            for position, related in enumerate(record.get(links["array"]) or [])
+            for position, related in enumerate(record.get(links.array) or [])
             if isinstance(related, dict) and related.get("id") is not None
         ]
 
@@ -76,15 +52,6 @@ class LinkTable:
         if known is not None:
             self.emitter.delete(known.pairs_of({str(parent_id) for parent_id in parent_ids}))
 
-    def settle(self) -> None:
-        """Nothing to wait for: a parent's links are written with it."""
-
-    def close(self) -> None:
-        """Nothing to end: a link table asks nothing of Act!."""
-
-    def checkpoint(self) -> None:
-        self.emitter.checkpoint()
-
     def finish(self) -> int:
         """The links deleted in this sync (each as its parent was written or deleted)."""
         return self.emitter.deleted
@@ -92,5 +59,5 @@ class LinkTable:
     def finish_line(self, deleted: int, parent: str) -> str:
         return (
             f"Table '{self.spec.name}': {self.emitter.upserted} link(s) written, {deleted} "
-            f"deleted, from the {self.spec.links['array']} of {parent}"
+            f"deleted, from the {self.spec.links.array} of {parent}"
         )

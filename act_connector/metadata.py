@@ -21,36 +21,15 @@ from dataclasses import dataclass, replace
 
 from fivetran_connector_sdk import Logging as log
 
-from act_connector.catalog import Catalog, TableSpec
+from act_connector.catalog import Catalog, custom_table_name, custom_table_specs
 from act_connector.client import ActClient, account_key
-from act_connector.config import CUSTOM_TABLE, Settings, refuse_orphans
+from act_connector.config import Settings
 from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
+from act_connector.listing import PageCap, read_list
 
 METADATA_PATH = "metadata/fields"
 ENTITIES_PATH = "metadata/entities"
-CUSTOM_TABLE_PREFIX = "custom_"
-# What every custom entity holds (CustomEntity in the vendor's definitions); its own fields are
-# not in the definitions, and are left to inference.
-CUSTOM_TABLE_COLUMNS = {
-    "id": "STRING",
-    "created": "UTC_DATETIME",
-    "edited": "UTC_DATETIME",
-    "editedBy": "STRING",
-    "recordOwner": "STRING",
-    "companies": "JSON",
-    "contacts": "JSON",
-    "groups": "JSON",
-    "opportunity": "JSON",
-}
-# A custom entity's arrays of linked records, each landing as a link table like any other's:
-# array -> (the link table's suffix, its column of the linked record's id).
-CUSTOM_TABLE_LINKS = {
-    "contacts": ("contacts", "contact_id"),
-    "companies": ("companies", "company_id"),
-    "groups": ("groups", "group_id"),
-    "opportunity": ("opportunities", "opportunity_id"),
-}
 # schema() and update() of one sync both need the definitions, and the `fields` table is the field
 # definitions: read within this many seconds, they are used again (one request, and one warning
 # when they cannot be read); a later sync reads anew.
@@ -98,16 +77,6 @@ class Definitions:
 
     fields: list | None
     entities: list | None
-
-
-def custom_table_name(entity: dict) -> str | None:
-    """The table a listed entity's records land in: custom_<name in lower case>; None for an
-    entity Act! says is not custom, or whose name cannot be a table's."""
-    name = entity.get("name")
-    if not isinstance(name, str) or entity.get("isCustom") is False:
-        return None
-    table = CUSTOM_TABLE_PREFIX + name.lower()
-    return table if CUSTOM_TABLE.fullmatch(table) else None
 
 
 def with_landed_table(entity: dict) -> dict:
@@ -178,8 +147,7 @@ def with_custom_tables(
     for entity in entities:
         table = custom_table_name(entity) if isinstance(entity, dict) else None
         if table and table not in catalog.tables:
-            custom[table] = custom_table(table, entity["name"])
-            custom.update(custom_link_tables(table))
+            custom.update(custom_table_specs(table, entity["name"]))
     missing = [n for n in settings.tables if n not in catalog.tables and n not in custom]
     if missing:
         listed = ", ".join(custom) or "none"
@@ -188,48 +156,9 @@ def with_custom_tables(
             f"custom tables, from /api/{ENTITIES_PATH}: {listed})."
         )
     tables = settings.tables if settings.tables_chosen else settings.tables + tuple(custom)
-    catalog = Catalog({**catalog.tables, **custom})
-    refuse_orphans(list(tables), catalog)
+    catalog = catalog.with_tables(custom)
+    catalog.refuse_orphans(list(tables))
     return replace(settings, tables=tables), catalog
-
-
-def custom_table(table: str, entity: str) -> TableSpec:
-    return TableSpec(
-        name=table,
-        paths=(f"custom/entities/{entity}",),
-        primary_key="id",
-        cursor="edited",
-        columns=dict(CUSTOM_TABLE_COLUMNS),
-        default=True,
-    )
-
-
-def custom_link_tables(table: str) -> dict[str, TableSpec]:
-    """A custom table's link tables: one row per record each of its rows links to."""
-    parent_column = f"{table}_id"
-    return {
-        f"{table}_{suffix}": TableSpec(
-            name=f"{table}_{suffix}",
-            paths=(),
-            primary_key="id",
-            cursor=None,
-            columns={
-                "id": "STRING",
-                parent_column: "STRING",
-                related_column: "STRING",
-                "position": "INT",
-            },
-            default=True,
-            read="links",
-            links={
-                "parent": table,
-                "array": array,
-                "parent_column": parent_column,
-                "related_column": related_column,
-            },
-        )
-        for array, (suffix, related_column) in CUSTOM_TABLE_LINKS.items()
-    }
 
 
 def read_definitions(settings: Settings, given: ActClient | None = None) -> Definitions:
@@ -241,7 +170,9 @@ def read_definitions(settings: Settings, given: ActClient | None = None) -> Defi
     try:
         if given is None:  # refused credentials or no server: the sync would fail alike, so fail
             client.authorize()
-        definitions = Definitions(_listing(client, METADATA_PATH), _listing(client, ENTITIES_PATH))
+        definitions = Definitions(
+            _listing(client, METADATA_PATH, paged_on="id"), _listing(client, ENTITIES_PATH)
+        )
     finally:
         if given is None:
             client.close()
@@ -265,9 +196,14 @@ def _recent(settings: Settings) -> Definitions | None:
     return None
 
 
-def _listing(client: ActClient, path: str) -> list | None:
+def _listing(client: ActClient, path: str, paged_on: str | None = None) -> list | None:
+    """The definitions at a path; read page by page on `paged_on` where the path takes a query
+    (/api/metadata/fields: a server that caps answers caps it too, and it can hold hundreds)."""
+    name = path.replace("/", "_")
     try:
-        return client.get_rows(path.replace("/", "_"), path, {})
+        if paged_on:
+            return read_list(client, name, path, paged_on, PageCap(name))
+        return client.get_rows(name, path, {})
     except ActConnectorError as error:
         if not error.table_scoped:
             raise

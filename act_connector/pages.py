@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +82,20 @@ class Pages:
         self._prefetch.shutdown(wait=False, cancel_futures=True)
 
 
+@dataclass(frozen=True)
+class Walk:
+    """One walk of a table's pages: after `start` up to `until`, its first page asked with $top
+    `first_asked`, the pages after it with `top` at most (batch_size). With `last_end` (where
+    the last sync's walk ended), a short page that ends there ends the walk (paging.ends_walk).
+    """
+
+    start: Position
+    until: datetime
+    first_asked: int
+    top: int
+    last_end: Position | None = None
+
+
 class _Keyset:
     """follow() and fetch() for a sync's walk. follow: the rows that can land, the query of the
     next page (None after a page that ends the walk, see paging.ends_walk) and the position
@@ -90,23 +104,14 @@ class _Keyset:
     always followed after it is fetched and before the next is asked for."""
 
     def __init__(
-        self,
-        client: ActClient,
-        table: TableSpec,
-        path: str,
-        position: Position,
-        until: datetime,
-        top: int,
-        anomalies: Counter,
-        last_end: Position | None,
-        first: Page,
-        first_asked: int,
+        self, client: ActClient, table: TableSpec, path: str, walk: Walk, first: Page, anomalies
     ):
         self._client, self._table, self._path = client, table, path
-        self._position, self._until, self._top = position, until, top
-        self._until_text = format_utc(until)
-        self._anomalies, self._last_end = anomalies, last_end
-        self._asked = first_asked  # the $top of the page being followed: the walk's first
+        self._position, self._until, self._top = walk.start, walk.until, walk.top
+        self._until_text = format_utc(walk.until)
+        self._last_end = walk.last_end
+        self._anomalies: Counter = anomalies
+        self._asked = walk.first_asked  # the $top of the page being followed: the walk's first
         self._answer_bytes = first.size  # its answer's size
         # The rows and $top of the page before, which was not the last.
         self._served: int | None = None
@@ -139,25 +144,11 @@ class _Keyset:
 
 
 def walk_pages(
-    client: ActClient,
-    table: TableSpec,
-    path: str,
-    position: Position,
-    first: Page,
-    until: datetime,
-    top: int,
-    anomalies: Counter,
-    first_asked: int,
-    last_end: Position | None = None,
+    client: ActClient, table: TableSpec, path: str, walk: Walk, first: Page, anomalies: Counter
 ) -> Pages:
-    """The pages of a table after `position` up to `until`, starting with `first` (asked with
-    $top `first_asked`; its records are taken from it); what paging had to work around is counted
-    in `anomalies`. With
-    `last_end` (where the last sync's walk ended), a short page that ends there ends the walk
-    (paging.ends_walk)."""
-    keyset = _Keyset(
-        client, table, path, position, until, top, anomalies, last_end, first, first_asked
-    )
+    """The pages of a walk of a table at `path`, starting with `first` (its records are taken
+    from it); what paging had to work around is counted in `anomalies`."""
+    keyset = _Keyset(client, table, path, walk, first, anomalies)
     return Pages(first.take_rows(), keyset, keyset.fetch, f"act-{table.name}")
 
 

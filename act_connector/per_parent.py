@@ -30,21 +30,21 @@ from urllib.parse import quote
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient, Page
+from act_connector.context import SyncContext
 from act_connector.discovery import first_page
-from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError
+from act_connector.followers import Follower
 from act_connector.known import KnownSet
-from act_connector.links import KEY_SEPARATOR
+from act_connector.listing import PageCap, list_query, read_list
+from act_connector.packing import digest, pair_key, split_pair
 from act_connector.paging import usable_rows
-from act_connector.reconcile import Lister, id_listing
-from act_connector.state import SyncState
-from act_connector.whole import digest
 
 # Requests for children at once, per table: a first sync of 10,000 opportunities is 10,000
 # requests, a quarter of the time four at a time; the SDK's examples use 4 to 8 workers, and a
 # server serving a few requests at once gains nothing from more.
 PARENT_WORKERS = 4
 NOT_FOUND = 404  # the parent was deleted since it was listed: it has no children left
+ID = "id"  # of a served record (a line item, a member contact): what its list is paged on
 # Parents asked for at once by a membership read, one such batch ahead of those written: bounds
 # the answers held in memory (a company's members are whole contact records: 25 companies of ten
 # are about 2 MB parsed), while still keeping PARENT_WORKERS busy for several rounds.
@@ -55,24 +55,19 @@ PARENTS_PER_READ = 25
 PARENTS_PER_CHECKPOINT = 500
 
 
-class PerParentTable:
-    """One per-parent table for one sync: asks for parents' children, writes what changed."""
+class PerParentTable(Follower):
+    """One per-parent table for one sync: asks for parents' children, writes what changed. A
+    follower of its parent's emitter (line items), or read on its own schedule (membership,
+    read_every_parent)."""
 
-    def __init__(self, spec: TableSpec, sync_state: SyncState, operations, client: ActClient):
-        self.spec, self._client = spec, client
-        self.emitter = Emitter(spec, sync_state, operations, remember=True)
+    def __init__(self, spec: TableSpec, context: SyncContext, afresh: bool):
+        super().__init__(spec, context, afresh)
+        self._client = context.client
         self._workers = ThreadPoolExecutor(PARENT_WORKERS, thread_name_prefix=f"act-{spec.name}")
         self._pending: list[tuple[str, Future]] = []
         self._stop = threading.Event()  # set when the sync gives up: queued requests are dropped
-        # Starts with nothing live, every parent read: nothing remembered (and not past the
-        # set's limit), or its parent is read from scratch (TableSync sets it then).
-        self.afresh = self.emitter.known is None and not self.emitter.state.too_large
+        self._cap = PageCap(spec.name)  # what this sync's lists showed of a page cap
         self.parents = 0
-
-    def start(self) -> None:
-        """Once Act! has answered: a table synced afresh starts with nothing live."""
-        if self.afresh:
-            self.emitter.truncate()
 
     # -- as a follower of the parent's emitter (when "written")
     def emitted(self, records: list[dict], parent_key: str) -> None:
@@ -83,9 +78,6 @@ class PerParentTable:
         known = self.emitter.known
         if known is not None:
             self._drop(known, known.pairs_of({str(parent_id) for parent_id in parent_ids}))
-
-    def checkpoint(self) -> None:
-        self.emitter.checkpoint()
 
     # -- reading
     def read(self, parent_ids: list[str]) -> None:
@@ -113,8 +105,9 @@ class PerParentTable:
         self._workers.shutdown(wait=True, cancel_futures=True)
 
     def _children(self, parent_id: str) -> list:
+        path = children_path(self.spec, parent_id)
         try:
-            return children_page(self._client, self.spec, parent_id, self._stop).rows
+            return read_list(self._client, self.spec.name, path, ID, self._cap, self._stop)
         except ActHttpError as error:
             if error.status == NOT_FOUND:
                 return []
@@ -122,43 +115,35 @@ class PerParentTable:
 
     def _land(self, parent_id: str, served: list) -> set[str]:
         """Writes what changed of a parent's children; the keys it has now."""
-        known, changed = self.emitter.known, []
         self.parents += 1
         records, _ = usable_rows(self.spec, served)
         rows = [self._row(parent_id, record) for record in records]
-        if known is None:  # past the remembered set's limit: every row is written
-            self.emitter.write([row for row, _ in rows])
+        entries = [(remembered, digest(row), row) for row, remembered in rows]
+        self.emitter.write_remembered(self.emitter.changed(entries))
+        if self.emitter.known is None:  # past the remembered set's limit
             return set()
-        for row, remembered in rows:
-            value = digest(row)
-            if known.get(remembered) != value:
-                changed.append((remembered, row, value))
-        self.emitter.write([row for _, row, _ in changed])
-        for remembered, _, value in changed:
-            known.put(remembered, value)
         return {remembered for _, remembered in rows}
 
     def _drop(self, known: KnownSet, stale: list[str]) -> None:
         """Deletes rows their parents no longer have (remembered keys "parent id|record id"),
         and forgets them. A row that is the record itself stays while another parent holds it."""
-        for remembered in stale:
-            known.discard(remembered)
-        if self.spec.per_parent.get("related_column"):
-            self.emitter.remove(stale)
+        if self.spec.per_parent.related_column:  # a member's row is keyed as remembered
+            self.emitter.delete(stale)
             return
-        records = {remembered.split(KEY_SEPARATOR, 1)[1] for remembered in stale}
+        self.emitter.forget(stale)
+        records = {split_pair(remembered)[1] for remembered in stale}
         if records:
-            self.emitter.remove(sorted(records - known.children_held(records)))
+            self.emitter.delete_rows(sorted(records - known.children_held(records)))
 
     def _row(self, parent_id: str, record: dict) -> tuple[dict, str]:
         """The row for a served record, and the key it is remembered by."""
-        per_parent, record_id = self.spec.per_parent, str(record["id"])
-        remembered = f"{parent_id}{KEY_SEPARATOR}{record_id}"
-        related = per_parent.get("related_column")
+        per_parent, record_id = self.spec.per_parent, str(record[ID])
+        remembered = pair_key(parent_id, record_id)
+        related, parent_column = per_parent.related_column, per_parent.parent_column
         if related:
-            row = {"id": remembered, per_parent["parent_column"]: parent_id, related: record_id}
+            row = {"id": remembered, parent_column: parent_id, related: record_id}
         else:
-            row = {**record, per_parent["parent_column"]: parent_id}
+            row = {**record, parent_column: parent_id}
         return row, remembered
 
     def read_every_parent(self, parents: Iterator[list[str]]) -> None:
@@ -197,20 +182,8 @@ class PerParentTable:
         )
 
 
-def parent_ids(client: ActClient, lister: Lister, parent: TableSpec) -> Iterator[list[str]]:
-    """Every id of the parent table, a listing page at a time (ids and edit times only)."""
-    _, path = first_page(client, parent, {"$top": "1"})  # the path this build serves it at
-    key = parent.primary_key
-    with id_listing(lister, parent, path, "so its members cannot all be read") as pages:
-        for rows, _ in pages:
-            yield [str(row[key]) for row in rows]
-
-
-def children_page(
-    client: ActClient, spec: TableSpec, parent_id: str, stop: threading.Event | None = None
-) -> Page:
-    path = spec.paths[0].replace("{id}", quote(parent_id, safe=""))
-    return client.get_page(spec.name, path, {}, stop)
+def children_path(spec: TableSpec, parent_id: str) -> str:
+    return spec.paths[0].replace("{id}", quote(parent_id, safe=""))
 
 
 def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Page | None:
@@ -220,4 +193,5 @@ def probe_children(client: ActClient, spec: TableSpec, parent: TableSpec) -> Pag
     records, _ = usable_rows(parent, page.rows)
     if not records:
         return None
-    return children_page(client, spec, str(records[0][parent.primary_key]))
+    path = children_path(spec, str(records[0][parent.primary_key]))
+    return client.get_page(spec.name, path, list_query(ID))

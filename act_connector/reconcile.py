@@ -23,30 +23,20 @@ or one past the limit) has it built from the listing, deleting nothing.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import TableSpec
-from act_connector.client import ActClient
-from act_connector.config import MAX_BATCH_SIZE
+from act_connector.context import SyncContext
 from act_connector.emitter import Emitter
 from act_connector.errors import ActHttpError, PagingError
-from act_connector.known import KNOWN_LIMIT, Census, KnownSet, cursor_moment, cursor_value
+from act_connector.known import KNOWN_LIMIT, Census, KnownSet
+from act_connector.listing import BAD_REQUEST, id_listing
+from act_connector.packing import cursor_value, remembered_moment
 from act_connector.pages import Pages
 from act_connector.paging import literal
-
-# Rows per listing request: a listed row is an id and a time (about 80 bytes of JSON), so the
-# largest page a server is asked for anywhere: 100,000 records list in 10 requests (and the
-# closing empty one). A server that sends fewer only costs more pages.
-LISTING_TOP = MAX_BATCH_SIZE
-# Ids per request when late records are read again by id ("id eq '…' or …"): 25 GUIDs, or 25
-# activity occurrence ids, keep the query string under the 2,048 characters IIS accepts by default.
-IDS_PER_REQUEST = 25
-BAD_REQUEST = 400
+from act_connector.timestamps import parse_timestamp
 
 
 @dataclass
@@ -62,104 +52,6 @@ class Findings:
     seconds: float = 0.0
     built: bool = False  # no set was kept: the listing only built it
     too_large: bool = False  # the listing passed the set's limit and stopped
-
-
-class Lister:
-    """Lists tables' ids and edit times, for one sync; remembers what Act! refuses ($select, or
-    `or` in a $filter), so that each is tried, and said, once."""
-
-    def __init__(self, client: ActClient, whole_record_top: int):
-        self._client = client
-        self._whole_record_top = whole_record_top  # whole records are large: the batch size
-        self._lock = threading.Lock()
-        self.select_refused = False
-        self.ids_per_request = IDS_PER_REQUEST
-
-    def page(self, table: TableSpec, path: str, after, stop: threading.Event | None = None):
-        """The listing's page after id `after` (None: the first); `stop` abandons it."""
-        if not self.select_refused:
-            query = listing_query(table, after, LISTING_TOP, select=True)
-            try:
-                return self._client.get_page(table.name, path, query, stop).rows
-            except ActHttpError as error:
-                if error.status != BAD_REQUEST:
-                    raise
-                refusal = error
-        else:
-            refusal = None
-        query = listing_query(table, after, self._whole_record_top, select=False)
-        rows = self._client.get_page(table.name, path, query, stop).rows
-        if refusal is not None and self._refuse("select_refused", True):
-            log.warning(
-                f"Act! refused $select (HTTP 400: {refusal.server_message}); reconciliation "
-                f"lists whole records instead, {self._whole_record_top:,} a request, which is "
-                "slower"
-            )
-        return rows
-
-    def refuse_or(self, refusal: ActHttpError) -> None:
-        """Act! answered 400 to ids joined by `or`: late records are read one a request."""
-        if self._refuse("ids_per_request", 1):
-            log.warning(
-                f"Act! refused a $filter of several ids joined by 'or' (HTTP 400: "
-                f"{refusal.server_message}); late records are read again one a request"
-            )
-
-    def _refuse(self, name: str, value) -> bool:
-        """Notes a refusal; True for the first thread to note it (which says so)."""
-        with self._lock:
-            if getattr(self, name) == value:
-                return False
-            setattr(self, name, value)
-            return True
-
-
-def id_listing(lister: Lister, table: TableSpec, path: str, consequence: str) -> Pages:
-    """The pages of a table's ids and edit times, keyset on the id, the next fetched while one
-    is used. A listed record without its id, or the same page twice (a server ignoring $filter),
-    stops the listing: `consequence` says what that means for its user."""
-    return Pages(
-        lister.page(table, path, None),
-        _IdFollow(table, consequence),
-        lambda after, stop: lister.page(table, path, after, stop),
-        f"act-{table.name}-list",
-    )
-
-
-class _IdFollow:
-    """follow() for a listing: a page's rows, the id to list after, and the same as position."""
-
-    def __init__(self, table: TableSpec, consequence: str):
-        self._table, self._consequence = table, consequence
-        self._last = None  # the listing's last id so far
-
-    def __call__(self, rows: list[dict]):
-        key, name = self._table.primary_key, self._table.name
-        if not all(isinstance(row, dict) and row.get(key) is not None for row in rows):
-            # Its id unknown, a listed record could not be told from an absent one.
-            raise PagingError(
-                name, f"a listed record arrived without '{key}', {self._consequence}."
-            )
-        last = rows[-1][key]
-        if last == self._last:
-            raise PagingError(
-                name,
-                f"the server listed the same page twice (last id {last!r}); it ignores "
-                f"$filter, {self._consequence}.",
-            )
-        self._last = last
-        return rows, last, last
-
-
-def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, str]:
-    """Keyset on the id: a record edited while the listing runs keeps its place."""
-    key = table.primary_key
-    query = {"$orderby": f"{key} asc", "$top": str(top)}
-    if select:
-        query["$select"] = f"{key},{table.cursor}"
-    if after is not None:
-        query["$filter"] = f"{key} gt {literal(after, table.columns.get(key, 'STRING'))}"
-    return query
 
 
 def reread_query(table: TableSpec, ids: list, after) -> dict[str, str]:
@@ -178,27 +70,20 @@ def reread_query(table: TableSpec, ids: list, after) -> dict[str, str]:
 class Reconciliation:
     """One table's reconciliation: list, compare, then re-read the late and delete the gone."""
 
-    def __init__(
-        self,
-        client: ActClient,
-        lister: Lister,
-        table: TableSpec,
-        path: str,
-        emitter: Emitter,
-        start: datetime,
-        checkpoint_every: int,
-    ):
-        self._client, self._lister, self._table, self._path = client, lister, table, path
-        self._emitter = emitter
-        self._start = start  # default_start_date: older records are not synced at all
-        self._checkpoint_every = checkpoint_every
+    def __init__(self, context: SyncContext, table: TableSpec, path: str, emitter: Emitter):
+        self._client, self._lister = context.client, context.lister
+        self._table, self._path, self._emitter = table, path, emitter
+        self._now = context.until  # noted as the time of this reconciliation
+        # default_start_date: older records are not synced at all
+        self._start = parse_timestamp(context.settings.default_start_date)
+        self._checkpoint_every = context.settings.batch_size
         self._bound: datetime | None = None
 
-    def run(self, bound: datetime, now: datetime) -> Findings:
-        """Reconciles records stamped up to `bound` (the saved cursor); `now` is noted as the
-        time of this reconciliation."""
+    def run(self, cursor: str) -> Findings:
+        """Reconciles records stamped up to `cursor` (the saved position's); the sync's upper
+        bound is noted as the time of this reconciliation."""
         started, requests = time.monotonic(), self._client.stats.by_table[self._table.name]
-        self._bound = bound
+        self._bound = parse_timestamp(cursor)
         known = self._emitter.known
         findings = Findings(built=known is None)
         if known is None:
@@ -210,7 +95,7 @@ class Reconciliation:
                 self._reread(late, findings)
                 self._emitter.delete(absent)
                 findings.deleted = len(absent)
-        self._emitter.checkpoint(reconciled=now)  # a table past the limit: tried again then
+        self._emitter.checkpoint(reconciled=self._now)  # a table past the limit: tried again then
         findings.requests = self._client.stats.by_table[self._table.name] - requests
         findings.seconds = time.monotonic() - started
         return findings
@@ -269,7 +154,7 @@ class Reconciliation:
 
     def _late(self, cursor) -> bool:
         """Stamped where paging will not look: at or below the saved cursor (or not a time)."""
-        moment = cursor_moment(cursor)
+        moment = remembered_moment(cursor)
         return moment is None or self._start <= moment <= self._bound
 
     # -- re-reading late records

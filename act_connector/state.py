@@ -4,7 +4,7 @@ State is plain JSON, never a secret, sent whole at every checkpoint:
 
     {"version": 2, "tables": {
         "contacts": {"cursor": "2025-07-26T18:46:00+00:00", "id": "6f1c…",
-                     "known": {"format": 1, "count": 504, "packed": "eAEBcAmP9g…"},
+                     "known": {"format": 2, "count": 504, "packed": "eAEBcAmP9g…"},
                      "reconciled": "2026-11-22T00:09:08Z"},
         "history": {"cursor": "…", "id": "…", "reconciled": "…", "too_large": true},
         "users": {"known": {"format": 2, "count": 5, "packed": "…"}}}}
@@ -46,6 +46,12 @@ class TableState:
     known: KnownSet | None = None  # None: not kept (reconciliation off, too large) or not built
     reconciled: datetime | None = None
     too_large: bool = False
+
+    @property
+    def nothing_remembered(self) -> bool:
+        """Neither a remembered set nor past its limit: a table that remembers its rows (a
+        follower, a table read whole) starts afresh."""
+        return self.known is None and not self.too_large
 
     def to_state(self) -> dict:
         entry = self.position.to_state() if self.position else {}

@@ -1,6 +1,6 @@
-"""Syncing tables: the loop over the chosen tables, and the policies that choose what to walk.
+"""Syncing tables: the loop over the chosen tables, each table's sync run as its plan says.
 
-A table's sync is made of walks:
+A table's sync is made of walks, chosen before it starts (plan.py):
 - incremental: from the saved position (cursor, id) up to the sync's upper bound;
 - from scratch (its first sync, a Fivetran re-sync): the table's rows are first marked deleted
   (op.truncate), as Fivetran's own connectors do, and what Act! has is then upserted again, so
@@ -10,9 +10,10 @@ A table's sync is made of walks:
   what Act! deleted and read what arrived stamped in the past.
 
 pages.py walks the pages (fetching the next while one is written), emitter.py writes rows,
-deletions and checkpoints and keeps the remembered set true, state.py is the state (and
-known.py the set within it). A walk checkpoints once its rows are emitted, every
-batch_size rows and at its end.
+deletions and checkpoints and keeps the remembered set true, followers.py are the tables written
+as a table's records are (links, line items), state.py is the state (and known.py the set
+within it). A walk checkpoints once its rows are emitted, every batch_size rows and at its end.
+Everything a sync's tables share (client, settings, state, upper bound) is one SyncContext.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 from fivetran_connector_sdk import Logging as log
 
@@ -30,29 +30,27 @@ from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, Page, RequestStats
 from act_connector.config import Settings
+from act_connector.context import SyncContext
 from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
 from act_connector.errors import ActConnectorError, TablesFailed
+from act_connector.followers import Follower
 from act_connector.links import LinkTable
-from act_connector.pages import anomaly_report, walk_pages
+from act_connector.listing import Lister, parent_ids
+from act_connector.pages import Walk, anomaly_report, walk_pages
 from act_connector.paging import Position, first_top, page_query
-from act_connector.per_parent import PerParentTable, parent_ids
+from act_connector.per_parent import PerParentTable
+from act_connector.plan import TablePlan, plan_table, reconciliation_due, remembers
 from act_connector.progress import Progress, time_shares
-from act_connector.reconcile import Findings, Lister, Reconciliation
-from act_connector.state import STATE_VERSION, SyncState, TableState
-from act_connector.timestamps import format_utc, parse_timestamp
+from act_connector.reconcile import Findings, Reconciliation
+from act_connector.state import SyncState
+from act_connector.timestamps import format_utc
 from act_connector.whole import read_whole
 
 # Tables synced at once. A slow server answers several requests at once, so tables side by side
 # finish sooner; the SDK's operations are thread-safe (3.0) and its examples use 4 to 8 workers.
 # Each table holds at most two pages in memory, so four keep the connector well within its 1 GB.
 TABLE_WORKERS = 4
-# A reconciliation may come this share of its interval early: a daily sync that starts a few
-# minutes earlier than yesterday's still reconciles, instead of putting it off by a whole day.
-RECONCILE_EARLY = 0.1
-
-# What other modules import from here (the state's now live in state.py).
-__all__ = ["STATE_VERSION", "SyncState", "SyncSummary", "TableResult", "run_sync"]
 
 
 @dataclass
@@ -81,26 +79,6 @@ class SyncSummary:
         return sum(result.deleted for result in self.tables)
 
 
-def start_position(table: TableSpec, saved: Position | None, settings: Settings) -> Position:
-    if saved is None:
-        return Position(cursor=settings.default_start_date)
-    if settings.lookback:
-        moved = parse_timestamp(saved.cursor) - settings.lookback
-        return Position(cursor=format_utc(moved), cap=saved.cap, top=saved.top)
-    return saved
-
-
-def reconciliation_due(state: TableState, interval: timedelta | None, now: datetime) -> bool:
-    """Due once the interval has passed; at once for a table whose set is yet to be built."""
-    if interval is None:
-        return False
-    if state.known is None and not state.too_large:
-        return True
-    if state.reconciled is None:
-        return True
-    return now - state.reconciled >= interval * (1 - RECONCILE_EARLY)
-
-
 def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operations) -> SyncSummary:
     """Syncs every chosen table; `operations` is the SDK's Operations (or a stand-in).
 
@@ -112,7 +90,6 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     sync_state = SyncState.load(state, catalog)
     sync_state.leave_behind(left_behind(settings, catalog))
     client = ActClient(settings)
-    lister = Lister(client, settings.batch_size)
     summary = SyncSummary()
     started = time.monotonic()
     try:
@@ -122,7 +99,9 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
             f"Syncing {len(settings.tables)} table(s) from {settings.base_url}, records edited "
             f"up to {format_utc(until)}: {', '.join(settings.tables)}"
         )
-        _sync_tables(settings, catalog, sync_state, until, operations, client, lister, summary)
+        lister = Lister(client, settings.batch_size)
+        context = SyncContext(client, settings, sync_state, until, operations, lister)
+        _sync_tables(context, catalog, summary)
     finally:
         client.close()
     summary.stats = client.stats
@@ -132,28 +111,18 @@ def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operation
     return summary
 
 
-def _sync_tables(settings, catalog, sync_state, until, operations, client, lister, summary):
+def _sync_tables(context: SyncContext, catalog: Catalog, summary: SyncSummary) -> None:
     """Syncs the tables side by side, a few at a time: a slow server answers several requests
     at once, and each table's pages are its own. Results keep the order of the tables setting.
 
     An error of one table's own is collected and the others go on; any other (refused
     credentials, an unreachable server) ends the sync once the tables under way have stopped.
     """
-
-    def table_sync(name: str):
-        spec = catalog.tables[name]
-        if spec.per_parent:  # membership, read on its own schedule
-            parent = catalog.tables[spec.per_parent["parent"]]
-            return MembershipSync(
-                client, spec, parent, settings, sync_state, until, operations, lister
-            )
-        followers = followers_of(settings, catalog, name)
-        return TableSync(client, spec, settings, sync_state, until, operations, lister, followers)
-
+    chosen = context.settings.tables
     with ThreadPoolExecutor(TABLE_WORKERS, thread_name_prefix="act-table") as workers:
         futures = [
-            workers.submit(table_sync(name).run)
-            for name in settings.tables
+            workers.submit(table_sync(context, catalog, name).run)
+            for name in chosen
             if not catalog.tables[name].follows  # written as its parent is read
         ]
         for future in futures:
@@ -165,6 +134,14 @@ def _sync_tables(settings, catalog, sync_state, until, operations, client, liste
                     raise
                 log.error(f"{error} Syncing the other tables; this one fails the sync.")
                 summary.failures.append(error)
+
+
+def table_sync(context: SyncContext, catalog: Catalog, name: str) -> TableSync | MembershipSync:
+    """The sync of a table that is not written as its parent is read."""
+    spec = catalog.tables[name]
+    if spec.per_parent:  # membership, read on its own schedule
+        return MembershipSync(context, spec, catalog.tables[spec.per_parent.parent])
+    return TableSync(context, spec, followers_of(context.settings, catalog, name))
 
 
 def followers_of(settings: Settings, catalog: Catalog, parent: str) -> tuple[TableSpec, ...]:
@@ -202,35 +179,35 @@ def _summary_line(summary: SyncSummary, seconds: float) -> str:
 
 
 class TableSync:
-    """One table's sync: finds its path, chooses its walks, and reports what they did."""
+    """One table's sync: finds its path, runs its plan (plan.py), and reports what it did."""
 
-    def __init__(
-        self,
-        client: ActClient,
-        table: TableSpec,
-        settings: Settings,
-        sync_state: SyncState,
-        until: datetime,
-        operations,
-        lister: Lister,
-        followers: tuple[TableSpec, ...] = (),
-    ):
-        self.client, self.table, self.settings, self.until = client, table, settings, until
-        self.lister, self.operations = lister, operations
-        # A table read whole always remembers its rows (whole.py): it writes only what changed.
-        remember = table.read == "whole" or settings.reconcile_interval is not None
-        self.emitter = Emitter(table, sync_state, operations, remember)
-        self.followers = [
-            LinkTable(spec, sync_state, operations)
-            if spec.links
-            else PerParentTable(spec, sync_state, operations, client)
+    def __init__(self, context: SyncContext, table: TableSpec, followers=()):
+        self.context, self.table = context, table
+        self.client, self.settings = context.client, context.settings
+        self.plan = None if table.read == "whole" else self._plan(followers)
+        afresh = self.plan is not None and self.plan.followers_afresh
+        self.followers: tuple[Follower, ...] = tuple(
+            (LinkTable if spec.links else PerParentTable)(spec, context, afresh)
             for spec in followers
-        ]
-        self.emitter.followers = self.followers
+        )
+        self.emitter = Emitter(
+            table,
+            context.state,
+            context.operations,
+            remembers(table, self.settings),
+            self.followers,
+        )
         self.anomalies: Counter = Counter()  # what paging had to work around, in every walk
         self.result: TableResult | None = None
         self.progress: Progress | None = None
         self.path = ""
+
+    def _plan(self, followers: tuple[TableSpec, ...]) -> TablePlan:
+        state = self.context.state
+        follower_new = any(state.table(spec.name).nothing_remembered for spec in followers)
+        return plan_table(
+            state.table(self.table.name), self.settings, self.context.until, follower_new
+        )
 
     def run(self) -> TableResult:
         try:
@@ -243,42 +220,28 @@ class TableSync:
         started = time.monotonic()
         if self.table.read == "whole":
             return self._read_whole(started)
-        table, state = self.table, self.emitter.state
-        if any(follower.afresh for follower in self.followers):  # written for every record
-            state.position = None
-        from_scratch = state.position is None
-        if from_scratch:  # what the followers kept may be of parents gone: they start afresh
-            for follower in self.followers:
-                follower.afresh = True
-        position = start_position(table, state.position, self.settings)
-        self.progress = Progress(table.name, position.cursor, self.until)
-        top = first_top(self.settings.batch_size, from_scratch, position.top)
-        query = page_query(table, position, format_utc(self.until), top)
+        table, plan, until = self.table, self.plan, self.context.until
+        self.progress = Progress(table.name, plan.start.cursor, until)
+        query = page_query(table, plan.start, format_utc(until), plan.first_top)
         page, self.path = first_page(self.client, table, query)
         self.result = TableResult(table.name, self.path)
         for follower in self.followers:
             follower.start()
-        if from_scratch:
-            self._truncate(position)
-        self._log_start(position, from_scratch)
-        # A short page that ends where the last walk did ends this one (paging.py), unless the
-        # page after it is due to be asked: with reconciliation, or without one to wait for.
-        interval = self.settings.reconcile_interval
-        ask_after = (
-            from_scratch or interval is None or reconciliation_due(state, interval, self.until)
-        )
-        last_end = None if ask_after else state.position
-        position = self.walk(position, page, top, self.until, last_end)
-        if from_scratch:
+        if plan.from_scratch:
+            self._truncate(plan.start)
+        self._log_start(plan)
+        walk = Walk(plan.start, until, plan.first_top, self.settings.batch_size, plan.last_end)
+        position = self.walk(walk, page)
+        if plan.from_scratch:
             self._walk_to_present(position)
         self._log_walked(time.monotonic() - started)
-        if not from_scratch:
-            self._reconcile_if_due()
+        if plan.reconcile:
+            self._reconcile()
         self._finish_followers()
         top = self.settings.batch_size
         for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
             if message:
-                self.operations.warning(message)
+                self.context.operations.warning(message)
         self.result.records, self.result.deleted = self.emitter.upserted, self.emitter.deleted
         self.result.seconds = time.monotonic() - started
         return self.result
@@ -294,41 +257,22 @@ class TableSync:
         digest."""
         self.path, warnings = read_whole(self.client, self.table, self.emitter)
         for message in warnings:
-            self.operations.warning(message)
+            self.context.operations.warning(message)
         self.result = TableResult(self.table.name, self.path, self.emitter.upserted, pages=1)
         self.result.seconds = time.monotonic() - started
         self._log_walked(self.result.seconds)
         return self.result
 
-    def walk(
-        self,
-        position: Position,
-        first: Page,
-        first_asked: int,
-        until: datetime,
-        last_end: Position | None = None,
-    ) -> Position:
-        """Emits page after page from `first` (asked with $top `first_asked`) up to `until`;
-        returns where it stopped.
+    def walk(self, walk: Walk, first: Page) -> Position:
+        """Emits page after page of the walk from `first`; returns where it stopped.
 
         A checkpoint follows each batch_size rows read, and the walk's last page. Not each page:
         pages may be smaller (wide records, a server's cap), and every checkpoint sends the whole
         state, every table's remembered set (megabytes in a large database), which the SDK copies
         several times over; a failure makes the next sync read at most batch_size rows again.
         """
-        top = self.settings.batch_size
-        with walk_pages(
-            self.client,
-            self.table,
-            self.path,
-            position,
-            first,
-            until,
-            top,
-            self.anomalies,
-            first_asked,
-            last_end,
-        ) as pages:
+        top, position = walk.top, walk.start
+        with walk_pages(self.client, self.table, self.path, walk, first, self.anomalies) as pages:
             unsaved = 0  # rows read since the last checkpoint
             for rows, position in pages:
                 self.emitter.upsert(rows)
@@ -352,51 +296,40 @@ class TableSync:
         its rows as they were; the start is saved at once, so that it happens once."""
         self.emitter.truncate()
         # The rows this read emits are what is live: the set is built as they are written.
-        self.emitter.checkpoint(position, reconciled=self.until)
+        self.emitter.checkpoint(position, reconciled=self.context.until)
 
     def _walk_to_present(self, position: Position) -> None:
         """Records edited while the table was read moved past `until`; read from scratch, they
         were just marked deleted. Walk on once to the server's present (less the same second),
         so that they land now rather than show as deleted until the next sync."""
         present = sync_until(self.client)
-        if present <= self.until:
+        if present <= self.context.until:
             return
         read = self.emitter.upserted
         top = first_top(self.settings.batch_size, sized=position.top)
         query = page_query(self.table, position, format_utc(present), top)
         first = self.client.get_page(self.table.name, self.path, query)
-        self.walk(position, first, top, present)
+        self.walk(Walk(position, present, top, self.settings.batch_size), first)
         log.info(
             f"Table '{self.table.name}': {self.emitter.upserted - read} record(s) edited during "
             f"the sync, read up to {format_utc(present)}"
         )
 
-    def _reconcile_if_due(self) -> None:
-        state, settings = self.emitter.state, self.settings
-        if not reconciliation_due(state, settings.reconcile_interval, self.until):
-            return
-        reconciliation = Reconciliation(
-            self.client,
-            self.lister,
-            self.table,
-            self.path,
-            self.emitter,
-            parse_timestamp(settings.default_start_date),
-            settings.batch_size,
-        )
-        findings = reconciliation.run(parse_timestamp(state.position.cursor), self.until)
+    def _reconcile(self) -> None:
+        reconciliation = Reconciliation(self.context, self.table, self.path, self.emitter)
+        findings = reconciliation.run(self.emitter.state.position.cursor)
         self.result.findings = findings
         log.info(_findings_line(self.table.name, findings))
 
-    def _log_start(self, position: Position, from_scratch: bool) -> None:
-        table = self.table
+    def _log_start(self, plan: TablePlan) -> None:
+        table, start = self.table, plan.start
         scratch_note = (
-            " (from scratch: rows Act! no longer has show as deleted)" if from_scratch else ""
+            " (from scratch: rows Act! no longer has show as deleted)" if plan.from_scratch else ""
         )
-        after = f" after id {position.id!r}" if position.id is not None else ""
+        after = f" after id {start.id!r}" if start.id is not None else ""
         log.info(
             f"Table '{table.name}' from /api/{self.path}: {table.cursor} from "
-            f"{position.cursor}{after} to {format_utc(self.until)}{scratch_note}"
+            f"{start.cursor}{after} to {format_utc(self.context.until)}{scratch_note}"
         )
 
     def _log_walked(self, seconds: float) -> None:
@@ -411,27 +344,26 @@ class TableSync:
 class MembershipSync:
     """A membership table's sync: every parent's members read again once the interval passed."""
 
-    def __init__(self, client, table, parent, settings, sync_state, until, operations, lister):
-        self.client, self.table, self.parent, self.until = client, table, parent, until
-        self.settings, self.lister = settings, lister  # the sync's: a refusal is said once
-        self.members = PerParentTable(table, sync_state, operations, client)
+    def __init__(self, context: SyncContext, table: TableSpec, parent: TableSpec):
+        self.context, self.table, self.parent = context, table, parent
 
     def run(self) -> TableResult:
-        started, members = time.monotonic(), self.members
-        result = TableResult(self.table.name, self.table.paths[0])
-        state, interval = members.emitter.state, self.settings.membership_interval
+        started, context, table = time.monotonic(), self.context, self.table
+        result = TableResult(table.name, table.paths[0])
+        state, interval = context.state.table(table.name), context.settings.membership_interval
+        if not reconciliation_due(state, interval, context.until):
+            log.info(
+                f"Table '{table.name}': members last read at "
+                f"{format_utc(state.reconciled)}; read again {interval} after that"
+            )
+            return result
+        members = PerParentTable(table, context, afresh=state.nothing_remembered)
         try:
-            if not reconciliation_due(state, interval, self.until):
-                log.info(
-                    f"Table '{self.table.name}': members last read at "
-                    f"{format_utc(state.reconciled)}; read again {interval} after that"
-                )
-                return result
-            parents = parent_ids(self.client, self.lister, self.parent)
+            parents = parent_ids(context.client, context.lister, self.parent)
             first = next(parents, [])  # Act! has answered: a new table may start afresh
             members.start()
             members.read_every_parent(itertools.chain([first], parents))
-            deleted = members.finish(reconciled=self.until)
+            deleted = members.finish(reconciled=context.until)
         finally:
             members.close()
         log.info(members.finish_line(deleted, self.parent.name))

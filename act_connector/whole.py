@@ -14,18 +14,17 @@ land.
 
 from __future__ import annotations
 
-import json
-import zlib
-
 from fivetran_connector_sdk import Logging as log
 
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
-from act_connector.emitter import Emitter
+from act_connector.emitter import Emitter, Remembered
 from act_connector.errors import ActConnectorError, ActHttpError
 from act_connector.known import KnownSet
+from act_connector.listing import PageCap, read_list
 from act_connector.metadata import DERIVED, rows_read
+from act_connector.packing import digest
 from act_connector.paging import usable_rows
 
 # What an optional table's refusal looks like: no such path on this build, or no permission.
@@ -50,15 +49,15 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
     repeated, rows = len(rows) - len(by_key), list(by_key.values())
     derive = DERIVED[table.derive] if table.derive else None
     rows = [derive(record) for record in rows] if derive else rows
+    # Remembered with its digest, where a keyset table keeps its cursor.
+    entries = [(record[table.primary_key], digest(record), record) for record in rows]
     if emitter.known is None:
         # Only once Act! has answered, so that a table that fails keeps its rows as they were.
         emitter.truncate()
-        changed, gone = rows, []
+        changed, gone = entries, []
     else:
-        changed, gone = _changes(emitter.known, table.primary_key, rows)
-    emitter.write(changed)
-    for record in changed:  # remembered with its digest, where a keyset table keeps its cursor
-        emitter.known.put(record[table.primary_key], digest(record))
+        changed, gone = _changes(emitter.known, entries)
+    emitter.write_remembered(changed)
     emitter.delete(gone)
     emitter.checkpoint()  # publishes the remembered set
     warnings = [emitter.unfit_report()]
@@ -87,18 +86,18 @@ def _read_rows(client: ActClient, table: TableSpec) -> tuple[list, str, bool]:
     rows = rows_read(client.settings, path)
     if rows is not None:
         return rows, path, True
+    if table.queryable:
+        return (
+            read_list(client, table.name, path, table.primary_key, PageCap(table.name)),
+            path,
+            False,
+        )
     page, path = first_page(client, table, {})
     return page.rows, path, False
 
 
-def _changes(known: KnownSet, key: str, rows: list[dict]) -> tuple[list[dict], list]:
+def _changes(known: KnownSet, entries: list[Remembered]) -> tuple[list[Remembered], list]:
     """The rows that are new or changed since they landed, and the ids Act! no longer lists."""
     census = known.census()
-    changed = [record for record in rows if census.see(record[key]) != digest(record)]
+    changed = [entry for entry in entries if census.see(entry[0]) != entry[1]]
     return changed, census.unseen()
-
-
-def digest(record: dict) -> int:
-    """A record's content in 32 bits (whatever its keys' order): what tells an edit."""
-    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
-    return zlib.crc32(text.encode("utf-8"))

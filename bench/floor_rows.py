@@ -15,7 +15,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from act_connector.catalog import Catalog, TableSpec
+from act_connector.catalog import Catalog, LinkSpec, PerParentSpec, TableSpec
 from act_connector.metadata import DERIVED
 from bench.act_data import records
 
@@ -64,8 +64,8 @@ def feed(spec: TableSpec) -> tuple[str, Rows]:
     """The generated table a chosen table's rows come from, and the rows a record makes."""
     columns = spec.columns
     if spec.links:
-        return spec.links["parent"], lambda record: link_rows(spec.links, record)
-    per_parent = getattr(spec, "per_parent", None)  # read per parent record (opportunity lines)
+        return spec.links.parent, lambda record: link_rows(spec.links, record)
+    per_parent = spec.per_parent  # read per parent record (opportunity lines)
     if per_parent:
         source, parent_key, child_key = CHILDREN[spec.paths[0]]
         return source, lambda record: child_rows(per_parent, columns, record, parent_key,
@@ -74,25 +74,27 @@ def feed(spec: TableSpec) -> tuple[str, Rows]:
     return spec.name, lambda record: [flat(derive(record) if derive else record, columns)]
 
 
-def link_rows(links: dict, record: dict) -> list[dict]:
+def link_rows(links: LinkSpec, record: dict) -> list[dict]:
     parent_id = str(record["id"])
     return [
-        {"id": f"{parent_id}{KEY_SEPARATOR}{member['id']}", links["parent_column"]: parent_id,
-         links["related_column"]: str(member["id"]), "position": position}
-        for position, member in enumerate(record.get(links["array"]) or [])
+        {"id": f"{parent_id}{KEY_SEPARATOR}{member['id']}", links.parent_column: parent_id,
+         links.related_column: str(member["id"]), "position": position}
+        for position, member in enumerate(record.get(links.array) or [])
     ]  # fmt: skip
 
 
-def child_rows(per_parent: dict, columns: dict, record: dict, parent_key: str, child_key: str):
+def child_rows(
+    per_parent: PerParentSpec, columns: dict, record: dict, parent_key: str, child_key: str
+):
     parent_id = record.get(parent_key)
     if not parent_id:
         return []
-    related = per_parent.get("related_column")
+    related = per_parent.related_column
     if related:
         child_id = record[child_key]
         return [{"id": f"{parent_id}{KEY_SEPARATOR}{child_id}",
-                 per_parent["parent_column"]: parent_id, related: child_id}]  # fmt: skip
-    return [{**flat(record, columns), per_parent["parent_column"]: parent_id}]
+                 per_parent.parent_column: parent_id, related: child_id}]  # fmt: skip
+    return [{**flat(record, columns), per_parent.parent_column: parent_id}]
 
 
 def write_rows(

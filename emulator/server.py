@@ -79,6 +79,10 @@ COMMON_PATHS = {
 }
 # Paths that take no query ("Get all users", "Gets all task types"): served whole, whatever the
 # query or page cap.
+# Tables read whole whose path still takes an OData query, and so is paged and capped like any
+# collection: the vendor's definition says "matching an (optional) OData query" of
+# /api/metadata/fields; of users, task and history types it says "Gets all".
+QUERYABLE = frozenset({"fields"})
 WHOLE = frozenset(
     {
         "activity_types",
@@ -182,6 +186,29 @@ class Settings:
     select_supported: bool = True  # False: any $select is a 400
     max_orderby_keys: int = 0  # more keys than this in $orderby is a 400; 0: any number
     or_supported: bool = True  # False: a $filter with `or` (the keyset clause) is a 400
+    # -- what live servers send that the vendor's definition does not say (FACTS.md)
+    status_as_code: bool = True  # opportunity status as 0/1/2/3; False: the definition's names
+    record_owner: bool = False  # contacts with a top-level recordOwner, as a live contact has
+    # Activities without duration, originalTime, calendarUid, isRecurring and scheduledWith*,
+    # as one build's record of live calls shows them.
+    lean_activities: bool = False
+
+
+# The settings that change how records are served: their texts are made again when one changes.
+SERVED_SHAPES = (
+    "null_cursor_every",
+    "typed_text_every",
+    "ids_as_text",
+    "status_as_code",
+    "record_owner",
+    "lean_activities",
+)
+STATUS_NAMES = ["Open", "Won", "Lost", "Inactive"]  # the definition's, for codes 0 to 3
+LEAN_ACTIVITY_DROPS = ("duration", "originalTime", "calendarUid", "isRecurring")
+
+
+def _lean_drops(key: str) -> bool:
+    return key in LEAN_ACTIVITY_DROPS or key.startswith("scheduledWith")
 
 
 def stamp_ns(nanoseconds: int, digits: int = 0) -> str:
@@ -234,21 +261,26 @@ class Store:
                 return [json.dumps(_project(r, query.select), ensure_ascii=False) for r in records]
             return [self._text(table, r) for r in records]
 
-    def scoped(self, parent: str, parent_id: str, child: str) -> list[str] | None:
-        """The JSON texts of the records a parent-scoped path serves, or None when the parent
-        does not exist: a line item's opportunityID, a member's group, a contact's company."""
+    def scoped(self, parent: str, parent_id: str, child: str, query: Query) -> list[str] | None:
+        """The JSON texts of the records a parent-scoped path serves that the query selects, or
+        None when the parent does not exist: a line item's opportunityID, a member's group, a
+        contact's company. Act! takes an OData query on these lists like on any collection."""
         with self.lock:
             if parent_id not in self.tables[parent]:
                 return None
             if (parent, child) == ("opportunities", "products"):
-                rows = self._children("opportunity_products", "opportunityID").get(parent_id, [])
-                return [self._text("opportunity_products", r) for r in rows]
-            if parent == "groups":
+                table = "opportunity_products"
+                rows = self._children(table, "opportunityID").get(parent_id, [])
+            elif parent == "groups":
+                table = "contacts"
                 links = self._children("group_contacts", "groupID").get(parent_id, [])
                 members = [self.tables["contacts"].get(link["contactID"]) for link in links]
-                return [self._text("contacts", r) for r in members if r]
-            rows = self._children("contacts", "companyID").get(parent_id, [])
-            return [self._text("contacts", r) for r in rows]
+                rows = [member for member in members if member]
+            else:
+                table = "contacts"
+                rows = self._children("contacts", "companyID").get(parent_id, [])
+            ordered = sorted(rows, key=query.sort_key) if query.orderby else rows
+            return [self._text(table, record) for record in query.run(ordered, None)]
 
     def _children(self, table: str, key: str) -> dict[str, list[dict]]:
         """A table's records by the parent id in `key`, kept until the table changes."""
@@ -280,6 +312,12 @@ class Store:
         hidden = settings.null_cursor_every and cursor
         if hidden and _bucket(record["id"], settings.null_cursor_every) == 0:
             record = {**record, cursor: None}
+        if table == "opportunities" and not settings.status_as_code:
+            record = {**record, "status": STATUS_NAMES[record["status"]]}
+        if table == "contacts" and settings.record_owner:
+            record = {**record, "recordOwner": record.get("recordManager")}
+        if table == "activities" and settings.lean_activities:
+            record = {key: value for key, value in record.items() if not _lean_drops(key)}
         return record
 
     def now_stamp(self, ago: float = 0) -> str:
@@ -520,7 +558,7 @@ class ActEmulator:
             if not hasattr(self.settings, key):
                 raise KeyError(f"unknown emulator setting '{key}'")
             setattr(self.settings, key, value)
-        if {"null_cursor_every", "typed_text_every", "ids_as_text"} & set(changes):
+        if set(SERVED_SHAPES) & set(changes):
             self.store.forget_texts()
 
     @contextmanager
@@ -670,8 +708,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route.startswith("api/"):
             table = BUILDS[emulator.settings.build].get(route[4:])
             parts = route[4:].split("/")
+            params = dict(parse_qsl(url.query, keep_blank_values=True))
             if table is None and len(parts) == 3 and (parts[0], parts[2]) in SCOPED:
-                return self._collection(SCOPED[(parts[0], parts[2])], {}, "/".join(parts))
+                return self._collection(SCOPED[(parts[0], parts[2])], params, "/".join(parts))
             if table is None:
                 return self._json(
                     404,
@@ -680,7 +719,7 @@ class _Handler(BaseHTTPRequestHandler):
                         f"'{self.path}'."
                     },
                 )
-            return self._collection(table, dict(parse_qsl(url.query, keep_blank_values=True)))
+            return self._collection(table, params)
         return self._send(404)
 
     def _authorize(self):
@@ -759,11 +798,12 @@ class _Handler(BaseHTTPRequestHandler):
         store = emulator.store
         with emulator.serving():
             try:
-                if scope:  # a parent's records: served whole, as Act! serves them
-                    texts = store.scoped(*_scope_parts(scope))
+                if scope:  # a parent's records
+                    query = self._query(table, params, number)
+                    texts = store.scoped(*_scope_parts(scope), query)
                     if texts is None:
                         return self._json(404, {"message": f"No record matches '{scope}'."})
-                elif table in WHOLE:
+                elif table in WHOLE and table not in QUERYABLE:
                     texts = store.page(table, Query({}, {}, ENTITIES[table]))
                 else:
                     texts = store.page(table, self._query(table, params, number))

@@ -8,7 +8,10 @@ from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
 
 from act_connector import client, metadata
-from act_connector.catalog import load_catalog
+from act_connector.catalog import TableSpec, load_catalog
+from act_connector.context import SyncContext
+from act_connector.followers import Follower
+from act_connector.state import SyncState
 from emulator.data import IMPORT_SECOND, stamp
 
 PASSWORD = "S3cret-pässword"
@@ -30,6 +33,7 @@ DEFAULT_TABLES = (
     "activities",
     "activity_types",
     "products",
+    "groups",
     "users",
     "opportunity_processes",
     "opportunity_stages",
@@ -144,3 +148,10 @@ ANOTHER_ACCOUNT = [
     {"username": "Jane Doe"},
     {"password": "An0ther-secret"},
 ]
+
+
+def follower(kind: type[Follower], spec: TableSpec, state: SyncState, operations, client=None):
+    """A follower table made as a sync makes it, outside a sync: afresh when it has nothing
+    remembered; `client` answers a per-parent table's requests."""
+    context = SyncContext(client, None, state, None, operations, None)
+    return kind(spec, context, state.table(spec.name).nothing_remembered)

@@ -227,7 +227,13 @@ def test_update_validates_before_any_request():
 def test_schema_declares_the_chosen_tables(catalog):
     metadata._read.clear()
     responses.get(f"{BASE_URL}/authorize", body="tok.en", content_type="text/html")
-    custom = {"name": "user9", "type": "YesNo", "isCustom": True, "recordType": "Contact"}
+    custom = {
+        "id": "c9",
+        "name": "user9",
+        "type": "YesNo",
+        "isCustom": True,
+        "recordType": "Contact",
+    }
     responses.get(f"{BASE_URL}/api/metadata/fields", json=[custom])
     responses.get(f"{BASE_URL}/api/metadata/entities", json=[])
     tables = connector.schema(configuration(tables="contacts,activity_types"))

@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from act_connector.catalog import load_catalog
+from act_connector.config import validate_configuration
+from act_connector.metadata import for_this_server
+from act_connector.sync import run_sync
 from emulator import server as emulator_server
 from tests.conftest import emulator_configuration
+from tests.helpers import RecordingOperations
 from tools import doctor, server_check
 from tools.server_check import clock_skew, count_bounds, timestamp_forms
 
@@ -72,7 +77,7 @@ def test_a_healthy_server_in_plain_words(emulator, tmp_path, capsys):
     assert line_of(report, "Authorization").startswith("works (")
     assert table_line(lines, "contacts", "/api/contacts", "readable, a bare JSON array")
     assert table_line(lines, "activities", "/api/tasks", "readable, a bare JSON array")
-    assert table_line(lines, "groups", "/api/groups", "readable, a bare JSON array", chosen=False)
+    assert table_line(lines, "notes", "/api/notes", "readable, a bare JSON array", chosen=False)
     assert line_of(report, "$select") == "accepted (only 'id' came back)"
     assert line_of(report, "$orderby") == "two keys (edited asc,id asc) accepted"
     assert line_of(report, "Keyset clause").startswith("accepted: (edited gt ")
@@ -389,14 +394,14 @@ def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys)
     counts = {name: table["first_sync_records"] for name, table in report["tables"].items()}
     assert counts["contacts"] == {"at_least": 230, "at_most": 230}
     assert counts["activity_types"] == {"at_least": 12, "at_most": 12}
-    assert counts["groups"] is None  # not chosen
+    assert counts["notes"] is None  # not chosen
     assert counts["users"] == {"at_least": 6, "at_most": 6}
-    # six tables (custom_projects too) of one page each and the empty page that ends each,
-    # seven tables read whole
-    assert report["first_sync_read_seconds"] == round(19 * report["page"]["seconds"], 1)
-    # 230+40+…+25, 12 activity types, 6 users, 2 processes, 8 stages, 12 history types, 13 field
-    # definitions, 1 custom table definition and 20 projects
-    assert report["first_sync_records"] == {"at_least": 519, "at_most": 519}
+    # seven tables (groups and custom_projects too) of one page each and the empty page that
+    # ends each, seven tables read whole
+    assert report["first_sync_read_seconds"] == round(21 * report["page"]["seconds"], 1)
+    # 230+40+…+25, 15 groups, 12 activity types, 6 users, 2 processes, 8 stages, 12 history
+    # types, 13 field definitions, 1 custom table definition and 20 projects
+    assert report["first_sync_records"] == {"at_least": 534, "at_most": 534}
     estimate = report["findings"]["first sync"]
     assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
     assert "users 6 records, 1 page(s)" in estimate
@@ -529,24 +534,26 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
         "version": 2,
         "tables": {
             "contacts": {"cursor": "2025-08-22T15:08:37Z", "id": "fe405fb3-aaaa"},
-            "companies": {"cursor": "2025-08-22T15:08:37+02:00"},
+            "companies": {"cursor": "2025-08-22T15:08:37+02:00", "skip": 2},
             "activity_types": {"id": 7},
             "products": {"cursor": "yesterday"},
-            "users": {"known": {"format": 1, "count": 0, "packed": ""}},
+            "users": {"known": {"format": 2, "count": 0}},
         },
     }
     status, lines = explain(tmp_path, capsys, state)
     assert status == 0
     assert lines[0] == "State version 2 (this connector writes version 2)."
-    assert (
-        "users: read in one request every sync; its rows are remembered by id and digest, so the "
-        "next sync writes only rows that are new or changed and deletes those Act! no longer "
-        "lists."
-    ) in lines
-    assert (
-        "history_types: read in one request every sync; nothing remembered, so the next sync "
+    assert paragraph(lines, "users") == [
+        "users: read whole, in one request, every sync; no position, edit time or look-back: what "
+        "changed is told by its remembered rows.",
+        "    remembers its 0 row(s), each id with a digest of its content (25 bytes of this "
+        "state): the next sync writes only the rows that are new or changed, and deletes those "
+        "Act! no longer lists.",
+    ]
+    assert paragraph(lines, "history_types") == [
+        "history_types: read whole, in one request, every sync; nothing saved, so the next sync "
         "marks its rows deleted, then writes them all."
-    ) in lines
+    ]
     assert (
         "contacts: the next sync reads records whose edited is after 2025-08-22T15:08:37Z, or "
         "equal to it with an id after 'fe405fb3-aaaa' (less lookback_minutes, 10 by default), up "
@@ -555,11 +562,12 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
     assert (
         "companies: the next sync reads records whose edited is from 2025-08-22T15:08:37+02:00 on "
         "(less lookback_minutes, 10 by default); saved without an id, so the records of that "
-        "second are read again, harmlessly."
+        "second are read again, harmlessly; the 2 record(s) after it whose edited Act! sent "
+        "empty are passed over, read already."
     ) in lines
     assert (  # an older version's position in a pass by id: read whole, it is not used
-        "activity_types: read in one request every sync; nothing remembered, so the next sync "
-        "marks its rows deleted, then writes them all."
+        "activity_types: read whole, in one request, every sync; nothing remembered, so the next "
+        "sync marks its rows deleted, then writes them all."
     ) in lines
     assert (
         "products: nothing usable saved: its next sync reads it from scratch, first marking its "
@@ -567,11 +575,125 @@ def test_a_state_explained_table_by_table(tmp_path, capsys):
         'saved position {"cursor": "yesterday"} cannot be read).'
     ) in lines
     assert (
-        "opportunities: nothing saved: its next sync reads it from scratch, first marking its "
-        "rows deleted, then every record whose edited is from default_start_date on."
+        "opportunities: nothing saved: if it is synced, its first sync reads it from scratch, "
+        "first marking its rows deleted, then every record whose edited is from "
+        "default_start_date on."
     ) in lines
-    assert lines[-1].startswith("A re-sync (Fivetran's re-sync of the connection, or `fivetran")
-    assert "every table is then read from scratch" in lines[-1]
+    assert (
+        "opportunity_contacts: nothing saved: if it is synced, its first sync reads "
+        "opportunities from scratch, so that it is written for every record of opportunities."
+    ) in lines
+    assert lines[-1] == (
+        "A re-sync (Fivetran's re-sync of the connection, or `fivetran reset` locally) empties "
+        "this state: every table is then read from scratch (an incremental one from "
+        "default_start_date), its rows first marked deleted so that what Act! no longer has "
+        "shows as deleted."
+    )
+
+
+def paragraph(lines: list[str], table: str) -> list[str]:
+    """A table's line and the lines under it (what its entry holds)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{table}: "))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")), None)
+    return lines[start:end]
+
+
+def synced_state(server) -> dict:
+    """The state a real sync of the emulator leaves, as connector.update makes it: every table
+    of the default configuration, the custom ones Act! lists included."""
+    catalog = load_catalog()
+    settings = validate_configuration(emulator_configuration(server), catalog)
+    settings, catalog = for_this_server(settings, catalog)
+    operations = RecordingOperations()
+    run_sync(settings, catalog, None, operations)
+    return operations.checkpoints[-1]
+
+
+def test_a_real_syncs_state_explained_for_every_kind_of_table(emulator, tmp_path, capsys):
+    state = synced_state(emulator)
+    capsys.readouterr()  # the sync's log
+    tables = state["tables"]
+    status, lines = explain(tmp_path, capsys, state)
+    assert status == 0
+
+    def size(name: str) -> str:
+        return f"{len(json.dumps(tables[name]['known'])):,} bytes of this state"
+
+    def count(name: str) -> int:
+        return tables[name]["known"]["count"]
+
+    contacts = tables["contacts"]
+    assert paragraph(lines, "contacts") == [  # incremental
+        "contacts: the next sync reads records whose edited is after "
+        f"{contacts['cursor']}, or equal to it with an id after {contacts['id']!r} (less "
+        "lookback_minutes, 10 by default), up to the server's present.",
+        f"    its pages are asked for {contacts['top']:,} records at a time: as many records of "
+        "the size its last pages held as fit in about 2 MB of answer (batch_size at most); its "
+        "next walk asks its first page for that many.",
+        f"    remembers the {count('contacts')} record(s) it has live, each id with the edit time "
+        f"it was written with ({size('contacts')}): a reconciliation deletes what Act! no longer "
+        "lists and reads what it lists with another edit time; a look-back skips what it reads "
+        "again unchanged.",
+        f"    last compared with what Act! holds at {contacts['reconciled']} (or, after a first "
+        "sync, when the remembered set was built); the next reconciliation comes once "
+        "reconcile_interval_hours (24 by default) have passed.",
+    ]
+    assert paragraph(lines, "users") == [  # read whole
+        "users: read whole, in one request, every sync; no position, edit time or look-back: "
+        "what changed is told by its remembered rows.",
+        f"    remembers its {count('users')} row(s), each id with a digest of its content "
+        f"({size('users')}): the next sync writes only the rows that are new or changed, and "
+        "deletes those Act! no longer lists.",
+    ]
+    assert paragraph(lines, "activity_contacts") == [  # a link table
+        "activity_contacts: written as activities is read: a row per member of the contacts "
+        "array of each record of activities the sync writes, with no request; no position, edit "
+        "time or look-back of its own.",
+        f"    remembers its {count('activity_contacts')} link(s), each with its place in its "
+        f"record's array ({size('activity_contacts')}): a record of activities written again "
+        "writes only its new or moved links and deletes those it no longer has; a record deleted "
+        "takes its links with it.",
+    ]
+    assert paragraph(lines, "opportunity_products") == [  # per parent: line items
+        "opportunity_products: read as opportunities is read: a request for each record of "
+        "opportunities the sync writes; no position, edit time or look-back of its own.",
+        f"    remembers its {count('opportunity_products')} row(s), each by record of "
+        f"opportunities with a digest of its content ({size('opportunity_products')}): a record "
+        "of opportunities read again writes only its rows that are new or changed and deletes "
+        "those it no longer has; a record deleted takes its rows with it.",
+    ]
+    assert paragraph(lines, "group_contacts") == [  # per parent: membership
+        "group_contacts: read for every record of groups (a request each) when the sync finds "
+        "membership_interval_hours (24 by default) passed since the last read (a first read at "
+        "once); membership moves no edit time: no position, no look-back.",
+        f"    remembers its {count('group_contacts')} membership(s), each by record of groups "
+        f"with a digest ({size('group_contacts')}): a read writes only those new or changed, "
+        "and deletes those gone (the members of the records of groups Act! no longer lists "
+        "included).",
+        f"    members last read at {tables['group_contacts']['reconciled']}: read again, for "
+        "every record of groups, once membership_interval_hours (24 by default) have passed.",
+    ]
+    custom = tables["custom_projects"]
+    assert paragraph(lines, "custom_projects")[0] == (  # a custom table: incremental
+        "custom_projects: the next sync reads records whose edited is after "
+        f"{custom['cursor']}, or equal to it with an id after {custom['id']!r} (less "
+        "lookback_minutes, 10 by default), up to the server's present."
+    )
+    assert paragraph(lines, "custom_projects_contacts")[0] == (  # and its link tables
+        "custom_projects_contacts: written as custom_projects is read: a row per member of the "
+        "contacts array of each record of custom_projects the sync writes, with no request; no "
+        "position, edit time or look-back of its own."
+    )
+    assert (  # tables the configuration did not choose are not said to be read from scratch
+        "Not synced unless the configuration's tables names them, and nothing saved: "
+        "notes, history, recurring_activities, note_contacts, note_companies, note_groups, "
+        "note_opportunities, history_contacts, history_companies, history_groups, "
+        "history_opportunities. The first sync that does reads each from scratch (a link "
+        "table's parent with it)."
+    ) in lines
+    explained = {line.split(":")[0] for line in lines if re.match(r"[a-z_]+: ", line)}
+    assert explained == set(tables)  # every table the state holds, and no other
+    assert not [line for line in lines if "also saved" in line or "not a table of" in line]
 
 
 def test_keys_the_explainer_does_not_know_are_shown_as_saved(tmp_path, capsys):
@@ -608,7 +730,7 @@ def test_what_reconciliation_remembers_is_put_in_words(tmp_path, capsys):
             "contacts": {
                 "cursor": "2025-08-22T15:08:37+00:00",
                 "id": "c1",
-                "known": {"format": 1, "count": 504, "packed": "eAEB"},
+                "known": {"format": 2, "count": 504, "packed": "eAEB"},
                 "reconciled": "2026-11-22T00:09:08Z",
             },
             "history": {"cursor": "2025-08-22T15:08:37+00:00", "too_large": True, "cap": 100},

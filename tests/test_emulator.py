@@ -447,11 +447,13 @@ def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
     bearer = {"Authorization": "Bearer " + token(server)}
     store = server.store
     whole = {"users": "users", "opportunities/stages": "opportunity_stages",
-             "history-types": "history_types", "metadata/fields": "fields",
-             "task-types": "activity_types"}  # fmt: skip
+             "history-types": "history_types", "task-types": "activity_types"}  # fmt: skip
     for path, table in whole.items():
         status, _, body = get(f"{server.base_url}/api/{path}?$top=1", bearer)
         assert status == 200 and len(json.loads(body)) == len(store.truth(table))  # no query
+    # "matching an (optional) OData query", the vendor says of the field definitions
+    status, _, body = get(f"{server.base_url}/api/metadata/fields?$top=1", bearer)
+    assert status == 200 and len(json.loads(body)) == 1 < len(store.truth("fields"))
     opportunity = store.dump()["opportunity_products"][0]["opportunityID"]
     status, _, body = get(f"{server.base_url}/api/opportunities/{opportunity}/products", bearer)
     items = [i for i in store.truth("opportunity_products") if i["opportunityID"] == opportunity]
@@ -467,6 +469,23 @@ def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
     assert get(f"{server.base_url}/api/groups/nope/associated-contacts", bearer)[0] == 404
     status, _, body = get(f"{server.base_url}/api/custom/entities/projects?$top=3", bearer)
     assert status == 200 and len(json.loads(body)) == 3  # OData, as the other collections
+
+
+def test_a_parents_list_takes_an_odata_query_and_the_page_cap(server):
+    """As the vendor says of them: "matching an (optional) OData query"; and a server that
+    caps its answers caps these too."""
+    bearer = {"Authorization": "Bearer " + token(server)}
+    company = next(c for c in server.store.truth("contacts") if c["companyID"])["companyID"]
+    path = f"{server.base_url}/api/companies/{company}/associated-contacts"
+    members = sorted(c["id"] for c in server.store.truth("contacts") if c["companyID"] == company)
+    assert len(members) >= 2
+    status, _, body = get(f"{path}?$orderby=id%20asc&$filter=id%20gt%20'{members[0]}'", bearer)
+    assert status == 200 and [c["id"] for c in json.loads(body)] == members[1:]
+    server.configure(page_cap=1)
+    assert [c["id"] for c in json.loads(get(f"{path}?$orderby=id%20asc", bearer)[2])] == members[
+        :1
+    ]
+    assert get(f"{path}?$filter=nope%20eq%201", bearer)[0] == 400  # an unknown property
 
 
 def test_a_realistic_pace_and_a_limit_on_requests_served_at_once(server):

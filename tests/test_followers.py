@@ -9,8 +9,8 @@ import pytest
 
 from act_connector.config import validate_configuration
 from act_connector.errors import ActHttpError, TablesFailed
+from act_connector.listing import Lister
 from act_connector.per_parent import PerParentTable
-from act_connector.reconcile import Lister
 from act_connector.sync import run_sync
 from tests.conftest import emulator_configuration
 from tests.helpers import RecordingOperations, as_in_a_new_process

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from act_connector.client import Page
-from act_connector.pages import Pages, walk_pages
+from act_connector.pages import Pages, Walk, walk_pages
 from act_connector.paging import Position
 
 
@@ -89,8 +89,10 @@ def test_a_full_page_of_a_smaller_top_is_taken_for_no_server_cap(catalog, monkey
     first = Page(records[:4], "array", {}, 0.0, 4000)
     start = Position(cursor="2024-01-01T00:00:00Z")
     until = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    with walk_pages(client, catalog.tables["contacts"], "contacts", start, first, until, 4,
-                    Counter(), 4) as pages:  # fmt: skip
+    walk = Walk(start, until, first_asked=4, top=4)
+    with walk_pages(
+        client, catalog.tables["contacts"], "contacts", walk, first, Counter()
+    ) as pages:
         walked = [(len(rows), after) for rows, after in pages]
     assert [count for count, _ in walked] == [4, 1, 1, 1] and client.asked == [1, 1, 1, 1]
     assert walked[-1][1] == Position("2025-01-07T00:00:00Z", "c7") and walked[-1][1].cap == 0

@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from act_connector.catalog import load_catalog
 from act_connector.errors import ActHttpError, PagingError
-from act_connector.per_parent import PerParentTable, parent_ids
+from act_connector.listing import parent_ids
+from act_connector.per_parent import PerParentTable
 from act_connector.state import SyncState
-from tests.helpers import RecordingOperations
+from tests.helpers import RecordingOperations, follower
 
 CATALOG = load_catalog()
 LINE_ITEMS = CATALOG.tables["opportunity_products"]
@@ -35,11 +36,19 @@ class ServedChildren:
         self.asked.append(parent_id)
         if parent_id not in self.children:
             raise ActHttpError(table, 404, path, "No record matches.")
-        return Page([dict(child) for child in self.children[parent_id]])
+        return Page(keyset_page(self.children[parent_id], params))
+
+
+def keyset_page(records: list[dict], params: dict) -> list[dict]:
+    """A list's page as Act! serves it for the connector's keyset query (list_query)."""
+    after = params.get("$filter", "").removeprefix("id gt '").removesuffix("'")
+    ordered = sorted(records, key=lambda record: record["id"])
+    rows = [dict(record) for record in ordered if not after or record["id"] > after]
+    return rows[: int(params["$top"])] if "$top" in params else rows
 
 
 def sync_once(spec, state, operations, client, parents, every_parent: bool) -> PerParentTable:
-    table = PerParentTable(spec, state, operations, client)
+    table = follower(PerParentTable, spec, state, operations, client)
     table.start()
     if every_parent:
         table.read_every_parent(iter([parents]))
@@ -73,7 +82,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
     state, operations = SyncState({}), RecordingOperations()
     served: dict[str, list[dict]] = {}
     for rounds in syncs:
-        table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren(served))
+        table = follower(PerParentTable, LINE_ITEMS, state, operations, ServedChildren(served))
         table.start()
         for changes in rounds:
             for parent, items in changes.items():
@@ -87,7 +96,7 @@ def test_line_items_converge_and_only_changes_are_written(syncs):
             assert all(before.get(row["id"]) != row for row in new_rows)
         table.finish()
         expected = {
-            child["id"]: {**child, "opportunity_id": parent}
+            child["id"]: {**child, "opportunityID": parent}
             for parent, children in served.items()
             for child in children
         }
@@ -143,7 +152,7 @@ def test_a_line_item_moved_to_another_opportunity_in_one_sync_stays_live():
     client = ServedChildren({PARENTS[0]: [], PARENTS[1]: [moved]})
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:2], every_parent=False)
     assert operations.live("opportunity_products") == {
-        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+        moved["id"]: {**moved, "opportunityID": PARENTS[1]}
     }
 
 
@@ -158,7 +167,7 @@ def test_a_line_item_moved_across_two_syncs_stays_live():
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[1:2], every_parent=False)
     sync_once(LINE_ITEMS, state, operations, client, PARENTS[:1], every_parent=False)
     assert operations.live("opportunity_products") == {
-        moved["id"]: {**moved, "opportunity_id": PARENTS[1]}
+        moved["id"]: {**moved, "opportunityID": PARENTS[1]}
     }
 
 
@@ -194,7 +203,7 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     state, operations = SyncState({}), RecordingOperations()
     kept, lost = item(PARENTS[0], 1, 1), item(PARENTS[0], 2, 1)
     client = ServedChildren({PARENTS[0]: [kept, lost]})
-    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, client)
     table.start()
     table.emitted([{"id": PARENTS[0]}], "id")
     table.settle()
@@ -202,7 +211,7 @@ def test_a_parent_read_twice_in_a_sync_keeps_only_the_children_it_has_last():
     table.emitted([{"id": PARENTS[0]}], "id")
     table.finish()
     assert operations.live("opportunity_products") == {
-        kept["id"]: {**kept, "opportunity_id": PARENTS[0]}
+        kept["id"]: {**kept, "opportunityID": PARENTS[0]}
     }
 
 
@@ -210,7 +219,7 @@ def test_a_table_past_the_sets_limit_is_no_new_table_next_sync():
     """Else its parent would be read from scratch at every sync, every row written again."""
     saved = {"version": 2, "tables": {"opportunity_products": {"too_large": True}}}
     state, operations = SyncState.load(saved, CATALOG), RecordingOperations()
-    table = PerParentTable(LINE_ITEMS, state, operations, ServedChildren({}))
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, ServedChildren({}))
     table.start()
     assert not table.afresh and ("truncate", "opportunity_products") not in operations.events
     assert any("opportunity_products" in warning for warning in operations.warnings)
@@ -221,7 +230,7 @@ def test_a_parent_read_and_then_deleted_in_one_sync_takes_its_children_with_it()
     its line items, read and noted as held, are deleted with it (and forgotten)."""
     state, operations = SyncState({}), RecordingOperations()
     client = ServedChildren({PARENTS[0]: [item(PARENTS[0], 1, 1)], PARENTS[1]: []})
-    table = PerParentTable(LINE_ITEMS, state, operations, client)
+    table = follower(PerParentTable, LINE_ITEMS, state, operations, client)
     table.start()
     table.emitted([{"id": PARENTS[0]}, {"id": PARENTS[1]}], "id")
     table.deleted([PARENTS[0]])

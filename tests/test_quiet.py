@@ -23,6 +23,10 @@ FIELD = {"id": "f1", "recordType": "Contact", "name": "user1", "columnName": "us
          "type": "YesNo", "isCustom": True}  # fmt: skip
 AUTHORIZE = "/authorize"
 FIELDS = "/api/metadata/fields"
+# The field definitions are read page by page (a capped server caps them too): a first page
+# shorter than its $top is followed by one more, which tells its end from a server's page cap
+# (here the server, which ignores the query, sends the same records again: the list was whole).
+DEFINITIONS = [FIELDS, FIELDS]
 ENTITIES = "/api/metadata/entities"
 CONTACTS = "/api/contacts"
 
@@ -59,11 +63,11 @@ def test_a_quiet_sync_authorizes_once_and_reads_the_field_definitions_once(act, 
     serve(act)
     act.get(f"{BASE_URL}/api/contacts", json=[], headers=DATE)
     first = sync(monkeypatch)
-    assert asked(act) == [AUTHORIZE, FIELDS, ENTITIES, CONTACTS]
+    assert asked(act) == [AUTHORIZE, *DEFINITIONS, ENTITIES, CONTACTS]
     assert [row["landed_column"] for row in first.rows("fields")] == ["customFields_user1"]
     as_in_a_new_process()  # the next sync
     quiet = sync(monkeypatch, first.checkpoints[-1])
-    assert asked(act, 4) == [AUTHORIZE, FIELDS, ENTITIES, CONTACTS]
+    assert asked(act, 5) == [AUTHORIZE, *DEFINITIONS, ENTITIES, CONTACTS]
     assert [event for event in quiet.events if event[0] != "checkpoint"] == []
 
 
@@ -73,8 +77,8 @@ def test_a_shared_token_act_refuses_is_renewed_and_the_sync_succeeds(act, monkey
     act.get(f"{BASE_URL}/api/contacts", status=401)
     act.get(f"{BASE_URL}/api/contacts", json=[], headers=DATE)
     sync(monkeypatch)
-    assert asked(act) == [AUTHORIZE, FIELDS, ENTITIES, CONTACTS, AUTHORIZE, CONTACTS]
-    bearers = [call.request.headers["Authorization"] for call in act.calls[3::2]]
+    assert asked(act) == [AUTHORIZE, *DEFINITIONS, ENTITIES, CONTACTS, AUTHORIZE, CONTACTS]
+    bearers = [call.request.headers["Authorization"] for call in act.calls[4::2]]
     assert bearers == ["Bearer tok.en", "Bearer fresh"]  # schema()'s, refused; then renewed
     assert "Table 'contacts': the Act! token expired; authorizing again" in capsys.readouterr().out
 
@@ -89,7 +93,8 @@ def test_another_account_shares_neither_token_nor_definitions(act, monkeypatch, 
     monkeypatch.setattr(connector, "op", operations)
     connector.schema(configuration(tables=TABLES))
     connector.update(configuration(tables=TABLES, **change), None)
-    assert asked(act) == [AUTHORIZE, FIELDS, ENTITIES] * 2 + [CONTACTS]
+    # (no definitions at all: an empty first page is the list's end)
+    assert asked(act) == [AUTHORIZE, FIELDS, ENTITIES, AUTHORIZE, *DEFINITIONS, ENTITIES, CONTACTS]
     assert act.calls[-1].request.headers["Authorization"] == "Bearer other"
     assert [row["id"] for row in operations.rows("fields")] == ["f1"]  # the other's definitions
 
@@ -101,7 +106,7 @@ def test_the_fields_table_asks_itself_when_the_definitions_could_not_be_read(act
     act.get(f"{BASE_URL}/api/contacts", json=[], headers=DATE)
     operations = sync(monkeypatch)
     assert asked(act, 0, 3) == [AUTHORIZE, FIELDS, ENTITIES]
-    assert sorted(asked(act, 3)) == [CONTACTS, FIELDS]  # the tables, side by side
+    assert sorted(asked(act, 3)) == [CONTACTS, *DEFINITIONS]  # the tables, side by side
     assert [row["id"] for row in operations.rows("fields")] == ["f1"]
 
 
@@ -110,5 +115,5 @@ def test_definitions_older_than_their_reuse_ask_again_with_the_shared_token(act,
     serve(act)
     act.get(f"{BASE_URL}/api/contacts", json=[], headers=DATE)
     sync(monkeypatch)
-    assert asked(act, 0, 5) == [AUTHORIZE, FIELDS, ENTITIES, FIELDS, ENTITIES]
-    assert sorted(asked(act, 5)) == [CONTACTS, FIELDS]
+    assert asked(act, 0, 7) == [AUTHORIZE, *DEFINITIONS, ENTITIES, *DEFINITIONS, ENTITIES]
+    assert sorted(asked(act, 7)) == [CONTACTS, *DEFINITIONS]

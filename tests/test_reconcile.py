@@ -11,7 +11,8 @@ from act_connector.client import ODATA_SAFE
 from act_connector.config import validate_configuration
 from act_connector.errors import TablesFailed
 from act_connector.known import KnownSet
-from act_connector.reconcile import IDS_PER_REQUEST, reread_query
+from act_connector.listing import IDS_PER_REQUEST
+from act_connector.reconcile import reread_query
 from act_connector.sync import run_sync
 from act_connector.timestamps import format_utc, parse_timestamp
 from emulator.server import ActEmulator

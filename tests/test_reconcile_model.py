@@ -229,10 +229,10 @@ def narrow_pages(page_bytes: int | None):
 def served(act: Act):
     with (
         responses.RequestsMock(assert_all_requests_are_fired=False) as mocked,
-        mock.patch("act_connector.reconcile.LISTING_TOP", 3),  # listings of several pages
-        mock.patch("act_connector.reconcile.IDS_PER_REQUEST", 2),
+        mock.patch("act_connector.listing.LISTING_TOP", 3),  # listings of several pages
+        mock.patch("act_connector.listing.IDS_PER_REQUEST", 2),
         mock.patch("act_connector.sync.log"),  # the SDK's logging, thousands of lines, muted
-        mock.patch("act_connector.reconcile.log"),
+        mock.patch("act_connector.listing.log"),
     ):
         mocked.add_callback(responses.GET, f"{BASE_URL}/authorize", callback=act.answer)
         mocked.add_callback(responses.GET, f"{BASE_URL}/api/contacts", callback=act.answer)

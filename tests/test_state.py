@@ -5,16 +5,16 @@ from act_connector.emitter import Emitter
 from act_connector.links import LinkTable
 from act_connector.paging import Position
 from act_connector.state import SyncState
-from tests.helpers import RecordingOperations
+from tests.helpers import RecordingOperations, follower
 
 OPPORTUNITY = {"id": "o1", "edited": "2025-01-01T00:00:00+00:00", "contacts": [{"id": "c1"}]}
 
 
 def opportunities_with_links(catalog, operations):
     state = SyncState.load(None, catalog)
-    emitter = Emitter(catalog.tables["opportunities"], state, operations, remember=True)
-    link = LinkTable(catalog.tables["opportunity_contacts"], state, operations)
-    emitter.followers = [link]
+    link = follower(LinkTable, catalog.tables["opportunity_contacts"], state, operations)
+    opportunities = catalog.tables["opportunities"]
+    emitter = Emitter(opportunities, state, operations, remember=True, followers=[link])
     emitter.truncate()
     link.start()
     return emitter

@@ -11,8 +11,10 @@ import act_connector.sync
 from act_connector.client import ActClient
 from act_connector.config import validate_configuration
 from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
-from act_connector.known import KnownSet, cursor_value
-from act_connector.sync import SyncState, run_sync
+from act_connector.known import KnownSet
+from act_connector.packing import cursor_value
+from act_connector.state import SyncState
+from act_connector.sync import run_sync
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.helpers import (

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ sys.path.insert(0, str(PROJECT))
 
 from fivetran_connector_sdk_core.renaming import redshift_safe  # noqa: E402
 
-from act_connector.catalog import FIELDS_FILE, Catalog, TableSpec, load_catalog  # noqa: E402
+from act_connector.catalog import Catalog, TableSpec, load_catalog  # noqa: E402
 
 DBT = PROJECT / "dbt"
 STAGING = DBT / "models" / "staging"
@@ -60,22 +59,8 @@ KEYS = {
 }
 # Other columns a staging model renames: a column that would read as another table's key.
 RENAMES = {("entities", "id"): "entity_id"}
-# Money: Act! stores it as SQL Server's money (19 digits, 4 after the point), the API sends it as
-# a number, and the catalogue declares it DOUBLE; staging makes it a decimal again. Columns the
-# catalogue declares DECIMAL (custom currency fields) are money too.
-MONEY = {
-    "opportunities": {
-        "productTotal",
-        "weightedTotal",
-        "totalPerCompany",
-        "totalPerContact",
-        "totalPerGroup",
-        "grossMargin",
-    },
-    "companies": {"revenue"},
-    "products": {"cost", "price"},
-    "opportunity_products": {"price", "discountPrice", "total", "cost"},
-}
+# Money: the catalogue declares it DECIMAL (Act!'s money, 19 digits with 4 after the point),
+# custom currency fields too; staging keeps it a decimal of that shape on every warehouse.
 # Status codes Act! documents: an opportunity's status comes as 0, 1 or 2 (Open, Won, Lost); any
 # other code keeps the name Act! sends beside it (statusName: "Inactive" for 3).
 STATUS = {
@@ -106,7 +91,7 @@ READS = {
 def key_name(spec: TableSpec) -> str:
     if spec.name in KEYS:
         return KEYS[spec.name]
-    if spec.links or (spec.per_parent and spec.per_parent["when"] == "scheduled"):
+    if spec.links or (spec.per_parent and spec.per_parent.when == "scheduled"):
         return "link_id"
     return f"{spec.name}_id"
 
@@ -114,7 +99,8 @@ def key_name(spec: TableSpec) -> str:
 def landed_columns(spec: TableSpec) -> dict[str, tuple[str, str]]:
     """Each column as the destination names it -> (the catalogue's name, its type). Two names
     that land as one column (opportunityID and opportunity_id) are one column: the first."""
-    return dict(_landed(tuple(spec.columns.items())))
+    columns = tuple((c, kind) for c, kind in spec.columns.items() if c not in spec.omit)
+    return dict(_landed(columns))
 
 
 @functools.cache
@@ -146,10 +132,9 @@ def staged_name(spec: TableSpec, landed: str) -> str:
 
 
 def expression(spec: TableSpec, landed: str, kind: str, catalog: Catalog) -> str:
-    original = landed_columns(spec)[landed][0]
     if is_id(spec, landed, catalog):
         return f"{{{{ act.text('{landed}') }}}}"
-    if kind == "DECIMAL" or original in MONEY.get(spec.name, ()):
+    if kind == "DECIMAL":
         return f"cast({landed} as {{{{ act.type_money() }}}})"
     if kind == "UTC_DATETIME":
         return f"{{{{ act.timestamp('{landed}') }}}}"
@@ -198,25 +183,14 @@ def staging_model(catalog: Catalog, spec: TableSpec) -> str:
     )
 
 
-def definition(spec: TableSpec) -> str | None:
-    """The vendor entity a table's records are (fields.json's "definition"; TableSpec has none)."""
-    return _definitions(FIELDS_FILE.read_text(encoding="utf-8")).get(spec.name)
-
-
-@functools.cache
-def _definitions(text: str) -> dict[str, str]:
-    tables = json.loads(text)["tables"]
-    return {name: entry["definition"] for name, entry in tables.items() if "definition" in entry}
-
-
 def table_description(spec: TableSpec) -> str:
     read = READS[spec.read].format(
         cursor=spec.cursor,
-        parent=(spec.links or spec.per_parent or {}).get("parent"),
-        related=(spec.links or {}).get("array"),
+        parent=(spec.links or spec.per_parent).parent if spec.links or spec.per_parent else None,
+        related=spec.links.array if spec.links else None,
     )
     where = f"/api/{spec.paths[0]}" if spec.paths else "no request of its own"
-    kind = f"Act!'s {definition(spec)}" if definition(spec) else "Act! rows"
+    kind = f"Act!'s {spec.definition}" if spec.definition else "Act! rows"
     default = "synced by default" if spec.default else "off by default (add it to `tables`)"
     return (
         f"{kind} ({where}), {read}; primary key {spec.primary_key}; {default}. "
@@ -237,7 +211,7 @@ def column_description(spec: TableSpec, landed: str, catalog: Catalog, staged: b
         return f"{text}, {kind}."
     if is_id(spec, landed, catalog):
         return f"{text}, as text (null where Act! sent an empty string)."
-    if kind == "DECIMAL" or original in MONEY.get(spec.name, ()):
+    if kind == "DECIMAL":
         return f"{text}, money as a decimal (19, 4)."
     if kind == "UTC_DATETIME":
         return f"{text}, a UTC timestamp (null for Act!'s 0001-01-01 and 9999-12-31 'no date')."
@@ -299,8 +273,9 @@ def staging_yaml(catalog: Catalog) -> str:
     out = [f"# {HEADER}", "version: 2", "", "models:"]
     for spec in catalog.tables.values():
         key = key_name(spec)
-        parent = (spec.links or spec.per_parent or {}).get("parent_column")
-        strict = spec.links or (spec.per_parent and spec.per_parent["when"] == "written")
+        follows = spec.links or spec.per_parent
+        parent = redshift_safe(follows.parent_column) if follows else None
+        strict = spec.links or (spec.per_parent and spec.per_parent.when == "written")
         status = STATUS.get(spec.name)
         out += [
             f"  - name: stg_act__{spec.name}",

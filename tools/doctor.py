@@ -6,8 +6,9 @@
 With --configuration it validates the configuration as the connector does, then reports in plain
 words (or, with --json, as one JSON object) what this server offers and whether it can be synced,
 within a minute on a database of any size (see tools/server_check.py). With --state it explains a
-state (files/state.json, or one copied from Fivetran's dashboard) table by table. Neither report
-holds the password or the token.
+state (files/state.json, or one copied from Fivetran's dashboard) table by table, each kind in
+its own words (incremental, read whole, link, line items, membership, custom; see
+tools/state_explainer.py). Neither report holds the password or the token.
 
 Exit status: 0 the server can be synced (or the state was explained), 1 it cannot (the report
 says why), 2 the configuration or state file cannot be used.

@@ -192,7 +192,7 @@ def _run_checks(
             continue  # no path: written from its parent's records
         budget.check()
         if spec.per_parent:
-            parent = catalog.tables[spec.per_parent["parent"]]
+            parent = catalog.tables[spec.per_parent.parent]
             report.tables[name] = discover_children(client, spec, parent, name in settings.tables)
             continue
         finding, page = discover(client, spec, name in settings.tables)
@@ -509,7 +509,7 @@ def estimate_first_sync(
             continue  # a link table: no request of its own
         finding, spec = report.tables[name], catalog.tables[name]
         if spec.per_parent:
-            lines.append(f"{name}: a request per {spec.per_parent['parent']} record")
+            lines.append(f"{name}: a request per {spec.per_parent.parent} record")
             continue
         if not finding.readable:
             continue

@@ -85,7 +85,8 @@
         'created',
         'edited',
         'edited_by',
-        'record_manager'
+        'record_manager',
+        'record_owner'
 ] -%}
 
 with source as (
@@ -181,6 +182,7 @@ select
     {{ act.timestamp('edited') }} as edited,
     cast(edited_by as {{ dbt.type_string() }}) as edited_by,
     cast(record_manager as {{ dbt.type_string() }}) as record_manager,
+    cast(record_owner as {{ dbt.type_string() }}) as record_owner,
     {{ act.custom_fields('contacts', declared) }}
     {{ act.timestamp('_fivetran_synced') }} as _fivetran_synced
 from source

@@ -5,7 +5,11 @@
         'name',
         'activity_type_id',
         'activity_type_name',
-        'description'
+        'description',
+        'is_active',
+        'is_custom',
+        'is_default',
+        'is_user_recordable'
 ] -%}
 
 with source as (
@@ -21,6 +25,10 @@ select
     {{ act.text('activity_type_id') }} as activity_type_id,
     cast(activity_type_name as {{ dbt.type_string() }}) as activity_type_name,
     cast(description as {{ dbt.type_string() }}) as description,
+    cast(is_active as {{ dbt.type_boolean() }}) as is_active,
+    cast(is_custom as {{ dbt.type_boolean() }}) as is_custom,
+    cast(is_default as {{ dbt.type_boolean() }}) as is_default,
+    cast(is_user_recordable as {{ dbt.type_boolean() }}) as is_user_recordable,
     {{ act.custom_fields('history_types', declared) }}
     {{ act.timestamp('_fivetran_synced') }} as _fivetran_synced
 from source
