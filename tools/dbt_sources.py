@@ -61,14 +61,15 @@ KEYS = {
 RENAMES = {("entities", "id"): "entity_id"}
 # Money: the catalogue declares it DECIMAL (Act!'s money, 19 digits with 4 after the point),
 # custom currency fields too; staging keeps it a decimal of that shape on every warehouse.
-# Status codes Act! documents: an opportunity's status comes as 0, 1 or 2 (Open, Won, Lost); any
-# other code keeps the name Act! sends beside it (statusName: "Inactive" for 3).
+# Status codes: live servers send an opportunity's status as a code (0, 1, 2, 3), the vendor's
+# definition as its name (Open, Won, Lost, Inactive, in that order), and Act! sends the name
+# beside it (statusName). Staging keeps both, whichever form came: the code, and the name (from
+# the code; for a code it does not know, the name Act! sent).
 STATUS = {
     "opportunities": {
         "column": "status",
         "name_column": "statusName",
-        "codes": {0: "Open", 1: "Won", 2: "Lost"},
-        "accepted": ["Open", "Won", "Lost", "Inactive"],
+        "codes": {0: "Open", 1: "Won", 2: "Lost", 3: "Inactive"},
     }
 }
 SQL_TYPES = {
@@ -157,13 +158,18 @@ def staging_model(catalog: Catalog, spec: TableSpec) -> str:
         if landed in skip:
             continue
         if status and landed == redshift_safe(status["column"]):
-            code = f"act.integer('{landed}')"
             name = redshift_safe(status["name_column"])
-            cases = " ".join(f"when {n} then '{label}'" for n, label in status["codes"].items())
-            lines.append(f"    {{{{ {code} }}}} as {landed}_code")
+            text = f"cast({landed} as {{{{ dbt.type_string() }}}})"
+            from_code = " ".join(
+                f"when {n} then '{label}'" for n, label in status["codes"].items()
+            )
+            to_code = " ".join(f"when '{label}' then {n}" for n, label in status["codes"].items())
+            code = f"{{{{ act.integer('{landed}') }}}}"
+            lines.append(f"    coalesce({code}, case {text} {to_code} end) as {landed}_code")
             lines.append(
-                f"    case {{{{ {code} }}}} {cases}\n"
-                f"        else cast({name} as {{{{ dbt.type_string() }}}}) end as {landed}"
+                f"    case {code} {from_code}\n"
+                f"        else coalesce(cast({name} as {{{{ dbt.type_string() }}}}), {text})\n"
+                f"    end as {landed}"
             )
             continue
         lines.append(
@@ -295,12 +301,13 @@ def staging_yaml(catalog: Catalog) -> str:
             name = staged_name(spec, landed)
             if status and landed == redshift_safe(status["column"]):
                 codes = ", ".join(f"{n} {label}" for n, label in status["codes"].items())
-                accepted = ", ".join(status["accepted"])
+                accepted = ", ".join(status["codes"].values())
                 out += [
                     f"      - name: {landed}_code",
-                    f'        description: "Act!\'s {landed} code ({codes})."',
+                    f"        description: \"Act!'s {landed} code ({codes}), sent as a code "
+                    f'or as its name."',
                     f"      - name: {landed}",
-                    f'        description: "The {landed} by name ({codes}; any other code '
+                    f'        description: "The {landed} by name ({codes}; for another code, '
                     f'the name Act! sends with it)."',
                     "        data_tests:",
                     "          - not_null",

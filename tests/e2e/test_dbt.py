@@ -176,6 +176,12 @@ def test_every_table_of_the_catalogue_over_two_databases(emulator, everything, t
                         f"delete from second.{name} where {redshift_safe(column)} in (from gone)"
                     )
         connection.execute("drop table gone")
+        # This database sends the status by name, as the vendor's definition has it, and no
+        # statusName beside it.
+        connection.execute(
+            "update second.opportunities set status_name = null, status = "
+            "['Open', 'Won', 'Lost', 'Inactive'][cast(status as integer) + 1]"
+        )
         connection.execute("alter table second.contacts drop column custom_fields_user_4")
     out = tmp_path / "analytics"
     variables = analytics.dbt_vars(catalog.tables, union_schemas=["tester", "second"])
@@ -185,6 +191,21 @@ def test_every_table_of_the_catalogue_over_two_databases(emulator, everything, t
         out,
         "select source_schema, count(*) from act__opportunity_enhanced group by 1 order by 1",
     ) == [("second", opportunities - 5), ("tester", opportunities)]
+    # The same statuses, whichever form they came in.
+    statuses = query(
+        out,
+        "select source_schema, status, status_code, count(*) from act__opportunity_enhanced "
+        "group by all order by 1, 2",
+    )
+    by_schema = {
+        schema: {status: (code, n) for s, status, code, n in statuses if s == schema}
+        for schema in ("second", "tester")
+    }
+    for schema in ("second", "tester"):
+        codes = {status: code for status, (code, _) in by_schema[schema].items()}
+        assert codes == {"Open": 0, "Won": 1, "Lost": 2, "Inactive": 3}
+    assert by_schema["second"]["Open"][1] == by_schema["tester"]["Open"][1] - 5
+    assert by_schema["second"]["Won"] == by_schema["tester"]["Won"]
     assert query(
         out,
         "select source_schema, count(custom_fields_user_4) > 0 from stg_act__contacts "

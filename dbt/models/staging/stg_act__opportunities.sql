@@ -93,9 +93,10 @@ select
     cast(stage_process_status as {{ dbt.type_string() }}) as stage_process_status,
     cast(stage_process_stages_count as {{ dbt.type_int() }}) as stage_process_stages_count,
     stage_process_stages as stage_process_stages,
-    {{ act.integer('status') }} as status_code,
-    case {{ act.integer('status') }} when 0 then 'Open' when 1 then 'Won' when 2 then 'Lost'
-        else cast(status_name as {{ dbt.type_string() }}) end as status,
+    coalesce({{ act.integer('status') }}, case cast(status as {{ dbt.type_string() }}) when 'Open' then 0 when 'Won' then 1 when 'Lost' then 2 when 'Inactive' then 3 end) as status_code,
+    case {{ act.integer('status') }} when 0 then 'Open' when 1 then 'Won' when 2 then 'Lost' when 3 then 'Inactive'
+        else coalesce(cast(status_name as {{ dbt.type_string() }}), cast(status as {{ dbt.type_string() }}))
+    end as status,
     {{ act.timestamp('import_date') }} as import_date,
     cast(total_per_company as {{ act.type_money() }}) as total_per_company,
     cast(total_per_contact as {{ act.type_money() }}) as total_per_contact,

@@ -17,7 +17,7 @@ won_items as (
         on o.source_schema = i.source_schema and o.id = i.opportunity_id
     where not coalesce(i._fivetran_deleted, false)
         and not coalesce(o._fivetran_deleted, false)
-        and cast(o.status as {{ dbt.type_string() }}) = '1'
+        and cast(o.status as {{ dbt.type_string() }}) in ('1', 'Won')
     group by i.source_schema
 ),
 {%- endif %}

@@ -9,7 +9,7 @@ expected as (
     select source_schema, count(*) as opportunities, sum(product_total) as amount
     from opportunities
     where not coalesce(_fivetran_deleted, false)
-        and cast(status as {{ dbt.type_string() }}) = '0'
+        and cast(status as {{ dbt.type_string() }}) in ('0', 'Open')
     group by source_schema
 ),
 actual as (

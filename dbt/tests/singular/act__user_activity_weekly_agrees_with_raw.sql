@@ -30,7 +30,7 @@ with expected as (
     select source_schema, 'opportunities_won', count(*)
     from ({{ act.raw('opportunities', ['status', 'actual_close_date', '_fivetran_deleted']) }}) as o
     where not coalesce(_fivetran_deleted, false)
-        and cast(status as {{ dbt.type_string() }}) = '1'
+        and cast(status as {{ dbt.type_string() }}) in ('1', 'Won')
         and {{ dated | replace('%s', 'actual_close_date') }}
     group by source_schema
     {%- endif %}
