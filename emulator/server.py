@@ -168,6 +168,9 @@ class Settings:
     # -- what stricter and stranger servers do
     # The 1st, N+1th, 2N+1th... /authorize answers 429 (Act! cloud limits every call).
     authorize_throttle_every: int = 0
+    # This share of data requests, drawn at random, is refused: a 429, a 503 (each with
+    # Retry-After: retry_after) or the connection dropped unanswered, in turn.
+    refuse_share: float = 0.0
     # The Date header: "gmt" as IIS sends it; "minus-zero" (RFC 5322's -0000, zone unknown);
     # "zoneless"; "doubled" (a proxy's Date beside IIS's, which clients join with ", ");
     # "garbage"; "none".
@@ -759,6 +762,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-RateLimit-Remaining": "599",
                 "X-RateLimit-Reset": str(int(time.time()) + 60),
             }
+        if settings.refuse_share and random.random() < settings.refuse_share:
+            return self._refuse(emulator.count("faults"))
         if settings.throttle_every and number % settings.throttle_every == 0:
             emulator.count("faults")
             return self._json(
@@ -851,6 +856,16 @@ class _Handler(BaseHTTPRequestHandler):
         if settings.page_cap:
             query.top = min(query.top or settings.page_cap, settings.page_cap)
         return query
+
+    def _refuse(self, number: int) -> None:
+        """The `number`th refusal: a 429, a 503 or a dropped connection, in turn."""
+        if number % 3 == 0:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status = 429 if number % 3 == 1 else 503
+        told = {"Retry-After": f"{self.emulator.settings.retry_after:g}"}
+        self._json(status, {"message": "Too many requests." if status == 429 else "Busy."}, told)
 
     def _send_cut(self, body: bytes) -> None:
         """Headers for the whole body, then half of it, then the connection drops."""
