@@ -2,12 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# dbt (make analytics, the dbt package's tests) has a virtual environment of its own: dbt-core's
+# pathspec pin excludes the Connector SDK's.
+DBT_VENV := .venv-dbt
 # The environment to run tests and tools in, from the virtual environment $(1); tools/offline-bin
 # first: its pipreqs wrapper spares `fivetran debug` ~12 s of PyPI retries offline.
 run_env = PATH="$(CURDIR)/tools/offline-bin:$(CURDIR)/$(1)/bin:$(PATH)" DO_NOT_TRACK=1
 RUN_ENV := $(call run_env,$(VENV))
 
-.PHONY: demo connector-dir test test-fast test-py310 lint bench clean
+.PHONY: demo connector-dir test test-fast test-py310 lint bench clean analytics
 
 # One recipe builds each virtual environment, with the interpreter set for it below.
 $(VENV)/.installed: VENV_PYTHON = $(PYTHON)
@@ -27,7 +30,7 @@ demo: $(VENV)/.installed
 connector-dir: $(VENV)/.installed
 	$(BIN)/python deploy.py --stage-only build/connector
 
-test: lint
+test: lint $(DBT_VENV)/.installed
 	$(RUN_ENV) $(BIN)/python -m pytest
 
 # The edit-and-test loop: every test but the end-to-end ones (marked e2e: tests/e2e and the
@@ -42,15 +45,24 @@ PYTHON310 ?= python3.10
 VENV310 := .venv310
 $(VENV310)/.installed: VENV_PYTHON = $(PYTHON310)
 
-test-py310: $(VENV310)/.installed
+test-py310: $(VENV310)/.installed $(DBT_VENV)/.installed
 	$(call run_env,$(VENV310)) $(VENV310)/bin/python -m pytest -p no:cacheprovider
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The dbt package (dbt/) built on the demo warehouse, one answer per model.
+$(DBT_VENV)/.installed: requirements-dbt.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dbt.txt
+	touch $@
+
+analytics: $(VENV)/.installed $(DBT_VENV)/.installed
+	$(RUN_ENV) $(BIN)/python tools/analytics.py
+
 bench: $(VENV)/.installed
 	$(RUN_ENV) $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV310) build files
+	rm -rf $(VENV) $(VENV310) $(DBT_VENV) build files
