@@ -1,6 +1,6 @@
 """The README's sample outputs, made by real runs: `make demo` twice, the doctor, a sync's log.
 
-    python tools/doc_samples.py            # prints the samples (about 40 s: two syncs)
+    python tools/doc_samples.py            # prints the samples (about 30 s: two syncs)
     python tools/doc_samples.py --write    # rewrites them in README.md
 
 Each sample sits in README.md between two markers, and a test (tests/e2e/test_docs.py) fails when
@@ -10,14 +10,15 @@ one differs from what this script makes, so that no sample drifts from what the 
   new record and deletion landing);
 - doctor: `python tools/doctor.py --configuration configuration.json` against the demo's
   emulator, as `make demo` starts it;
+- state: `python tools/doctor.py --state` on the state that sync left, for one table of each kind;
 - log: the connector's lines of that second sync's log (INFO and above: no page-by-page DEBUG
-  line, none of the SDK's own but its last);
-- state: `python tools/doctor.py --state` on the state that sync left, for one table of each kind.
+  line, none of the SDK's own but its last).
 
 A run's samples are shown as the user would see them: the emulator's port (a free one here) as
 configuration.json's, the build folder as `build`. What still changes from run to run (times of
-day, dates the office stamps now, durations, shares of time, the order in which tables that run
-side by side finish) is left as it came: `comparable()` sets it aside when a test compares.
+day, dates the office stamps now, durations, shares of time, request counts, the packed state's
+bytes, the order in which tables that run side by side finish) is left as it came: `comparable()`
+sets it aside when a test compares.
 """
 
 from __future__ import annotations
