@@ -316,6 +316,7 @@ def custom_table_specs(table: str, entity: str) -> dict[str, TableSpec]:
             cursor="edited",
             columns=dict(CUSTOM_TABLE_COLUMNS),
             default=True,
+            definition="CustomEntity",
         )
     }
     parent_column = f"{table}_id"

@@ -2,10 +2,14 @@
 
 One persistent session serves the whole sync, and every request has a timeout. Every request,
 /authorize included, goes through one loop (`_request`) under one `RetryPolicy`, which decides
-what is retried, how long to wait and when to give up. A 401 on a data call renews the token once.
-The clients of one account share a token within the process, so that schema() and update() of
-one sync authorize once. Secrets (the password and the token) live only in request headers and
-memory: never in a URL, a log line or an exception.
+what is retried, how long to wait and when to give up, from evidence rather than a count: a
+request keeps trying while the server answers other requests, and the sync stops when the server
+has answered nothing for a while, or was never reached at all. A 401 renews the token; only a
+token this very request got from /authorize and sent at once, refused, means the user lost
+access. The clients of one account share a token within the process, so that schema() and
+update() of one sync authorize once. What each table's requests cost (retries, throttled answers,
+token renewals, seconds waited) is counted in `RequestStats`. Secrets (the password and the
+token) live only in request headers and memory: never in a URL, a log line or an exception.
 """
 
 from __future__ import annotations
@@ -60,6 +64,10 @@ MAX_ANSWER_BYTES = 128 * 1024 * 1024
 # A token is a few hundred bytes; a megabyte is already a page that is not a token.
 MAX_TOKEN_ANSWER_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 1024 * 1024
+# A server on a LAN or the internet accepts a connection in well under a second; ten seconds
+# cover the operating system's own resends of a lost one (after 1 and 3 s), so that a host that
+# never answers fails its attempts in half a minute, not request_timeout_seconds each.
+CONNECT_TIMEOUT = 10.0
 # Connections kept open to the server: four tables at once, each with a page fetched ahead and up
 # to four requests for its records' children; requests' default pool of 10 would close the rest
 # after each answer and open them again.
@@ -77,33 +85,63 @@ class RetryPolicy:
     """What is retried, how long to wait, and when to give up: for every request alike.
 
     Throttling (429), server and gateway errors (5xx, 52x), timeouts, dropped connections and
-    bodies cut off mid-transfer all count against the same attempts, so that one page can never
-    cost more than `attempts` requests (plus one token renewal).
+    bodies cut off mid-transfer are all retried, with the wait the server asks for or capped
+    backoff. When to stop is read from what the server does, not from a count of attempts:
+    - a server this client has never had an answer from (a wrong host or port) gets
+      `unreached_attempts`, so that a setup test or a sync pointed at it fails in seconds;
+    - a request keeps trying for `request_seconds` while the server answers other requests:
+      a server that answers most requests is throttling or busy, not down;
+    - when no request has had an answer but errors for `down_seconds`, the server is down and
+      the request that sees it stops the sync.
     """
 
-    # A sync makes thousands of requests, four or more at once (line items: one an opportunity):
-    # a server failing one request in four for a while must still get each one through, and 8
-    # attempts give up on a server that is down after about a minute and a half of backoff.
-    attempts: int = 8
+    # Two retries after the first: a connection refused or a name that does not resolve is not
+    # cured by waiting, and three attempts (about 3 s of backoff) still ride out a blip.
+    unreached_attempts: int = 3
+    # A sync makes thousands of requests, four or more at once. At the backoff's cap of 30 s,
+    # ten minutes are about 25 attempts: a server refusing even half its requests at random then
+    # refuses one request every time about once in 30 million, yet a request nothing cures holds
+    # its table for minutes, not the hours a sync may run.
+    request_seconds: float = 600.0
+    # An IIS application pool recycles in a minute or two and a proxy fails over faster: a
+    # server that has answered nothing but errors for five minutes is down. The sync stops (the
+    # next one resumes from its last checkpoint) rather than sit out the rest of the hour.
+    down_seconds: float = 300.0
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
-    # Never sleep longer than this on one signal, whatever the server's headers say.
-    wait_cap: float = 900.0
 
-    def delay(self, attempt: int, response: requests.Response | None, pause: float) -> float:
+    def delay(self, failures: int, response: requests.Response | None, pause: float) -> float:
         """The wait before the next attempt: what the server asked for, else backoff."""
         told = None
         if response is not None and response.status_code in TOLD_TO_WAIT_STATUSES:
             told = retry_after(response.headers.get("Retry-After"))
             if told is None:
                 told = reset_delay(response.headers.get("X-RateLimit-Reset"))
-        wait = told if told is not None else backoff_delay(attempt, self)
+        wait = told if told is not None else backoff_delay(failures, self)
         if response is not None and response.status_code == 429:
             wait = max(wait, pause)
-        return min(self.wait_cap, wait)
+        return wait
+
+    def verdict(
+        self, failures: int, reached: bool, trying: float, failing: float, wait: float
+    ) -> str | None:
+        """Why to give up now, or None to wait `wait` seconds and try again: "unreached" (no
+        answer from the server ever), "down" (only errors from it for `failing` seconds, the
+        wait included) or "budget" (this request has tried for `trying` seconds, the wait
+        included)."""
+        if not reached and failures >= self.unreached_attempts:
+            return "unreached"
+        if failing + wait > self.down_seconds:
+            return "down"
+        if trying + wait > self.request_seconds:
+            return "budget"
+        return None
 
 
 DEFAULT_POLICY = RetryPolicy()
+# For a person waiting (the setup test, the doctor): the same policy, with 15 s of patience for
+# a server that errs or throttles instead of minutes; one never reached fails as fast as ever.
+PROMPT_POLICY = RetryPolicy(request_seconds=15.0, down_seconds=15.0)
 
 
 @dataclass
@@ -123,19 +161,67 @@ class Page:
         return rows
 
 
+# Waits shorter than this in all (the rate-limit pause before a few requests) are not worth a
+# table's mention in the summary.
+NOTABLE_WAIT_SECONDS = 1.0
+
+
 @dataclass
-class RequestStats:
-    """What the sync cost: the summary logs it and the benchmark reads it."""
+class Cost:
+    """What the requests for one table (or for authorization) cost."""
 
     requests: int = 0
-    # Requests per table (or "authorization"): tables synced side by side share the client, and
-    # each reports its own cost.
-    by_table: Counter = field(default_factory=Counter)
     retries: int = 0
-    throttled: int = 0
-    token_refreshes: int = 0
-    sleep_seconds: float = 0.0
-    wait_seconds: float = 0.0  # time spent waiting on the network
+    throttled: int = 0  # answers of 429
+    renewals: int = 0  # tokens got from /authorize because this table's requests needed one
+    paused: float = 0.0  # seconds waited: backoff, Retry-After, the rate-limit pause
+    network: float = 0.0  # seconds waiting on the network
+
+    @property
+    def costly(self) -> bool:
+        """Whether it cost more than its requests: a retry, a renewal or a wait worth a word."""
+        return bool(self.retries or self.renewals or self.paused >= NOTABLE_WAIT_SECONDS)
+
+    def words(self) -> str:
+        """The cost in words, leaving out counts of 0: 3 retries, 1 throttled, 4.5s waited."""
+        counts = [(self.retries, "retries"), (self.throttled, "throttled")]
+        counts.append((self.renewals, "token renewals"))
+        return ", ".join(
+            [f"{count} {what}" for count, what in counts if count] + [f"{self.paused:.1f}s waited"]
+        )
+
+
+@dataclass
+class RequestStats:
+    """What the sync cost, per table (or "authorization") and in all: tables synced side by
+    side share the client, and each reports its own cost. The summary logs it, the doctor
+    reports it and the benchmark reads it."""
+
+    tables: dict[str, Cost] = field(default_factory=dict)
+
+    def of(self, table: str) -> Cost:
+        return self.tables.setdefault(table, Cost())
+
+    @property
+    def by_table(self) -> Counter:
+        """Requests per table."""
+        return Counter({name: cost.requests for name, cost in self.tables.items()})
+
+    def _total(self, name: str):
+        return sum(getattr(cost, name) for cost in self.tables.values())
+
+    requests = property(lambda self: self._total("requests"))
+    retries = property(lambda self: self._total("retries"))
+    throttled = property(lambda self: self._total("throttled"))
+    token_refreshes = property(lambda self: self._total("renewals"))
+    sleep_seconds = property(lambda self: self._total("paused"))
+    wait_seconds = property(lambda self: self._total("network"))
+
+    def cost_words(self) -> str:
+        """Each table that cost more than its requests, with what: "" when none did."""
+        return "; ".join(
+            f"{name} {cost.words()}" for name, cost in sorted(self.tables.items()) if cost.costly
+        )
 
 
 class Cancelled(ActConnectorError):
@@ -215,6 +301,10 @@ class ActClient:
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._throttled = False  # once the server pushes back, keep the configured pause
+        # Evidence for the retry policy: whether the server ever answered this client, and since
+        # when every request has failed (None while requests get answers).
+        self._reached = False
+        self._failing_since: float | None = None
         # The server's clock, from the Date header of its latest answer that had a readable one.
         self.server_time: datetime | None = None
         self._unreadable_date_said = False
@@ -232,9 +322,9 @@ class ActClient:
         """Gets this client a token. With `reuse`, one another client of the same account got in
         this process within TOKEN_REFRESH_SECONDS, if there is one (so the sync uses schema()'s);
         otherwise, or without `reuse` (a test of the credentials), one from /authorize. A token
-        Act! then refuses is renewed once, however it was got."""
+        Act! then refuses is renewed, however it was got."""
         if not (reuse and self._adopt_shared()):
-            self._exchange(stop)
+            self._exchange(stop, AUTHORIZATION)
 
     def _adopt_shared(self) -> bool:
         """Takes the account's shared token, if it is recent and not the one this client has."""
@@ -251,13 +341,15 @@ class ActClient:
             self.server_time = shared.server_time + timedelta(seconds=age)
         return True
 
-    def _exchange(self, stop: threading.Event | None) -> None:
-        """Exchanges the user name and password for a token at /authorize, and shares it."""
+    def _exchange(self, stop: threading.Event | None, table: str) -> None:
+        """Exchanges the user name and password for a token at /authorize, and shares it;
+        `table` is the one whose request needed it (authorization for the sync's first)."""
         url = f"{self.base_url}/authorize"
         credentials = f"{self._settings.username}:{self._settings.password}".encode()
-        basic = "Basic " + base64.b64encode(credentials).decode("ascii")
+        # The credentials themselves: a 401 to them is an answer, never an expired token.
+        basic = ("Basic " + base64.b64encode(credentials).decode("ascii"), True)
         answer = self._request(
-            AUTHORIZATION, url, lambda: basic, MAX_TOKEN_ANSWER_BYTES, stop, renew=False
+            AUTHORIZATION, url, lambda refused: basic, MAX_TOKEN_ANSWER_BYTES, stop
         )
         if answer.status == 401:
             raise CredentialsRefused(
@@ -272,21 +364,25 @@ class ActClient:
             raise ActHttpError(AUTHORIZATION, 200, url, "the server sent an empty token")
         self._token = token
         self._token_time = self._clock()
-        self._count(token_refreshes=1)
+        self._count(table, renewals=1)
         _tokens[self._account] = SharedToken(token, time.monotonic(), self.server_time)
 
-    def _bearer(self, stop: threading.Event | None) -> str:
+    def _bearer(
+        self, table: str, refused: str | None, stop: threading.Event | None
+    ) -> tuple[str, bool]:
+        """The Authorization header for a data request, and whether this very call got its token
+        from /authorize (a 401 to it then means lost access). `refused` is the header Act! has
+        just answered 401 to: its token is renewed, unless another worker already renewed it."""
         with self._token_lock:
-            if self._token is None or self._clock() - self._token_time > TOKEN_REFRESH_SECONDS:
-                self.authorize(stop)
-            return f"Bearer {self._token}"
-
-    def _renew(self, table: str, expired: str, stop: threading.Event | None) -> None:
-        """After a 401: a new token, unless another thread already got one meanwhile."""
-        with self._token_lock:
-            if f"Bearer {self._token}" == expired:
+            if refused is not None and refused == f"Bearer {self._token}":
                 log.info(f"{subject(table)}: the Act! token expired; authorizing again")
-                self._exchange(stop)
+                self._exchange(stop, table)
+                return f"Bearer {self._token}", True
+            old = self._token is None or self._clock() - self._token_time > TOKEN_REFRESH_SECONDS
+            fresh = refused is None and old and not self._adopt_shared()
+            if fresh:
+                self._exchange(stop, table)
+            return f"Bearer {self._token}", fresh
 
     # -- collections
     def get_rows(self, table: str, path: str, params: dict[str, str]) -> list:
@@ -309,7 +405,11 @@ class ActClient:
         query = urlencode(params, quote_via=quote, safe=ODATA_SAFE)
         full_url = f"{url}?{query}" if query else url
         answer = self._request(
-            table, full_url, lambda: self._bearer(stop), answer_limit(params), stop, renew=True
+            table,
+            full_url,
+            lambda refused: self._bearer(table, refused, stop),
+            answer_limit(params),
+            stop,
         )
         if answer.status == 401:
             raise CredentialsRefused(
@@ -318,76 +418,78 @@ class ActClient:
             )
         if answer.status != 200:
             raise ActHttpError(table, answer.status, full_url, answer.message)
-        self._note_rate_limit(answer.response, stop)
+        self._note_rate_limit(table, answer.response, stop)
         rows, envelope = _rows(table, full_url, answer)
         seconds = self._clock() - started
         return Page(rows, envelope, dict(answer.response.headers), seconds, len(answer.body))
 
     # -- the one retry loop
-    def _request(self, table, url, authorization, limit, stop, renew: bool) -> _Answer:
-        """A GET under the retry policy; the answer is any status the policy does not retry."""
-        renewals, just_renewed = 0, False
-        attempt = 0
+    def _request(self, table, url, authorization, limit, stop) -> _Answer:
+        """A GET under the retry policy; the answer is any status the policy does not retry.
+
+        `authorization(refused)` gives the Authorization header and whether it is fresh: the
+        credentials, or a token got from /authorize by that very call. Only a 401 to a fresh
+        header is returned. Any other token may have expired while the request waited (a
+        pause, Retry-After, backoff) or been renewed by another worker: a 401 to it renews it,
+        and is no failure.
+        """
+        started, failures, refused = self._clock(), 0, None
+        answer, error = None, None  # the latest failure's answer, or its network error
         while True:
-            attempt += 1
             if stop is not None and stop.is_set():
                 raise Cancelled(f"{subject(table)}: request abandoned")
             if self._throttled and self._settings.rate_limit_pause and table != AUTHORIZATION:
-                self._pause(self._settings.rate_limit_pause, stop)
-            header = authorization()
-            answer, problem = self._attempt(table, url, header, limit)
-            if answer is not None and answer.status == 401 and renew:
-                # A token refused on its first use means the user lost access; one refused
-                # after other retries may merely have expired meanwhile.
-                if just_renewed or attempt >= self._policy.attempts:
-                    return answer
-                renewals += 1
-                self._renew(table, header, stop)
-                just_renewed = True
-                if renewals == 1:
-                    attempt -= 1  # a first renewal is no failure: the request keeps its attempts
+                self._pause(table, self._settings.rate_limit_pause, stop)
+            header, fresh = authorization(refused)
+            latest, latest_error = self._attempt(table, url, header, limit)
+            if latest is not None:
+                self._heard(latest.status)
+            refused = None
+            if latest is not None and latest.status == 401 and not fresh:
+                trying = self._clock() - started
+                if failures and trying > self._policy.request_seconds:
+                    # Out of time with a token that expired meanwhile: what failed before is
+                    # the cause.
+                    self._give_up(table, url, "budget", answer, error, failures, trying)
+                refused = header
                 continue
-            just_renewed = False
-            if answer is not None and answer.status not in RETRYABLE_STATUSES:
-                return answer
-            if answer is not None:
-                problem = f"HTTP {answer.status}: {answer.message}"
-                if answer.status == 429:
-                    self._throttled = True
-                    self._count(throttled=1)
-            if attempt >= self._policy.attempts:
-                self._give_up(table, url, answer, problem, attempt)
+            if latest is not None and latest.status not in RETRYABLE_STATUSES:
+                return latest
+            answer, error = latest, latest_error
+            failures += 1
+            if answer is not None and answer.status == 429:
+                self._throttled = True
+                self._count(table, throttled=1)
             response = answer.response if answer is not None else None
-            delay = self._policy.delay(attempt, response, self._settings.rate_limit_pause)
-            self._count(retries=1)
-            log.warning(
-                f"{subject(table)}: {problem} from {url}; retry {attempt} of "
-                f"{self._policy.attempts - 1} in {delay:.1f}s"
-            )
-            self._pause(delay, stop)
+            wait = self._policy.delay(failures, response, self._settings.rate_limit_pause)
+            now = self._clock()
+            trying, failing = now - started, self._failing(now)
+            verdict = self._policy.verdict(failures, self._reached, trying, failing, wait)
+            if verdict is not None:
+                self._give_up(table, url, verdict, answer, error, failures, trying)
+            problem = f"HTTP {answer.status}: {answer.message}" if answer else _words(error)
+            self._count(table, retries=1)
+            log.warning(f"{subject(table)}: {problem} from {url}; retry {failures} in {wait:.1f}s")
+            self._pause(table, wait, stop)
 
-    def _attempt(self, table, url, header, limit) -> tuple[_Answer | None, str]:
-        """One request: its answer, or (None, what went wrong on the network)."""
+    def _attempt(self, table, url, header, limit) -> tuple[_Answer | None, Exception | None]:
+        """One request: its answer, or (None, the network error that stopped it)."""
         started = self._clock()
-        self._count(requests=1)
-        with self._stats_lock:
-            self.stats.by_table[table] += 1
+        self._count(table, requests=1)
+        timeout = self._settings.request_timeout
         try:
             # verify on each request: requests lets REQUESTS_CA_BUNDLE override session.verify
             with self._session.get(
                 url,
                 headers={"Authorization": header},
-                timeout=self._settings.request_timeout,
+                timeout=(min(CONNECT_TIMEOUT, timeout), timeout),
                 verify=self._settings.verify,
                 stream=True,
             ) as response:
                 self._read_clock(response)
                 body = _read_body(table, url, response, limit)
         except requests.exceptions.SSLError as error:
-            raise ActUnavailable(
-                f"{subject(table)}: TLS verification failed for {url}: {_reason(error)}. "
-                "If the server uses its own certificate, set ca_bundle to it."
-            ) from None
+            raise ActUnavailable(_tls_failure(table, url, error, self._settings.verify)) from None
         except (
             requests.ConnectionError,
             requests.Timeout,
@@ -395,26 +497,54 @@ class ActClient:
             requests.exceptions.ChunkedEncodingError,
             requests.exceptions.ContentDecodingError,
         ) as error:
-            return None, f"{type(error).__name__}: {_reason(error)}"
+            return None, error
         finally:
-            self._count(wait_seconds=self._clock() - started)
-        return _Answer(response, body), ""
+            self._count(table, network=self._clock() - started)
+        return _Answer(response, body), None
 
-    def _give_up(self, table, url, answer: _Answer | None, problem: str, attempts: int):
+    def _heard(self, status: int) -> None:
+        """An answer came: the server is reached, and up unless the answer is an error."""
+        with self._stats_lock:
+            self._reached = True
+            if status not in RETRYABLE_STATUSES:
+                self._failing_since = None
+
+    def _failing(self, now: float) -> float:
+        """For how long every request has failed (this failure included)."""
+        with self._stats_lock:
+            if self._failing_since is None:
+                self._failing_since = now
+            return now - self._failing_since
+
+    def _give_up(self, table, url, verdict, answer, error, failures: int, seconds: float):
+        tries = f"{failures} attempt(s) in {seconds:.0f}s"
         if answer is not None and answer.status == 429:
             raise ActUnavailable(
-                f"{subject(table)}: Act! kept answering 429 (too many requests) {attempts} "
-                f"times for {url}: {answer.message}. Raise rate_limit_pause or sync less often."
+                f"{subject(table)}: Act! kept answering 429 (too many requests) for {url}, "
+                f"{tries}: {answer.message.rstrip('.')}. Raise rate_limit_pause or sync less "
+                "often."
             )
-        if answer is not None:
+        if verdict == "down":
+            last = f"HTTP {answer.status}: {answer.message}" if answer else _words(error)
+            raise ActUnavailable(
+                f"{subject(table)}: Act! has answered no request but with errors for "
+                f"{self._policy.down_seconds:g}s, so the server is down (the last: {last}, "
+                f"from {url}). The next sync resumes from the last checkpoint."
+            )
+        if answer is not None:  # this request alone, while Act! answered others
             raise ActHttpError(table, answer.status, url, answer.message)
+        if verdict == "unreached":
+            raise ActUnavailable(
+                f"{subject(table)}: could not reach Act! at {url}, {failures} attempt(s): "
+                + _unreached(error, self._settings.request_timeout)
+            )
         raise ActUnavailable(
-            f"{subject(table)}: could not reach Act! at {url} after {attempts} attempt(s) "
-            f"({problem}). Check hostname, port and that the server is up."
+            f"{subject(table)}: {_words(error)} from {url}, {tries}, while Act! answered other "
+            "requests. Check for a proxy or firewall between that drops some connections."
         )
 
     # -- pacing and the server's clock
-    def _note_rate_limit(self, response: requests.Response, stop) -> None:
+    def _note_rate_limit(self, table: str, response: requests.Response, stop) -> None:
         """With X-RateLimit-Remaining at 0 on a success, wait for the reset instead of a 429."""
         remaining = response.headers.get("X-RateLimit-Remaining")
         if remaining is None or remaining.strip() != "0":
@@ -423,7 +553,7 @@ class ActClient:
         wait = reset_delay(response.headers.get("X-RateLimit-Reset"))
         if wait:
             log.warning(f"Act! rate limit used up; waiting {wait:.1f}s for it to reset")
-            self._pause(wait, stop)
+            self._pause(table, wait, stop)
 
     def _read_clock(self, response: requests.Response) -> None:
         header = response.headers.get("Date")
@@ -439,14 +569,15 @@ class ActClient:
                 "ignored and this machine's clock bounds the sync instead"
             )
 
-    def _count(self, **deltas) -> None:
-        """Adds to the stats; threads syncing tables side by side share them."""
+    def _count(self, table: str, **deltas) -> None:
+        """Adds to a table's costs; threads syncing tables side by side share the stats."""
         with self._stats_lock:
+            cost = self.stats.of(table)
             for name, delta in deltas.items():
-                setattr(self.stats, name, getattr(self.stats, name) + delta)
+                setattr(cost, name, getattr(cost, name) + delta)
 
-    def _pause(self, seconds: float, stop: threading.Event | None = None) -> None:
-        self._count(sleep_seconds=seconds)
+    def _pause(self, table: str, seconds: float, stop: threading.Event | None = None) -> None:
+        self._count(table, paused=seconds)
         if stop is None:
             self._sleep(seconds)
         elif stop.wait(seconds):
@@ -571,11 +702,83 @@ def _rows(table: str, url: str, answer: _Answer) -> tuple[list, str]:
     return rows, "odata" if isinstance(body, dict) else "array"
 
 
+# The short causes urllib3 and ssl bury in nested reprs, most telling first.
+_CAUSES = (
+    r"\[Errno -?\d+\] [^\"')(]+",
+    r"certificate verify failed: [^\"')(]+",
+    r"\[SSL: \w+\] [^\"')(]+",
+    r"Read timed out",
+    r"Connection broken: \w+",
+    r"Remote end closed connection without response",
+)
+# What OpenSSL says when the other end answers a TLS handshake in plain HTTP.
+_PLAIN_HTTP = re.compile(
+    r"wrong.version.number|record layer failure|packet length too long|http request", re.I
+)
+
+
 def _reason(error: Exception) -> str:
-    """The cause of a network error in a few words, without urllib3's nested reprs."""
+    """The cause of a network error in a few words, without urllib3's nested reprs (and so
+    without their parentheses, which would open in one message and close in none)."""
     text = str(error)
-    errno = re.search(r"\[Errno -?\d+\] [^\"')(]+", text)
-    if errno:
-        return errno.group(0).strip()
-    verify = re.search(r"certificate verify failed: [^\"')(]+", text)
-    return verify.group(0).strip() if verify else text[:200]
+    for cause in _CAUSES:
+        found = re.search(cause, text)
+        if found:
+            return found.group(0).strip()
+    return " ".join(re.sub(r"[()'\"]", " ", text).split())[:200]
+
+
+def _words(error: Exception | None) -> str:
+    """A network failure in words: its kind and cause."""
+    return f"{type(error).__name__}: {_reason(error)}"
+
+
+def _unreached(error: Exception | None, timeout: float) -> str:
+    """Why a server that never answered could not be reached, and what to check: a refused
+    connection, a name that does not resolve and a silent host each have their own fix."""
+    text = str(error).lower()
+    if isinstance(error, requests.ConnectTimeout):
+        return (
+            f"no connection within {min(CONNECT_TIMEOUT, timeout):g}s, so the host does not "
+            "answer on that port. Check hostname, port and any firewall between."
+        )
+    if "refused" in text:
+        return (
+            "the connection was refused, so nothing listens on that port. Check hostname and "
+            "port (and protocol)."
+        )
+    if "resolve" in text or "name or service not known" in text or "[errno -" in text:
+        return "the host name does not resolve. Check hostname."
+    if isinstance(error, requests.Timeout):
+        return (
+            f"the connection was accepted but no answer came within {timeout:g}s. Check that "
+            "the port is the Web API's, or raise request_timeout_seconds."
+        )
+    return f"{_words(error)}. Check hostname, port and that the server is up."
+
+
+def _tls_failure(table: str, url: str, error: Exception, verify) -> str:
+    """A TLS failure in words that name its fix: plain HTTP on an https setting wants
+    protocol=http, an untrusted certificate wants ca_bundle, and with verify_tls=false no
+    certificate is to blame."""
+    reason = _reason(error)
+    if _PLAIN_HTTP.search(str(error)):
+        return (
+            f"{subject(table)}: Act! at {url} answered in plain HTTP, not TLS: set protocol to "
+            "http (or port to the one its HTTPS listens on)."
+        )
+    if verify is False:
+        return (
+            f"{subject(table)}: the TLS handshake with {url} failed: {reason}. Certificates "
+            "are not checked (verify_tls is false), so this is the server's TLS set-up or a "
+            "proxy between: check protocol and port."
+        )
+    if "certificate verify failed" in str(error):
+        return (
+            f"{subject(table)}: TLS verification failed for {url}: {reason}. If the server "
+            "uses its own certificate, set ca_bundle to it."
+        )
+    return (
+        f"{subject(table)}: the TLS handshake with {url} failed: {reason}. Check protocol and "
+        "port."
+    )

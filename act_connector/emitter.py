@@ -44,7 +44,7 @@ class Emitter:
         self.state = sync_state.table(table.name)
         self._sync_state = sync_state
         self._operations = operations
-        self._flattener = Flattener(table.columns, table.omit)
+        self._flattener = Flattener(table.columns, table.omit, tuple(table.references))
         self._remember = remember
         self._warned_too_large = False
         self.upserted = 0

@@ -143,6 +143,14 @@ def to_string(value):
     return value
 
 
+def to_key(value):
+    """Another record's key: blank text is no key and lands as null, never as '' (Act! sends
+    companyID "" for a contact of no company); a number as it is."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return to_string(value)
+
+
 COERCERS = {
     "BOOLEAN": to_boolean,
     "SHORT": to_int,
@@ -165,14 +173,24 @@ _UNFIT = object()  # a row's placeholder for a value that did not fit, until it 
 class Flattener:
     """Flattens the records of one table, coercing each declared column to its type."""
 
-    def __init__(self, columns: dict[str, str], omit: tuple[str, ...] = ()):
+    def __init__(
+        self, columns: dict[str, str], omit: tuple[str, ...] = (), keys: tuple[str, ...] = ()
+    ):
+        """`omit`: names a record's flattening makes that no row keeps; `keys`: text columns
+        that hold another record's key (TableSpec.references)."""
         self._kinds = columns
-        self._omit = omit  # names a record's flattening makes that no row keeps
+        self._omit = omit
         self._declared = frozenset(columns)
         self._coercers = {
             name: COERCERS[kind] for name, kind in columns.items() if kind in COERCERS
         }
-        self._as_is = {name: AS_IS[kind] for name, kind in columns.items() if kind in AS_IS}
+        text_keys = {name for name in keys if columns.get(name) == "STRING"}
+        self._coercers.update(dict.fromkeys(text_keys, to_key))
+        self._as_is = {
+            name: AS_IS[kind]
+            for name, kind in columns.items()
+            if kind in AS_IS and name not in text_keys
+        }
         # Per column: values that did not fit its type and landed as null.
         self.unfit: Counter[str] = Counter()
 

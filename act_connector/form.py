@@ -13,7 +13,7 @@ from fivetran_connector_sdk import Logging as log
 
 from act_connector import config
 from act_connector.catalog import load_catalog
-from act_connector.client import ActClient, RetryPolicy
+from act_connector.client import PROMPT_POLICY, ActClient
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
 from act_connector.metadata import for_this_server
@@ -22,8 +22,9 @@ from act_connector.per_parent import probe_children
 from act_connector.timestamps import format_utc
 from act_connector.whole import refused_optional
 
-# A setup test should answer in seconds: one attempt per request, no backoff.
-SETUP_TEST_POLICY = RetryPolicy(attempts=1)
+# A setup test should answer in seconds: a wrong host or port fails after the sync's three
+# attempts, and a server that errs or throttles gets seconds, not the sync's minutes.
+SETUP_TEST_POLICY = PROMPT_POLICY
 
 
 def configuration_form() -> ConfigurationForm:

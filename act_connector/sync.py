@@ -174,7 +174,9 @@ def _summary_line(summary: SyncSummary, seconds: float) -> str:
         + (f"; failed: {failed}" if failed else "")
         + f"; time each table took, of the sync's (tables run side by side): {shares}; "
         f"{stats.requests} requests, {stats.retries} retries, "
-        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused"
+        f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused, "
+        f"{stats.token_refreshes} token renewals"
+        + (f" (by table: {stats.cost_words()})" if stats.cost_words() else "")
     )
 
 

@@ -14,6 +14,9 @@
    operations replaced by a counter) and the remembered set's costs beside them; and with the
    workers, in goal 2's first sync and on the wide contacts.
 4. Quiet incremental syncs: right after goal 2's first sync, nothing changed: requests and time.
+5. The soak (bench/soak.py, issue 29): ten first syncs in a row against a strict server (tokens
+   of a few seconds, a third of requests refused, /authorize throttled), none failing, every row
+   equal to the emulator's; its own results file.
 
 `--scale 0.02` runs everything at 2% of its size (a few minutes); `--repeat N` runs it N times
 and shows each figure as its median (min to max). Results are kept in bench/results/.
@@ -69,7 +72,8 @@ CONTACTS_PER_COMPANY = 10
 # Goal 2's server: 150 ms a request, 0.2 ms a record returned, 4 requests served at once.
 SLOW_SERVER = {"request_seconds": 0.15, "record_seconds": 0.0002, "max_concurrent": 4}
 DEBUG_SCHEMA = "tester"  # where `fivetran debug` puts the tables in files/warehouse.db
-SCENARIOS = ("speed", "wide", "slow", "memory")
+MEASURED = ("speed", "wide", "slow", "memory")  # the goals measured through `fivetran debug`
+SCENARIOS = (*MEASURED, "soak")
 # Measured commands run under this small wrapper, which reports their own peak RSS.
 PEAK_RSS = [sys.executable, str(PROJECT / "bench" / "peak_rss.py")]
 RESULTS = PROJECT / "bench" / "results"
@@ -419,6 +423,13 @@ def one_run(folder: Path, connector: Path, args: argparse.Namespace, pin: Pinnin
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if "soak" in args.scenarios:
+        from bench import soak  # here: bench.soak imports this module
+
+        status = soak.main([])
+        args.scenarios.remove("soak")
+        if not args.scenarios:
+            return status
     Logging.LOG_LEVEL = Logging.Level.WARNING  # outside `fivetran debug` the SDK sets no level
     pin = pinning()
     results: dict = {
@@ -443,7 +454,7 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     cpu = re.sub(r"[^a-z0-9]+", "-", results["machine"]["cpu"].lower()).strip("-")[:40]
     slug = f"{cpu}-{results['machine']['cores']}-cores"
-    if args.scenarios != list(SCENARIOS):  # a partial run does not replace the day's full one
+    if args.scenarios != list(MEASURED):  # a partial run does not replace the day's full one
         slug += "-" + "-".join(args.scenarios)
     path = unused_path(RESULTS, f"{results['date']}-{slug}")
     path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")

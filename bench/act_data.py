@@ -246,8 +246,13 @@ def reference_records(seed: int, size: dict) -> Iterator[tuple[str, dict]]:
     for number in range(1, ACTIVITY_TYPES + 1):
         kind = task_type(make, number)
         yield "activity_types", kind
-        yield "history_types", {**kind["historyTypes"][0], "activityTypeId": number,
-                                "activityTypeName": kind["name"]}  # fmt: skip
+        # MetaData.TypeCodes.HistoryType: the activity type's id as text, and four flags
+        history = kind["historyTypes"][0]
+        yield "history_types", {"id": history["id"], "name": history["name"],
+                                "activityTypeId": str(number), "activityTypeName": kind["name"],
+                                "description": history["description"], "isActive": True,
+                                "isCustom": number > 8, "isDefault": history["isDefault"],
+                                "isUserRecordable": True}  # fmt: skip
     number = 0
     for record_type, fields in CUSTOM_FIELDS.items():
         for name, kind in fields + wide_fields(record_type, size):
@@ -288,12 +293,30 @@ def task_type(make: Maker, number: int) -> dict:
 
 
 def field_definition(number: int, record_type: str, name: str, kind: str) -> dict:
+    """A MetaData.Schema.Column, every property the vendor defines, with a PickListInfo."""
+    display = name.replace("_", " ").title()
+    picklist = {"id": f"9a1c0000-0000-4000-8000-{number:012d}", "name": name,
+                "description": "Levels", "isLimitToList": True, "isMultiSelect": False,
+                "isTypeAhead": True, "showDescription": False}  # fmt: skip
     return {
         "id": f"f1e1d000-0000-4000-8000-{number:012d}", "name": name, "columnName": name,
-        "recordType": record_type, "displayName": name.replace("_", " ").title(),
-        "tableName": f"TBL_{record_type.upper()}", "type": kind, "dataType": kind,
-        "isCustom": True, "isReadOnly": False, "isNullable": True,
-        "picklist": {"name": name, "items": ["Gold", "Silver"]} if name == "user1" else None,
+        "recordType": record_type, "aliasName": display, "columnType": kind,
+        "displayName": display, "tableName": f"TBL_{record_type.upper()}", "type": kind,
+        "dataType": kind, "virtualId": None if number % 7 else "v1",
+        "virtualType": None if number % 7 else "Lookup", "virtualObject": None if number % 7
+        else "Company", "virtualField": None if number % 7 else "name",
+        "length": 128, "minimumLength": 0, "precision": 19 if kind == "Currency" else 0,
+        "scale": 4 if kind == "Currency" else 0, "minValue": "0" if kind == "Number" else None,
+        "maxValue": "100000" if kind == "Number" else None, "defaultValue": "",
+        "fieldFormat": "#,##0.00" if kind == "Currency" else None, "formula": None if number % 5
+        else "[a]+[b]", "calcDisplay": None if number % 5 else "Number",
+        "isAllowBlank": True, "isCustom": True, "isDefinedField": False, "isDisplayed": True,
+        "isNullable": True, "isPrimary": False, "isProtected": False, "isReadOnly": False,
+        "isTracked": number % 3 == 0, "isVirtual": number % 7 == 0,
+        "createDate": "2019-03-04T10:00:00+00:00", "editDate": "2024-05-06T07:08:09+00:00",
+        "changeEvent": None if number % 4 else "OnChange", "enterEvent": None if number % 4
+        else "OnEnter", "leaveEvent": None if number % 4 else "OnLeave",
+        "picklist": picklist if name == "user1" else None,
     }  # fmt: skip
 
 
@@ -343,7 +366,7 @@ def contact(make: Maker, index: int, size: dict) -> dict:
         "businessAddress": make.address(), **phones(make), "homeAddress": make.address(),
         "aemOptOut": rng.random() < 0.1, "aemBounceBack": rng.random() < 0.02,
         "recordManagerID": make.user_id(), "quickbooksId": make.maybe("QB-17", None),
-        "nylasContactId": make.maybe("nylas-1"),
+        "nylasContactId": make.maybe("nylas-1"), "recordOwner": make.user(),
         "customFields": make.custom_fields("Contact", size), **make.times(),
     }  # fmt: skip
 

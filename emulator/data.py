@@ -119,6 +119,25 @@ def audit(created: str, edited: str) -> dict:
             "recordManager": "John Hollo"}  # fmt: skip
 
 
+# Act!'s own activity types (ids 1 to 8); custom ones are numbered from 1000 on live servers
+# (../shared/reference/FACTS.md: "a custom activity type numbered 1000").
+STANDARD_TASK_TYPES = 8
+CUSTOM_TASK_TYPE_IDS = 1000
+
+
+def task_type_id(number: int) -> int:
+    """The id of the `number`th activity type."""
+    if number <= STANDARD_TASK_TYPES:
+        return number
+    return CUSTOM_TASK_TYPE_IDS + number - STANDARD_TASK_TYPES - 1
+
+
+def task_type_number(type_id: int) -> int:
+    if type_id < CUSTOM_TASK_TYPE_IDS:
+        return type_id
+    return type_id - CUSTOM_TASK_TYPE_IDS + STANDARD_TASK_TYPES + 1
+
+
 def stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
@@ -397,20 +416,22 @@ class Generator:
         }
 
     def task_type(self, number: int) -> dict:
+        """The `number`th activity type: Act!'s own first, then custom ones, which live servers
+        number from 1000."""
         name = TASK_TYPES[(number - 1) % len(TASK_TYPES)] + (
             "" if number <= len(TASK_TYPES) else f" {number}"
         )
         return {
-            "id": number,
+            "id": task_type_id(number),
             "name": name,
             "description": f"{name} (default)",
             "isActive": True,
-            "isCustom": number > 8,
-            "isDeletable": number > 8,
+            "isCustom": number > STANDARD_TASK_TYPES,
+            "isDeletable": number > STANDARD_TASK_TYPES,
             "taskTypeGuid": self.guid(),
             "historyTypes": [
                 {
-                    "id": number * 100 + 1,
+                    "id": task_type_id(number) * 100 + 1,
                     "name": f"{name} completed",
                     "description": "",
                     "clearType": "COMPLETED",
@@ -587,7 +608,8 @@ def _new_record(make: Generator, table: str, data: dict[str, list[dict]]) -> dic
     if table == "activities":
         return make.activity(data["contacts"], data["activity_types"])
     if table == "activity_types":
-        return make.task_type(max((r["id"] for r in data["activity_types"]), default=0) + 1)
+        numbers = (task_type_number(r["id"]) for r in data["activity_types"])
+        return make.task_type(max(numbers, default=0) + 1)
     if table in ("notes", "history"):
         return getattr(make, {"notes": "note", "history": "history"}[table])(data["contacts"])
     return getattr(

@@ -128,14 +128,20 @@ def stages() -> list[dict]:
 
 
 def history_types(task_types: list[dict]) -> list[dict]:
-    """One per activity type, as task types list them (id = type id * 100 + 1)."""
+    """One per activity type, as task types list them (id = type id * 100 + 1), as
+    /api/history-types serves them (MetaData.TypeCodes.HistoryType: the activity type's id as
+    text, and four flags)."""
     return [
         {
             "id": embedded["id"],
             "name": embedded["name"],
-            "activityTypeId": kind["id"],
+            "activityTypeId": str(kind["id"]),
             "activityTypeName": kind["name"],
             "description": embedded["description"],
+            "isActive": True,
+            "isCustom": kind["isCustom"],
+            "isDefault": False,
+            "isUserRecordable": True,
         }
         for kind in task_types
         for embedded in kind["historyTypes"]
@@ -155,14 +161,53 @@ def field_definitions() -> list[dict]:
                 "name": name,
                 "columnName": name.upper() if not is_custom else name,
                 "recordType": record_type,
+                "aliasName": display,
+                "columnType": kind,
                 "displayName": display,
                 "tableName": f"TBL_{record_type.upper()}",
                 "type": kind,
                 "dataType": kind,
+                "virtualId": None,
+                "virtualType": None,
+                "virtualObject": None,
+                "virtualField": None,
+                "length": 128 if kind == "Character" else 0,
+                "minimumLength": 0,
+                "precision": 19 if kind == "Currency" else 0,
+                "scale": 4 if kind == "Currency" else 0,
+                "minValue": None,
+                "maxValue": None,
+                "defaultValue": None,
+                "fieldFormat": None,
+                "formula": None,
+                "calcDisplay": None,
+                "isAllowBlank": True,
                 "isCustom": is_custom,
-                "isReadOnly": False,
+                "isDefinedField": not is_custom,
+                "isDisplayed": True,
                 "isNullable": True,
-                "picklist": {"name": display, "items": picklist} if picklist else None,
+                "isPrimary": False,
+                "isProtected": False,
+                "isReadOnly": False,
+                "isTracked": False,
+                "isVirtual": False,
+                "createDate": "2019-03-04T10:00:00+00:00",
+                "editDate": "2019-03-04T10:00:00+00:00",
+                "changeEvent": None,
+                "enterEvent": None,
+                "leaveEvent": None,
+                # PickListInfo: the list's own settings; its items are not part of it
+                "picklist": {
+                    "id": f"9a1c0000-0000-4000-8000-{number:012d}",
+                    "name": display,
+                    "description": "",
+                    "isLimitToList": True,
+                    "isMultiSelect": False,
+                    "isTypeAhead": True,
+                    "showDescription": False,
+                }
+                if picklist
+                else None,
             }
         )
     return rows
@@ -240,7 +285,11 @@ def custom_row(make, data: dict) -> dict:
 
 def series(activity: dict) -> dict:
     """The recurring series a recurring occurrence belongs to (Activities.ActivitySeries)."""
-    record = {key: value for key, value in activity.items() if key != "seriesID"}
+    # An occurrence's own: its series id, and who it was scheduled for (ActivitySeries has
+    # neither).
+    record = {
+        key: value for key, value in activity.items() if key not in ("seriesID", "accessorId")
+    }
     return {**record, "id": activity["seriesID"], "durationDisplay": "30 minutes"}
 
 
@@ -270,7 +319,14 @@ def relate(make, table: str, record: dict, data: dict) -> None:
     if table == "history" and data.get("history_types"):
         kind = make.rng.choice(data["history_types"])
         record["historyTypeID"] = kind["id"]
-        record["historyType"] = dict(kind)
+        # Histories.HistoryType, as a history item embeds it: the activity type's id a number
+        record["historyType"] = {
+            "id": kind["id"],
+            "name": kind["name"],
+            "activityTypeId": int(kind["activityTypeId"]),
+            "activityTypeName": kind["activityTypeName"],
+            "description": kind["description"],
+        }
     record_type = {table: kind for kind, table in RECORD_TYPES.items()}.get(table)
     if record_type and "customFields" in record:
         for field in CUSTOM_FIELDS:
@@ -288,7 +344,10 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     data["fields"] = field_definitions()
     data["entities"] = [
         {"id": "e0e0e000-0000-4000-8000-000000000001", "name": CUSTOM_TABLE,
-         "displayName": CUSTOM_TABLE.title(), "isCustom": True}
+         "displayName": CUSTOM_TABLE.title(), "isCustom": True, "recordType": "CustomEntity",
+         "parents": "Contact,Company,Group,Opportunity",
+         "createUserID": data["users"][0]["id"] if data["users"] else None,
+         "createDate": "2020-01-06T09:00:00+00:00"}
     ]  # fmt: skip
     related = (
         "contacts",

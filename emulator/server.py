@@ -168,6 +168,9 @@ class Settings:
     # -- what stricter and stranger servers do
     # The 1st, N+1th, 2N+1th... /authorize answers 429 (Act! cloud limits every call).
     authorize_throttle_every: int = 0
+    # This share of data requests, drawn at random, is refused: a 429, a 503 (each with
+    # Retry-After: retry_after) or the connection dropped unanswered, in turn.
+    refuse_share: float = 0.0
     # The Date header: "gmt" as IIS sends it; "minus-zero" (RFC 5322's -0000, zone unknown);
     # "zoneless"; "doubled" (a proxy's Date beside IIS's, which clients join with ", ");
     # "garbage"; "none".
@@ -186,6 +189,29 @@ class Settings:
     select_supported: bool = True  # False: any $select is a 400
     max_orderby_keys: int = 0  # more keys than this in $orderby is a 400; 0: any number
     or_supported: bool = True  # False: a $filter with `or` (the keyset clause) is a 400
+    # -- what live servers send that the vendor's definition does not say (FACTS.md)
+    status_as_code: bool = True  # opportunity status as 0/1/2/3; False: the definition's names
+    record_owner: bool = False  # contacts with a top-level recordOwner, as a live contact has
+    # Activities without duration, originalTime, calendarUid, isRecurring and scheduledWith*,
+    # as one build's record of live calls shows them.
+    lean_activities: bool = False
+
+
+# The settings that change how records are served: their texts are made again when one changes.
+SERVED_SHAPES = (
+    "null_cursor_every",
+    "typed_text_every",
+    "ids_as_text",
+    "status_as_code",
+    "record_owner",
+    "lean_activities",
+)
+STATUS_NAMES = ["Open", "Won", "Lost", "Inactive"]  # the definition's, for codes 0 to 3
+LEAN_ACTIVITY_DROPS = ("duration", "originalTime", "calendarUid", "isRecurring")
+
+
+def _lean_drops(key: str) -> bool:
+    return key in LEAN_ACTIVITY_DROPS or key.startswith("scheduledWith")
 
 
 def stamp_ns(nanoseconds: int, digits: int = 0) -> str:
@@ -289,6 +315,12 @@ class Store:
         hidden = settings.null_cursor_every and cursor
         if hidden and _bucket(record["id"], settings.null_cursor_every) == 0:
             record = {**record, cursor: None}
+        if table == "opportunities" and not settings.status_as_code:
+            record = {**record, "status": STATUS_NAMES[record["status"]]}
+        if table == "contacts" and settings.record_owner:
+            record = {**record, "recordOwner": record.get("recordManager")}
+        if table == "activities" and settings.lean_activities:
+            record = {key: value for key, value in record.items() if not _lean_drops(key)}
         return record
 
     def now_stamp(self, ago: float = 0) -> str:
@@ -529,7 +561,7 @@ class ActEmulator:
             if not hasattr(self.settings, key):
                 raise KeyError(f"unknown emulator setting '{key}'")
             setattr(self.settings, key, value)
-        if {"null_cursor_every", "typed_text_every", "ids_as_text"} & set(changes):
+        if set(SERVED_SHAPES) & set(changes):
             self.store.forget_texts()
 
     @contextmanager
@@ -730,6 +762,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-RateLimit-Remaining": "599",
                 "X-RateLimit-Reset": str(int(time.time()) + 60),
             }
+        if settings.refuse_share and random.random() < settings.refuse_share:
+            return self._refuse(emulator.count("faults"))
         if settings.throttle_every and number % settings.throttle_every == 0:
             emulator.count("faults")
             return self._json(
@@ -822,6 +856,16 @@ class _Handler(BaseHTTPRequestHandler):
         if settings.page_cap:
             query.top = min(query.top or settings.page_cap, settings.page_cap)
         return query
+
+    def _refuse(self, number: int) -> None:
+        """The `number`th refusal: a 429, a 503 or a dropped connection, in turn."""
+        if number % 3 == 0:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        status = 429 if number % 3 == 1 else 503
+        told = {"Retry-After": f"{self.emulator.settings.retry_after:g}"}
+        self._json(status, {"message": "Too many requests." if status == 429 else "Busy."}, told)
 
     def _send_cut(self, body: bytes) -> None:
         """Headers for the whole body, then half of it, then the connection drops."""

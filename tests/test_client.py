@@ -1,5 +1,10 @@
+"""The HTTP client: authorization, the one retry policy, pacing and error messages, against
+`responses` (and, where the network's own errors matter, real sockets on 127.0.0.1)."""
+
 import base64
 import dataclasses
+import json
+import re
 import threading
 import time
 
@@ -9,6 +14,7 @@ import responses
 
 from act_connector import client as client_module
 from act_connector.client import (
+    DEFAULT_POLICY,
     TOKEN_REFRESH_SECONDS,
     ActClient,
     Cancelled,
@@ -27,6 +33,7 @@ from tests.helpers import ANOTHER_ACCOUNT, BASE_URL, PASSWORD, configuration
 
 AUTHORIZE = f"{BASE_URL}/authorize"
 CONTACTS = f"{BASE_URL}/api/contacts"
+COMPANIES = f"{BASE_URL}/api/companies"
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJKb2huIn0.c2ln"
 
 
@@ -43,8 +50,16 @@ class FakeClock:
         return self.now
 
 
-def client_for(settings, slept=None, clock=None):
-    return ActClient(settings, sleep=(slept if slept is not None else []).append, clock=clock)
+def client_for(settings, slept=None, clock=None, policy=DEFAULT_POLICY):
+    """A client whose sleeps are recorded in `slept` and move its clock on, at once."""
+    clock = clock or FakeClock()
+    slept = slept if slept is not None else []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.now += seconds
+
+    return ActClient(settings, sleep=sleep, clock=clock, policy=policy)
 
 
 def authorize_ok(body=TOKEN, **headers):
@@ -83,7 +98,9 @@ def test_every_request_has_a_timeout(settings):
     authorize_ok()
     responses.get(CONTACTS, json=[])
     client_for(settings).get_rows("contacts", "contacts", {})
-    assert [call.request.req_kwargs["timeout"] for call in responses.calls] == [60.0, 60.0]
+    # (connect, read): a host that never answers fails in seconds, a slow answer has a minute
+    timeouts = [call.request.req_kwargs["timeout"] for call in responses.calls]
+    assert timeouts == [(10.0, 60.0), (10.0, 60.0)]
 
 
 @responses.activate
@@ -105,28 +122,180 @@ def test_refused_credentials_fail_at_once_without_retry_or_secret(settings):
 
 
 @responses.activate
-def test_expired_token_is_refreshed_once_and_the_request_retried(settings):
+def test_expired_token_is_renewed_and_the_request_retried(settings):
     authorize_ok()
     authorize_ok(body="fresh-token")
     responses.get(CONTACTS, status=401)
     responses.get(CONTACTS, json=[{"id": "a"}])
     client = client_for(settings)
+    client.authorize()
     assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
     assert responses.calls[3].request.headers["Authorization"] == "Bearer fresh-token"
     assert client.stats.token_refreshes == 2
 
 
+# -- lost access, told from a token that merely expired (issue 29, item 1)
+
+
+class TokenServer:
+    """Act!'s /authorize, /api/contacts and /api/companies as `responses` callbacks, on the
+    client's fake clock: tokens live `ttl` seconds, and a valid one gets what `answers` holds
+    next (then the last of them again) while an expired one gets a bare 401. `meanwhile`, if
+    set, runs once as the next request arrives, before it is answered."""
+
+    def __init__(self, clock, ttl, answers=((200, "[]"),)):
+        self.clock, self.ttl, self.answers = clock, ttl, list(answers)
+        self.issued: dict[str, float] = {}
+        self.log: list[str] = []
+        self.meanwhile = None
+        responses.add_callback(responses.GET, AUTHORIZE, self.authorize)
+        responses.add_callback(responses.GET, CONTACTS, self.contacts)
+        responses.add_callback(responses.GET, COMPANIES, self.contacts)
+
+    def authorize(self, request):
+        token = f"token-{len(self.issued) + 1}"
+        self.issued[token] = self.clock.now
+        self.log.append(f"authorize: {token}")
+        return 200, {}, token
+
+    def contacts(self, request):
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        table = request.url.rsplit("/", 1)[-1]
+        token = request.headers["Authorization"].removeprefix("Bearer ")
+        if self.clock.now - self.issued[token] > self.ttl:
+            self.log.append(f"{table} {token}: 401")
+            return 401, {}, ""
+        status, body = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        self.log.append(f"{table} {token}: {status}")
+        return status, {}, body
+
+
 @responses.activate
-def test_a_second_401_after_refresh_fails_with_a_clear_message(settings):
-    authorize_ok()
+def test_a_token_this_request_got_and_act_refused_at_once_is_lost_access(settings):
+    """The request got the sync's first token itself and sent it at once: no second token is
+    asked for, and the message says what it means."""
     authorize_ok()
     responses.get(CONTACTS, status=401)
-    responses.get(CONTACTS, status=401)
-    with pytest.raises(
-        CredentialsRefused, match="Table 'contacts': Act! refused a freshly issued"
-    ):
+    with pytest.raises(CredentialsRefused) as raised:
         client_for(settings).get_rows("contacts", "contacts", {})
-    assert len(responses.calls) == 4
+    assert str(raised.value) == (
+        f"Table 'contacts': Act! refused a freshly issued token (HTTP 401 from {CONTACTS}); "
+        "the user may have lost access to the database."
+    )
+    assert [call.request.url for call in responses.calls] == [AUTHORIZE, CONTACTS]
+
+
+@responses.activate
+def test_a_renewal_of_its_own_refused_at_once_is_lost_access(settings, capsys):
+    authorize_ok()
+    authorize_ok(body="fresh-token")
+    responses.get(CONTACTS, status=401)
+    client = client_for(settings)
+    client.authorize()
+    with pytest.raises(CredentialsRefused, match="Table 'contacts': Act! refused a freshly"):
+        client.get_rows("contacts", "contacts", {})
+    assert [call.request.url for call in responses.calls] == [
+        AUTHORIZE, CONTACTS, AUTHORIZE, CONTACTS
+    ]  # fmt: skip
+    assert responses.calls[3].request.headers["Authorization"] == "Bearer fresh-token"
+    assert "Table 'contacts': the Act! token expired; authorizing again" in capsys.readouterr().out
+
+
+@responses.activate
+def test_a_token_another_worker_renewed_is_renewed_again_when_refused(settings):
+    """While this request's expired token was out, another worker's request renewed it; the
+    renewed token then expired too before this request used it. It is renewed again, by this
+    request, which gets its answer: another worker's token refused is no lost access."""
+    clock = FakeClock()
+    server = TokenServer(clock, ttl=0.4)
+    client = client_for(settings, clock=clock)
+    client.authorize()
+    clock.now += 1  # the sync's token expires
+
+    def another_worker():
+        client.get_rows("companies", "companies", {})  # gets a 401 and renews the token
+        clock.now += 0.5  # this request's answer comes later than the new token lives
+
+    server.meanwhile = another_worker
+    assert client.get_rows("contacts", "contacts", {}) == []
+    assert server.log == [
+        "authorize: token-1",
+        "companies token-1: 401",
+        "authorize: token-2",  # the other worker's
+        "companies token-2: 200",
+        "contacts token-1: 401",
+        "contacts token-2: 401",  # renewed by another worker: expired meanwhile
+        "authorize: token-3",  # this request's own
+        "contacts token-3: 200",
+    ]
+    assert (client.stats.tables["contacts"].renewals, client.stats.token_refreshes) == (1, 3)
+
+
+@responses.activate
+def test_a_token_that_expired_while_the_request_waited_is_renewed(settings):
+    """Throttled: every request first waits the rate-limit pause (0.5 s), longer than tokens
+    live (0.4 s). A token renewed before that pause would expire during it; the request renews
+    after it and sends the token at once, and gets its answer."""
+    clock = FakeClock()
+    server = TokenServer(clock, ttl=0.4, answers=[(429, ""), (200, '[{"id": "a"}]')])
+    slept = []
+    client = client_for(settings, slept, clock=clock)
+    client.authorize()
+    assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    assert server.log == [
+        "authorize: token-1",
+        "contacts token-1: 429",
+        "contacts token-1: 401",  # expired during the 429's wait
+        "authorize: token-2",
+        "contacts token-2: 200",
+    ]
+    assert slept[1:] == [0.5, 0.5]  # the 429's backoff, then the pause before each request
+
+
+@responses.activate
+def test_out_of_time_with_an_expired_token_reports_what_failed_before(settings):
+    """Refused again and again, its token expired during the waits, and the request's time ran
+    out on the 401. The cause is the server's 503s, not a refused fresh token."""
+    authorize_ok()
+    for _ in range(7):
+        responses.get(CONTACTS, status=503, body="<html><title>Service Unavailable</title></html>")
+    clock = FakeClock()
+
+    def slow_401(request):
+        clock.now += 60  # the answer takes a minute: the request's time runs out meanwhile
+        return 401, {}, ""
+
+    responses.add_callback(responses.GET, CONTACTS, slow_401)
+    policy = dataclasses.replace(DEFAULT_POLICY, request_seconds=90, down_seconds=900)
+    client = client_for(settings, clock=clock, policy=policy)
+    client.authorize()
+    with pytest.raises(ActHttpError) as raised:
+        client.get_rows("contacts", "contacts", {})
+    assert str(raised.value) == (
+        f"Table 'contacts': Act! answered HTTP 503 for {CONTACTS}: Service Unavailable"
+    )
+
+
+@responses.activate
+def test_an_expired_token_on_the_eighth_attempt_is_no_lost_access(settings):
+    """The issue's request: seven 503s, then a 401 to a token that expired during their
+    backoff. It is renewed and the request goes on; the server's 503s are what it reports."""
+    authorize_ok()
+    for _ in range(7):
+        responses.get(CONTACTS, status=503, body="<html><title>Service Unavailable</title></html>")
+    responses.get(CONTACTS, status=401)
+    responses.get(CONTACTS, status=503, body="<html><title>Service Unavailable</title></html>")
+    client = client_for(settings)
+    client.authorize()
+    with pytest.raises(ActUnavailable) as raised:
+        client.get_rows("contacts", "contacts", {})
+    assert str(raised.value).startswith(
+        "Table 'contacts': Act! has answered no request but with errors for 300s, so the server "
+        f"is down (the last: HTTP 503: Service Unavailable, from {CONTACTS})."
+    )
+    assert client.stats.tables["contacts"].renewals == 1
 
 
 @responses.activate
@@ -207,28 +376,78 @@ def test_server_errors_are_retried_with_growing_backoff(settings):
     assert client.stats.retries == 2
 
 
+def answered_meanwhile(client, status, **answer):
+    """A callback answering `status` to this request while another request of the same sync,
+    for companies, gets its answer: the server is up, and this request is failing alone."""
+
+    def callback(request):
+        client.get_rows("companies", "companies", {})
+        return status, {}, json.dumps(answer)
+
+    return callback
+
+
 @responses.activate
-def test_persistent_server_errors_fail_with_table_status_and_message(settings):
+def test_a_request_failing_alone_keeps_trying_for_its_budget_then_fails_its_table(settings):
+    """While Act! answers other requests, one that keeps drawing 500s keeps trying (far more
+    than eight times) for ten minutes, then fails its table with the server's own words."""
     authorize_ok()
+    responses.get(COMPANIES, json=[])
     body = {"message": "An error has occurred.", "exceptionMessage": "Deadlock on lock resources"}
-    responses.get(CONTACTS, status=500, json=body)
     slept = []
+    client = client_for(settings, slept)
+    responses.add_callback(responses.GET, CONTACTS, answered_meanwhile(client, 500, **body))
     with pytest.raises(ActHttpError) as raised:
-        client_for(settings, slept).get_rows("contacts", "contacts", {"$top": "5"})
-    message = str(raised.value)
-    assert message.startswith(f"Table 'contacts': Act! answered HTTP 500 for {CONTACTS}?$top=5")
-    assert "An error has occurred.: Deadlock on lock resources" in message
-    assert len(slept) == 7  # eight attempts in all
+        client.get_rows("contacts", "contacts", {"$top": "5"})
+    assert str(raised.value) == (
+        f"Table 'contacts': Act! answered HTTP 500 for {CONTACTS}?$top=5: An error has "
+        "occurred.: Deadlock on lock resources"
+    )
+    assert raised.value.table_scoped  # the other tables sync on
+    assert len(slept) > 20 and 570 < sum(slept) <= 600
+    assert max(slept) <= 30  # capped backoff
 
 
 @responses.activate
-def test_dropped_connections_are_retried_then_reported(settings):
+def test_a_request_refused_twenty_times_while_others_succeed_gets_through(settings):
     authorize_ok()
-    responses.get(CONTACTS, body=requests.ConnectionError("Connection reset by peer"))
+    responses.get(COMPANIES, json=[])
+    client = client_for(settings)
+    failing = answered_meanwhile(client, 503)
+    for number in range(20):
+        if number % 2:
+            responses.add_callback(responses.GET, CONTACTS, failing)
+        else:
+            responses.get(CONTACTS, status=429, headers={"Retry-After": "1"})
+    responses.get(CONTACTS, json=[{"id": "a"}])
+    assert client.get_rows("contacts", "contacts", {}) == [{"id": "a"}]
+    cost = client.stats.tables["contacts"]
+    assert (cost.requests, cost.retries, cost.throttled) == (21, 20, 10)
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("failure", "last"),
+    [
+        ({"status": 500, "json": {"message": "An error has occurred."}}, "HTTP 500: An error "
+         "has occurred."),
+        ({"body": requests.ConnectionError("Connection reset by peer")}, "ConnectionError: "
+         "Connection reset by peer"),
+        ({"body": requests.ReadTimeout("read timed out")}, "ReadTimeout: read timed out"),
+    ],
+)  # fmt: skip
+def test_a_server_answering_nothing_but_errors_for_five_minutes_is_down(settings, failure, last):
+    authorize_ok()
+    responses.get(CONTACTS, **failure)
     slept = []
-    with pytest.raises(ActUnavailable, match=r"could not reach Act! .* after 8 attempt"):
+    with pytest.raises(ActUnavailable) as raised:
         client_for(settings, slept).get_rows("contacts", "contacts", {})
-    assert len(slept) == 7
+    assert str(raised.value) == (
+        "Table 'contacts': Act! has answered no request but with errors for 300s, so the server "
+        f"is down (the last: {last}, from {CONTACTS}). The next sync resumes from the last "
+        "checkpoint."
+    )
+    assert 240 < sum(slept) <= 300
 
 
 @responses.activate
@@ -340,24 +559,17 @@ def test_a_body_cut_off_mid_transfer_is_retried(settings):
 
 
 @responses.activate
-def test_every_kind_of_failure_shares_one_budget_of_attempts(settings):
-    """Throttling and server errors together: never more than eight requests for one page."""
-    authorize_ok()
-    for _ in range(10):
-        responses.get(CONTACTS, status=429, headers={"Retry-After": "1"})
-        responses.get(CONTACTS, status=500, json={"message": "An error has occurred."})
-    with pytest.raises((ActHttpError, ActUnavailable)):
-        client_for(settings, []).get_rows("contacts", "contacts", {})
-    data_calls = [call for call in responses.calls if call.request.url.startswith(CONTACTS)]
-    assert len(data_calls) == 8
-
-
-@responses.activate
 def test_throttled_to_the_end_names_429_and_what_to_do(settings):
     authorize_ok()
     responses.get(CONTACTS, status=429, json={"message": "Too many requests."})
-    with pytest.raises(ActUnavailable, match=r"kept answering 429 .* Raise rate_limit_pause"):
+    with pytest.raises(ActUnavailable) as raised:
         client_for(settings, []).get_rows("contacts", "contacts", {})
+    assert re.fullmatch(
+        rf"Table 'contacts': Act! kept answering 429 \(too many requests\) for {CONTACTS}, "
+        r"\d+ attempt\(s\) in \d+s: Too many requests\. Raise rate_limit_pause or sync less "
+        r"often\.",
+        str(raised.value),
+    ), str(raised.value)
 
 
 @responses.activate

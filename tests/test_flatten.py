@@ -225,3 +225,10 @@ def test_one_pass_gives_the_row_and_counts_of_flattening_then_coercing(columns, 
             assert type(row[name]) is type(value) and repr(row[name]) == repr(value)
         expected_unfit += unfit
     assert flattener.unfit == expected_unfit
+
+
+def test_an_empty_key_of_another_record_lands_as_null():
+    """Act! sends companyID "" for a contact of no company: an empty id is no id."""
+    flattener = Flattener({"companyID": "STRING", "company": "STRING"}, keys=("companyID",))
+    assert flattener.row({"companyID": "", "company": ""}) == {"companyID": None, "company": ""}
+    assert flattener.row({"companyID": " c1 "})["companyID"] == "c1"

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient, Page, RetryPolicy
+from act_connector.client import PROMPT_POLICY, ActClient, Cost, Page, RequestStats
 from act_connector.config import MAX_BATCH_SIZE, Settings, unknown_keys
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError, ActHttpError, PagingError
@@ -35,9 +35,10 @@ from act_connector.timestamps import ISO_8601, format_utc
 # at most DOCTOR_REQUEST_TIMEOUT) runs past it, so the report comes within the promised minute.
 DOCTOR_BUDGET_SECONDS = 35.0
 DOCTOR_REQUEST_TIMEOUT = 10.0
-# Two retries: a passing 5xx or 429 should not spoil a report, and an unreachable server should
-# be named in seconds. Waits go through the doctor's Budget, which ends one that would outlast it.
-DOCTOR_POLICY = RetryPolicy(attempts=3)
+# The setup test's policy: a passing 5xx or 429 does not spoil a report, and a server never
+# reached is named after three attempts, in seconds. Waits go through the doctor's Budget, which
+# ends one that would outlast it.
+DOCTOR_POLICY = PROMPT_POLICY
 # Records read per table to find its path: enough to see how its time stamps are written.
 SAMPLE_ROWS = 10
 # Records the keyset check asks for: the sync's own query, only smaller.
@@ -119,6 +120,9 @@ class ServerReport:
     keyset_supported: bool = False
     rate_limit: dict[str, str] | None = None
     throttled_requests: int = 0
+    # What the doctor's requests cost per table (or authorization), counted as a sync counts:
+    # requests, retries, throttled answers, token renewals, seconds waited.
+    costs: dict[str, dict] = field(default_factory=dict)
     page: dict | None = None  # the page timed: table, records, seconds
     first_sync_records: dict | None = None  # the chosen tables' records, at least and at most
     first_sync_read_seconds: float | None = None  # reading them from Act!, writing not included
@@ -163,6 +167,7 @@ def examine(settings: Settings, catalog: Catalog, configuration: dict) -> Server
     finally:
         client.close()
         report.throttled_requests = client.stats.throttled
+        report.costs = {name: asdict(cost) for name, cost in client.stats.tables.items()}
     return report
 
 
@@ -783,6 +788,14 @@ def render(report: ServerReport) -> str:
                 "Throttling",
                 f"the server answered {report.throttled_requests} of the doctor's requests "
                 "with HTTP 429",
+            )
+        stats = RequestStats({name: Cost(**cost) for name, cost in report.costs.items()})
+        if stats.cost_words():
+            lines += _labelled(
+                "Retries",
+                f"{stats.retries} retries, {stats.token_refreshes} token renewals, "
+                f"{stats.sleep_seconds:.1f}s waited, of {stats.requests} requests; by table: "
+                + stats.cost_words(),
             )
     for note in report.notes:
         lines += _labelled("Note", note)
