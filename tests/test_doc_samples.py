@@ -76,12 +76,16 @@ def test_what_a_run_varies_is_set_aside_and_nothing_else():
     shown = {
         "log": "15:04:26.201 INFO Table 'users': 4 records in 1 page(s), 1.2s\n"
         "15:04:26.300 INFO Table 'groups': 6 records in 1 page(s), 0.6s",
+        "demo": "  15:04:29 Table 'opportunities': 12 records in 1 page(s), 3.7s (10 read again "
+        "unchanged, not writ…",
         "doctor": "Time per page   0.09 s for 502 contacts\nFirst sync      about 2 s to read",
     }
     readme = readme_of(shown)
     another_run = {  # other times, the tables in another order, a time's width moving a wrap
         "log": "15:09:00.001 INFO Table 'groups': 6 records in 1 page(s), 12.6s\n"
         "15:09:00.002 INFO Table 'users': 4 records in 1 page(s), 0.2s",
+        "demo": "  15:09:01 Table 'opportunities': 12 records in 1 page(s), 12.6s (10 read again "
+        "unchanged, not wri…",
         "doctor": "Time per page 0.1 s for\n502 contacts\nFirst sync   under a second to read",
     }
     assert differences(readme, another_run) == {}
