@@ -1,8 +1,9 @@
 """The rest of an Act! database, consistent with the records of emulator/data.py.
 
 Users who are the record managers, sales processes with ordered stages that opportunities stand
-in, history types that history items are of, line items of opportunities, group membership,
-custom field definitions (/api/metadata/fields), one custom table and recurring activity series.
+in, history types that history items are of, activity priorities, teams of users, line items of
+opportunities, group membership, custom field definitions (/api/metadata/fields), one custom
+table and recurring activity series.
 Every link points to a record that exists. These draw from a random stream of their own, so that
 the records of data.py stay what they were for a seed.
 """
@@ -50,6 +51,11 @@ STANDARD_FIELDS = [
     ("Company", "revenue", "Revenue", "Currency"),
     ("Opportunity", "estimatedCloseDate", "Est. Close Date", "Date"),
 ]
+# Act!'s shipped activity priorities (Activities.ActivityPriority), by id: activities name theirs
+# by activityPriorityId (data.py's are all 1, Low).
+PRIORITIES = {1: "Low", 2: "Medium", 3: "High"}
+# Teams of users (/api/teams): each team's name and how many users its roster holds at most.
+TEAMS = [("Sales", 3), ("Support", 2), ("Management", 2)]
 RECORD_TYPES = {"Contact": "contacts", "Company": "companies", "Opportunity": "opportunities"}
 # The custom table every emulated database has (Act! Premium's custom entities).
 CUSTOM_TABLE = "projects"
@@ -75,6 +81,30 @@ def users(make) -> list[dict]:
                 "lastName": last,
                 "status": "Active" if role != "Restricted" else "Inactive",
                 "lastLogOnDate": _stamp(make.moment(False)),
+            }
+        )
+    return rows
+
+
+def priorities() -> list[dict]:
+    return [
+        {"id": number, "name": name, "description": f"{name} priority", "isActive": True}
+        for number, name in PRIORITIES.items()
+    ]
+
+
+def teams(make, users: list[dict]) -> list[dict]:
+    """Teams, each with its roster: the users in it, whole, as /api/teams serves them."""
+    rows = []
+    for name, most in TEAMS:
+        members = make.rng.sample(users, min(len(users), make.rng.randrange(1, most + 1)))
+        rows.append(
+            {
+                "id": make.guid(),
+                "name": name,
+                "description": f"The {name.lower()} team",
+                # copies: a user edited later is not edited in the roster served
+                "roster": [dict(user) for user in members],
             }
         )
     return rows
@@ -341,6 +371,7 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     data["opportunity_processes"] = processes()
     data["opportunity_stages"] = stages()
     data["history_types"] = history_types(data["activity_types"])
+    data["activity_priorities"] = priorities()
     data["fields"] = field_definitions()
     data["entities"] = [
         {"id": "e0e0e000-0000-4000-8000-000000000001", "name": CUSTOM_TABLE,
@@ -378,3 +409,5 @@ def relate_all(make, data: dict, sizes: dict) -> None:
             row["id"]: row for row in (series(a) for a in data["activities"] if a["isRecurring"])
         }.values()
     )
+    # Drawn last, so that what is drawn before stays what it was for a seed.
+    data["teams"] = teams(make, data["users"])

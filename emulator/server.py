@@ -40,6 +40,8 @@ CURSORS = {
     "history_types": None,
     "fields": None,
     "group_contacts": None,
+    "activity_priorities": None,
+    "teams": None,
 }
 ENTITIES = {
     "contacts": "Contacts.Contact",
@@ -60,6 +62,8 @@ ENTITIES = {
     "opportunity_products": "Opportunities.OpportunityProduct",
     "group_contacts": "Contacts.Contact",
     "recurring_activities": "Activities.ActivitySeries",
+    "activity_priorities": "Activities.ActivityPriority",
+    "teams": "Teams.Team",
     f"custom_{CUSTOM_TABLE}": "CustomEntity",
 }
 # The connector's catalogue (fields.json) names each table's paths and how it is read: the

@@ -103,6 +103,7 @@ def test_the_json_report_holds_every_finding(emulator, tmp_path, capsys):
         "groups", "notes", "history", "users", "opportunity_processes", "opportunity_stages",
         "history_types", "recurring_activities", "fields", "opportunity_products",
         "group_contacts", "company_contacts", "custom_projects", "entities",
+        "activity_priorities", "teams",
     }  # fmt: skip
     assert report["tables"]["opportunity_products"] == {
         "path": "/api/opportunities/{id}/products",
@@ -397,11 +398,12 @@ def test_the_time_per_page_and_a_first_sync_estimate(emulator, tmp_path, capsys)
     assert counts["notes"] is None  # not chosen
     assert counts["users"] == {"at_least": 6, "at_most": 6}
     # seven tables (groups and custom_projects too) of one page each and the empty page that
-    # ends each, seven tables read whole
-    assert report["first_sync_read_seconds"] == round(21 * report["page"]["seconds"], 1)
+    # ends each, nine tables read whole
+    assert report["first_sync_read_seconds"] == round(23 * report["page"]["seconds"], 1)
     # 230+40+…+25, 15 groups, 12 activity types, 6 users, 2 processes, 8 stages, 12 history
-    # types, 13 field definitions, 1 custom table definition and 20 projects
-    assert report["first_sync_records"] == {"at_least": 534, "at_most": 534}
+    # types, 13 field definitions, 1 custom table definition, 20 projects, 3 activity
+    # priorities and 3 teams
+    assert report["first_sync_records"] == {"at_least": 540, "at_most": 540}
     estimate = report["findings"]["first sync"]
     assert "contacts 230 records, 2 page(s); companies 40 records, 2 page(s);" in estimate
     assert "users 6 records, 1 page(s)" in estimate

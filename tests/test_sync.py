@@ -602,10 +602,18 @@ def test_a_reference_table_that_fails_keeps_its_rows(catalog, act):
 @pytest.mark.parametrize("build", ["current", "legacy"])
 def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog, build):
     emulator.configure(build=build)
-    tables = "users,opportunity_processes,opportunity_stages,history_types,activity_types"
+    tables = (
+        "users,opportunity_processes,opportunity_stages,history_types,activity_types,"
+        "activity_priorities,teams"
+    )
     first = emulator_sync(emulator, catalog, tables=tables)
     for table in tables.split(","):
         assert sorted(ids(first.rows(table))) == sorted(ids(emulator.store.truth(table)))
+    # Act!'s priorities as it serves them; each team with its roster of users, whole, as JSON
+    assert first.rows("activity_priorities") == emulator.store.truth("activity_priorities")
+    teams = {team["id"]: team for team in emulator.store.truth("teams")}
+    assert {row["id"]: row for row in first.rows("teams")} == teams
+    assert all(team["roster"] for team in teams.values())
     stage = first.rows("opportunity_stages")[0]
     assert isinstance(stage["probability"], int) and stage["process_id"]
     removed = emulator.store.delete("users", 1)

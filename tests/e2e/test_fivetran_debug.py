@@ -74,7 +74,7 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     }
     assert set(first.state["tables"]) == synced | custom | set(DEFAULT_LINKS + DEFAULT_PER_PARENT)
     whole = [name for name in DEFAULT_TABLES if load_catalog().tables[name].read == "whole"]
-    assert len(whole) == 7
+    assert len(whole) == 9
     assert all(list(first.state["tables"][table]) == ["known"] for table in whole)
 
     edited = emulator.store.edit("contacts", 7)
