@@ -56,6 +56,8 @@ STANDARD_FIELDS = [
 PRIORITIES = {1: "Low", 2: "Medium", 3: "High"}
 # Teams of users (/api/teams): each team's name and how many users its roster holds at most.
 TEAMS = [("Sales", 3), ("Support", 2), ("Management", 2)]
+# The share of groups that are another group's subgroup.
+SUBGROUP_SHARE = 0.3
 RECORD_TYPES = {"Contact": "contacts", "Company": "companies", "Opportunity": "opportunities"}
 # The custom table every emulated database has (Act! Premium's custom entities).
 CUSTOM_TABLE = "projects"
@@ -108,6 +110,17 @@ def teams(make, users: list[dict]) -> list[dict]:
             }
         )
     return rows
+
+
+def nest_groups(make, groups: list[dict]) -> None:
+    """Makes some groups subgroups of an earlier one (so no group is its own ancestor), as
+    /api/groups/{id}/associated-groups lists them: parentID, hierarchyLevel, hasSubgroups."""
+    for number, group in enumerate(groups):
+        if number and make.rng.random() < SUBGROUP_SHARE:
+            parent = make.rng.choice(groups[:number])
+            group["parentID"] = parent["id"]
+            group["hierarchyLevel"] = parent["hierarchyLevel"] + 1
+            parent["hasSubgroups"] = True
 
 
 def processes() -> list[dict]:
@@ -411,3 +424,4 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     )
     # Drawn last, so that what is drawn before stays what it was for a seed.
     data["teams"] = teams(make, data["users"])
+    nest_groups(make, data["groups"])

@@ -90,6 +90,7 @@ QUERYABLE = frozenset({"fields"})
 SCOPED = {
     ("opportunities", "products"): "opportunity_products",
     ("groups", "associated-contacts"): "contacts",
+    ("groups", "associated-groups"): "groups",
     ("companies", "associated-contacts"): "contacts",
 }
 # Where each Act! build serves activities and their types (lower-case: routing ignores case).
@@ -288,13 +289,17 @@ class Store:
     def scoped(self, parent: str, parent_id: str, child: str, query: Query) -> list[str] | None:
         """The JSON texts of the records a parent-scoped path serves that the query selects, or
         None when the parent does not exist: a line item's opportunityID, a member's group, a
-        contact's company. Act! takes an OData query on these lists like on any collection."""
+        subgroup's parent group, a contact's company. Act! takes an OData query on these lists
+        like on any collection."""
         with self.lock:
             if parent_id not in self.tables[parent]:
                 return None
             if (parent, child) == ("opportunities", "products"):
                 table = "opportunity_products"
                 rows = self._children(table, "opportunityID").get(parent_id, [])
+            elif (parent, child) == ("groups", "associated-groups"):
+                table = "groups"
+                rows = self._children("groups", "parentID").get(parent_id, [])
             elif parent == "groups":
                 table = "contacts"
                 links = self._children("group_contacts", "groupID").get(parent_id, [])

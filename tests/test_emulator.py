@@ -455,6 +455,12 @@ def test_every_link_points_to_a_record_that_exists():
         assert item["total"] == round(item["discountPrice"] * item["quantity"], 2)
     for link in data["group_contacts"]:
         assert link["groupID"] in exists["groups"] and link["contactID"] in exists["contacts"]
+    parents = {g["id"]: g["parentID"] for g in data["groups"]}
+    assert set(parents.values()) - {None} <= exists["groups"] and any(parents.values())
+    for group in data["groups"]:  # levels follow the parents, and no group is its own ancestor
+        parent = parents[group["id"]]
+        level = data["groups"][[g["id"] for g in data["groups"]].index(parent)] if parent else None
+        assert group["hierarchyLevel"] == (level["hierarchyLevel"] + 1 if level else 0)
 
 
 def test_processes_have_ordered_stages_and_fields_describe_the_custom_fields():
@@ -498,6 +504,11 @@ def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
     assert contact["id"] in {c["id"] for c in json.loads(get(f"{server.base_url}/api/{path}",
                                                               bearer)[2])}  # fmt: skip
     assert get(f"{server.base_url}/api/groups/nope/associated-contacts", bearer)[0] == 404
+    subgroup = next(g for g in store.truth("groups") if g["parentID"])
+    path = f"groups/{subgroup['parentID']}/associated-groups"
+    status, _, body = get(f"{server.base_url}/api/{path}?$top=1&$orderby=id", bearer)
+    under = sorted(g["id"] for g in store.truth("groups") if g["parentID"] == subgroup["parentID"])
+    assert status == 200 and [g["id"] for g in json.loads(body)] == under[:1]  # OData, as any
     status, _, body = get(f"{server.base_url}/api/custom/entities/projects?$top=3", bearer)
     assert status == 200 and len(json.loads(body)) == 3  # OData, as the other collections
 

@@ -630,6 +630,40 @@ def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog
     assert [event for event in third.events if event[0] != "checkpoint"] == []  # a quiet sync
 
 
+def subgroup_truth(emulator) -> dict[str, dict]:
+    """group_subgroups as the emulator's groups say: a row per group under another."""
+    groups = emulator.store.tables["groups"]
+    return {
+        f"{group['parentID']}|{group['id']}": {
+            "id": f"{group['parentID']}|{group['id']}",
+            "group_id": group["parentID"],
+            "subgroup_id": group["id"],
+        }
+        for group in groups.values()
+        if group["parentID"] in groups
+    }
+
+
+def test_subgroups_land_as_act_lists_them_and_a_moved_one_shows_deleted(emulator, catalog):
+    first = emulator_sync(emulator, catalog, tables="group_subgroups")
+    expected = subgroup_truth(emulator)
+    assert expected and first.live("group_subgroups") == expected
+    # A subgroup moved under another group: its old row goes at the next membership read.
+    groups = emulator.store.tables["groups"]
+    moved = next(group for group in groups.values() if group["parentID"])
+    old = f"{moved['parentID']}|{moved['id']}"
+    moved["parentID"] = next(g["id"] for g in groups.values() if g["id"] != moved["parentID"])
+    emulator.store.edit("groups", ids=[moved["id"]])
+    second = emulator_sync(
+        emulator, catalog, first.checkpoints[-1], tables="group_subgroups",
+        membership_interval_hours="0",
+    )  # fmt: skip
+    # Only what changed: the moved subgroup's new row written, its old one deleted.
+    new = f"{moved['parentID']}|{moved['id']}"
+    assert second.rows("group_subgroups") == [subgroup_truth(emulator)[new]]
+    assert second.deleted("group_subgroups") == [old]
+
+
 # -- link tables, written from their parent's embedded arrays
 def links_in(records: list[dict], array: str) -> dict[str, int]:
     """The links the emulator's records hold: "parent|related" -> position."""

@@ -570,3 +570,24 @@ def test_line_items_and_members_land_and_what_is_removed_shows_deleted(emulator,
     assert deleted_ids(third, "group_contacts") == left_group
     assert "Table 'group_contacts': 0 row(s) written, 1 deleted" in third.output
     assert "Table 'company_contacts': 0 row(s) written, 0 deleted" in third.output
+
+
+def subgroup_truth(emulator) -> list[dict]:
+    """group_subgroups as the emulator's groups say: a row per group under another."""
+    groups = emulator.store.tables["groups"]
+    return [
+        {"id": f"{group['parentID']}|{group['id']}", "group_id": group["parentID"],
+         "subgroup_id": group["id"]}
+        for group in emulator.store.truth("groups")
+        if group["parentID"] in groups
+    ]  # fmt: skip
+
+
+def test_subgroups_land_as_act_lists_them(emulator, project):
+    emulator.configure(page_cap=1)  # a group's subgroups come a page of one at a time
+    configuration = emulator_configuration(emulator, tables="groups,group_subgroups")
+    run = fivetran_debug(project, configuration)
+    assert_synced(emulator, run, ("groups",))
+    expected = subgroup_truth(emulator)
+    assert max(Counter(row["group_id"] for row in expected).values()) > 1  # more than a page
+    assert expected and not differences(expected, run.rows("group_subgroups"))
