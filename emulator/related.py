@@ -58,6 +58,14 @@ PRIORITIES = {1: "Low", 2: "Medium", 3: "High"}
 TEAMS = [("Sales", 3), ("Support", 2), ("Management", 2)]
 # The share of groups that are another group's subgroup.
 SUBGROUP_SHARE = 0.3
+# The share of history items with a file attached (a document), and the files: name -> type.
+DOCUMENT_SHARE = 0.25
+ATTACHMENTS = {
+    "Proposal 2025.docx": "Microsoft Word Document",
+    "Price list.xlsx": "Microsoft Excel Worksheet",
+    "Contract signed.pdf": "PDF Document",
+    "Site photo.jpg": "JPEG image",
+}
 RECORD_TYPES = {"Contact": "contacts", "Company": "companies", "Opportunity": "opportunities"}
 # The custom table every emulated database has (Act! Premium's custom entities).
 CUSTOM_TABLE = "projects"
@@ -121,6 +129,27 @@ def nest_groups(make, groups: list[dict]) -> None:
             group["parentID"] = parent["id"]
             group["hierarchyLevel"] = parent["hierarchyLevel"] + 1
             parent["hasSubgroups"] = True
+
+
+def documents(make, history: list[dict]) -> list[dict]:
+    """History items with a file attached (the file's description, never its content), as
+    /api/Documents lists them: some of history's, given an attachment there too."""
+    rows = []
+    for item in history:
+        if make.rng.random() < DOCUMENT_SHARE:
+            name, size = make.rng.choice(sorted(ATTACHMENTS)), make.rng.randrange(1_000, 5_000_000)
+            item["attachment"] = {
+                "displayName": name,
+                "fileExtension": name.rsplit(".", 1)[1],
+                "fileName": f"C:\\ActData\\Attachments\\{name}",
+                "fileSize": size,
+                "fileSizeDisplay": f"{size // 1024:,} KB",
+                "fileType": ATTACHMENTS[name],
+                "lastModified": item["edited"],
+                "personal": make.rng.random() < 0.2,
+            }
+            rows.append(dict(item))  # a copy: the emulator edits each table's on its own
+    return rows
 
 
 def processes() -> list[dict]:
@@ -425,3 +454,4 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     # Drawn last, so that what is drawn before stays what it was for a seed.
     data["teams"] = teams(make, data["users"])
     nest_groups(make, data["groups"])
+    data["documents"] = documents(make, data["history"])

@@ -455,6 +455,9 @@ def test_every_link_points_to_a_record_that_exists():
         assert item["total"] == round(item["discountPrice"] * item["quantity"], 2)
     for link in data["group_contacts"]:
         assert link["groupID"] in exists["groups"] and link["contactID"] in exists["contacts"]
+    # Documents are history items with a file attached, and every such item is a document.
+    attached = {item["id"]: item for item in data["history"] if item.get("attachment")}
+    assert attached and {d["id"]: d for d in data["documents"]} == attached
     parents = {g["id"]: g["parentID"] for g in data["groups"]}
     assert set(parents.values()) - {None} <= exists["groups"] and any(parents.values())
     for group in data["groups"]:  # levels follow the parents, and no group is its own ancestor

@@ -630,6 +630,20 @@ def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog
     assert [event for event in third.events if event[0] != "checkpoint"] == []  # a quiet sync
 
 
+def test_documents_land_with_their_files_description(emulator, catalog):
+    run = emulator_sync(emulator, catalog, tables="documents", lookback_minutes="0")
+    truth = emulator.store.truth("documents")
+    assert truth and sorted(ids(run.rows("documents"))) == ids(truth)
+    landed = {row["id"]: row for row in run.rows("documents")}
+    for document in truth:  # a history item's, with its attachment's description flattened
+        row = landed[document["id"]]
+        assert row["attachment_fileSize"] == document["attachment"]["fileSize"] > 0
+        assert row["attachment_displayName"] == document["attachment"]["displayName"]
+        assert row["details"] == document["details"]
+    history = {item["id"]: item for item in emulator.store.truth("history")}
+    assert all(history[document["id"]]["attachment"] for document in truth)
+
+
 def subgroup_truth(emulator) -> dict[str, dict]:
     """group_subgroups as the emulator's groups say: a row per group under another."""
     groups = emulator.store.tables["groups"]

@@ -29,8 +29,11 @@ DEFINED_NOT_DECLARED = {
         )
         for table in ("contacts", "companies", "opportunities", "groups")
     },
-    ("history", "historyType_id"): (
-        "left out of every row (fields.json 'omit'): the same id as historyTypeID, and both "
-        "would land in history_type_id"
-    ),
+    **{
+        (table, "historyType_id"): (
+            "left out of every row (fields.json 'omit'): the same id as historyTypeID, and both "
+            "would land in history_type_id"
+        )
+        for table in ("history", "documents")
+    },
 }

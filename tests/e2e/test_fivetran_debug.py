@@ -591,3 +591,17 @@ def test_subgroups_land_as_act_lists_them(emulator, project):
     expected = subgroup_truth(emulator)
     assert max(Counter(row["group_id"] for row in expected).values()) > 1  # more than a page
     assert expected and not differences(expected, run.rows("group_subgroups"))
+
+
+def test_documents_land_and_an_edited_one_lands_again(emulator, project):
+    configuration = emulator_configuration(
+        emulator, tables="documents", batch_size="20", lookback_minutes="0"
+    )
+    first = fivetran_debug(project, configuration)
+    assert_synced(emulator, first, ("documents",))
+    assert records_logged(first, "documents") == len(emulator.store.truth("documents")) > 20
+    edited = emulator.store.edit("documents", 2)
+    emulator.advance_clock(1.1)
+    second = fivetran_debug(project, configuration)
+    assert_synced(emulator, second, ("documents",))
+    assert records_logged(second, "documents") == len(edited)
