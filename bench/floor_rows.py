@@ -25,6 +25,7 @@ KEY_SEPARATOR = "|"  # a link row's key: "parent id|related id", as the connecto
 CHILDREN = {
     "opportunities/{id}/products": ("opportunity_products", "opportunityID", "id"),
     "groups/{id}/associated-contacts": ("group_contacts", "groupID", "contactID"),
+    "groups/{id}/associated-groups": ("groups", "parentID", "id"),
     "companies/{id}/associated-contacts": ("contacts", "companyID", "id"),
 }
 Rows = Callable[[dict], list[dict]]  # a generated record -> the rows it makes in one table

@@ -103,9 +103,9 @@ def test_deletions_and_records_stamped_in_the_past_are_caught(emulator, catalog,
     syncs.run()
     store = emulator.store
     deleted = {table: store.delete(table, 4) for table in TABLES}
-    late = {
-        table: store.create(table, 3, ago=syncs.before_cursor(table, 5))  # created days ago
-        + store.edit(table, 2, ago=syncs.before_cursor(table, 2))  # edited, stamped in the past
+    late = {  # (edited first: a record just created is not among those edited)
+        table: store.edit(table, 2, ago=syncs.before_cursor(table, 2))  # stamped in the past
+        + store.create(table, 3, ago=syncs.before_cursor(table, 5))  # created days ago
         for table in TABLES
     }
     wait_for_the_next_second(emulator)
