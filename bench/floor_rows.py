@@ -26,6 +26,7 @@ CHILDREN = {
     "opportunities/{id}/products": ("opportunity_products", "opportunityID", "id"),
     "groups/{id}/associated-contacts": ("group_contacts", "groupID", "contactID"),
     "groups/{id}/associated-groups": ("groups", "parentID", "id"),
+    "contacts/{id}/campaigns": ("contact_campaigns", "contacts", "id"),
     "companies/{id}/associated-contacts": ("contacts", "companyID", "id"),
 }
 Rows = Callable[[dict], list[dict]]  # a generated record -> the rows it makes in one table
@@ -88,6 +89,8 @@ def child_rows(
     per_parent: PerParentSpec, columns: dict, record: dict, parent_key: str, child_key: str
 ):
     parent_id = record.get(parent_key)
+    if isinstance(parent_id, list):  # a campaign e-mail's contacts: its row is read under one
+        parent_id = parent_id[0] if parent_id else None
     if not parent_id:
         return []
     related = per_parent.related_column

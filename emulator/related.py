@@ -66,6 +66,9 @@ ATTACHMENTS = {
     "Contract signed.pdf": "PDF Document",
     "Site photo.jpg": "JPEG image",
 }
+# E-marketing campaigns, and how many of their e-mails a contact is sent (drawn from these).
+CAMPAIGNS = ["Spring newsletter", "Product launch", "Renewal reminder"]
+CAMPAIGN_SENDS = (0, 0, 0, 1, 2)
 RECORD_TYPES = {"Contact": "contacts", "Company": "companies", "Opportunity": "opportunities"}
 # The custom table every emulated database has (Act! Premium's custom entities).
 CUSTOM_TABLE = "projects"
@@ -149,6 +152,52 @@ def documents(make, history: list[dict]) -> list[dict]:
                 "personal": make.rng.random() < 0.2,
             }
             rows.append(dict(item))  # a copy: the emulator edits each table's on its own
+    return rows
+
+
+def campaign_sends(make, contacts: list[dict], users: list[dict]) -> list[dict]:
+    """E-marketing campaigns' e-mails to contacts (MarketingAutomation.Campaign): one record
+    per e-mail sent, naming its contact, as /api/contacts/{id}/campaigns lists them."""
+    rows = []
+    for contact in contacts:
+        for _ in range(make.rng.choice(CAMPAIGN_SENDS)):
+            number = make.rng.randrange(len(CAMPAIGNS))
+            sent = make.moment(False)
+            opened, clicked = make.rng.random() < 0.5, make.rng.random() < 0.2
+            manager = make.rng.choice(users)
+            rows.append(
+                {
+                    "id": make.guid(),
+                    "emailId": make.guid(),
+                    "campaignId": f"c0ffee00-0000-4000-8000-{number:012d}",
+                    "campaignName": CAMPAIGNS[number],
+                    "contacts": [contact["id"]],
+                    "receiverEmail": contact["emailAddress"],
+                    "senderEmail": manager["email"],
+                    "sendDate": _stamp(sent),
+                    "subject": f"{CAMPAIGNS[number]}: news for {contact['firstName']}",
+                    "url": "https://example.com/campaign",
+                    "jumpUrl": "https://example.com/campaign/jump",
+                    "clicks": clicked,
+                    "clickDate": _stamp(sent) if clicked else None,
+                    "opens": opened,
+                    "openDate": _stamp(sent) if opened else None,
+                    "bounced": False,
+                    "unsubscribed": make.rng.random() < 0.05,
+                    "complained": False,
+                    "isPrivate": False,
+                    "createDate": _stamp(sent),
+                    "createUserId": manager["id"],
+                    "creatorName": manager["displayName"],
+                    "editDate": _stamp(sent),
+                    "editUserId": manager["id"],
+                    "editorName": manager["displayName"],
+                    "manageUserId": manager["id"],
+                    "managerName": manager["displayName"],
+                    "recipientEmail": contact["emailAddress"],
+                    "typeEnum": 0,
+                }
+            )
     return rows
 
 
@@ -455,3 +504,4 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     data["teams"] = teams(make, data["users"])
     nest_groups(make, data["groups"])
     data["documents"] = documents(make, data["history"])
+    data["contact_campaigns"] = campaign_sends(make, data["contacts"], data["users"])

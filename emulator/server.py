@@ -42,6 +42,7 @@ CURSORS = {
     "group_contacts": None,
     "activity_priorities": None,
     "teams": None,
+    "contact_campaigns": "editDate",
 }
 ENTITIES = {
     "contacts": "Contacts.Contact",
@@ -65,6 +66,7 @@ ENTITIES = {
     "recurring_activities": "Activities.ActivitySeries",
     "activity_priorities": "Activities.ActivityPriority",
     "teams": "Teams.Team",
+    "contact_campaigns": "MarketingAutomation.Campaign",
     f"custom_{CUSTOM_TABLE}": "CustomEntity",
 }
 # The connector's catalogue (fields.json) names each table's paths and how it is read: the
@@ -93,6 +95,7 @@ SCOPED = {
     ("groups", "associated-contacts"): "contacts",
     ("groups", "associated-groups"): "groups",
     ("companies", "associated-contacts"): "contacts",
+    ("contacts", "campaigns"): "contact_campaigns",
 }
 # Where each Act! build serves activities and their types (lower-case: routing ignores case).
 BUILDS = {
@@ -127,6 +130,7 @@ EDITED_FIELD = {
     "notes": "noteText",
     "history": "details",
     "documents": "details",
+    "contact_campaigns": "subject",
     "users": "role",
     "opportunity_products": "name",
     "recurring_activities": "location",
@@ -291,8 +295,8 @@ class Store:
     def scoped(self, parent: str, parent_id: str, child: str, query: Query) -> list[str] | None:
         """The JSON texts of the records a parent-scoped path serves that the query selects, or
         None when the parent does not exist: a line item's opportunityID, a member's group, a
-        subgroup's parent group, a contact's company. Act! takes an OData query on these lists
-        like on any collection."""
+        subgroup's parent group, a contact's company, a campaign e-mail's contact. Act! takes an
+        OData query on these lists like on any collection."""
         with self.lock:
             if parent_id not in self.tables[parent]:
                 return None
@@ -302,6 +306,9 @@ class Store:
             elif (parent, child) == ("groups", "associated-groups"):
                 table = "groups"
                 rows = self._children("groups", "parentID").get(parent_id, [])
+            elif (parent, child) == ("contacts", "campaigns"):
+                table = "contact_campaigns"
+                rows = self._children(table, "contacts").get(parent_id, [])
             elif parent == "groups":
                 table = "contacts"
                 links = self._children("group_contacts", "groupID").get(parent_id, [])
@@ -314,13 +321,16 @@ class Store:
             return [self._text(table, record) for record in query.run(ordered, None)]
 
     def _children(self, table: str, key: str) -> dict[str, list[dict]]:
-        """A table's records by the parent id in `key`, kept until the table changes."""
+        """A table's records by the parent id in `key` (or by each id of a list there: a campaign
+        e-mail's contacts), kept until the table changes."""
         cache_key = ("children", table, key)
         cached = self._sorted.get(cache_key)
         if cached is None or cached[0] != self.version[table]:
             index: dict[str, list[dict]] = {}
             for record in self.tables[table].values():
-                index.setdefault(record.get(key), []).append(record)
+                parents = record.get(key)
+                for parent in parents if isinstance(parents, list) else [parents]:
+                    index.setdefault(parent, []).append(record)
             cached = self._sorted[cache_key] = (self.version[table], index)
         return cached[1]
 

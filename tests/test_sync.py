@@ -644,6 +644,36 @@ def test_documents_land_with_their_files_description(emulator, catalog):
     assert all(history[document["id"]]["attachment"] for document in truth)
 
 
+def campaign_truth(emulator) -> dict[str, dict]:
+    """contact_campaigns as the emulator says: each campaign e-mail with its contact's id."""
+    return {
+        sent["id"]: {**sent, "contact_id": contact}
+        for sent in emulator.store.truth("contact_campaigns")
+        for contact in sent["contacts"]
+        if contact in emulator.store.tables["contacts"]
+    }
+
+
+def test_contact_campaigns_land_read_per_contact_on_the_membership_schedule(emulator, catalog):
+    emulator.configure(page_cap=1)  # a contact's e-mails come a page of one at a time
+    first = emulator_sync(emulator, catalog, tables="contact_campaigns")
+    expected = campaign_truth(emulator)
+    assert len(expected) > len({row["contact_id"] for row in expected.values()})  # 2 for some
+    landed = first.live("contact_campaigns")
+    assert landed.keys() == expected.keys()
+    for key, row in landed.items():
+        assert row["contact_id"] == expected[key]["contact_id"]
+        assert row["campaignName"] == expected[key]["campaignName"]
+        assert row["opens"] is expected[key]["opens"]
+    # A request per contact: the contacts listed, then each one's e-mails asked for.
+    contacts = len(emulator.store.tables["contacts"])
+    assert emulator.stats["answers_by_table"]["contact_campaigns"] >= contacts
+    # Between membership reads nothing is asked for.
+    asked = emulator.stats["answers_by_table"]["contact_campaigns"]
+    emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contact_campaigns")
+    assert emulator.stats["answers_by_table"]["contact_campaigns"] == asked
+
+
 def subgroup_truth(emulator) -> dict[str, dict]:
     """group_subgroups as the emulator's groups say: a row per group under another."""
     groups = emulator.store.tables["groups"]

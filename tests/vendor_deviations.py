@@ -18,6 +18,10 @@ DECLARED_NOT_DEFINED = {
     ),
     ("fields", "landed_column"): "made by the connector: the column a field lands as (derive)",
     ("entities", "landed_table"): "made by the connector: the table an entity lands as (derive)",
+    ("contact_campaigns", "contact_id"): (
+        "made by the connector: the contact whose list (/api/contacts/{id}/campaigns) the "
+        "campaign e-mail was read from"
+    ),
 }
 
 # Properties of the definition the catalogue does not declare as columns.

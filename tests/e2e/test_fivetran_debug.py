@@ -605,3 +605,16 @@ def test_documents_land_and_an_edited_one_lands_again(emulator, project):
     second = fivetran_debug(project, configuration)
     assert_synced(emulator, second, ("documents",))
     assert records_logged(second, "documents") == len(edited)
+
+
+def test_contact_campaigns_land_as_each_contacts_list_says(emulator, project):
+    configuration = emulator_configuration(emulator, tables="contact_campaigns")
+    run = fivetran_debug(project, configuration)
+    assert run.returncode == 0, run.output[-3000:]
+    contacts = emulator.store.tables["contacts"]
+    expected = [
+        {**sent, "contact_id": sent["contacts"][0]}
+        for sent in emulator.store.truth("contact_campaigns")
+        if sent["contacts"][0] in contacts
+    ]
+    assert expected and not differences(expected, run.rows("contact_campaigns"))
