@@ -27,6 +27,7 @@ CHILDREN = {
     "groups/{id}/associated-contacts": ("group_contacts", "groupID", "contactID"),
     "groups/{id}/associated-groups": ("groups", "parentID", "id"),
     "contacts/{id}/campaigns": ("contact_campaigns", "contacts", "id"),
+    "contacts/{id}/secondary-contacts": ("contact_secondaries", "contactID", "secondaryID"),
     "companies/{id}/associated-contacts": ("contacts", "companyID", "id"),
 }
 Rows = Callable[[dict], list[dict]]  # a generated record -> the rows it makes in one table

@@ -69,6 +69,8 @@ ATTACHMENTS = {
 # E-marketing campaigns, and how many of their e-mails a contact is sent (drawn from these).
 CAMPAIGNS = ["Spring newsletter", "Product launch", "Renewal reminder"]
 CAMPAIGN_SENDS = (0, 0, 0, 1, 2)
+# How many secondary contacts a contact has (drawn from these).
+SECONDARY_CONTACTS = (0, 0, 0, 0, 1, 2)
 RECORD_TYPES = {"Contact": "contacts", "Company": "companies", "Opportunity": "opportunities"}
 # The custom table every emulated database has (Act! Premium's custom entities).
 CUSTOM_TABLE = "projects"
@@ -199,6 +201,15 @@ def campaign_sends(make, contacts: list[dict], users: list[dict]) -> list[dict]:
                 }
             )
     return rows
+
+
+def secondary_contact(make, data: dict) -> dict:
+    """A contact's secondary contact (an assistant, a spouse): a Contacts.Contact of its own,
+    listed only under its primary contact (/api/contacts/{id}/secondary-contacts)."""
+    record = make.contact(data["companies"])
+    manager = make.rng.choice(data["users"])
+    record["recordManagerID"], record["recordManager"] = manager["id"], manager["displayName"]
+    return record
 
 
 def processes() -> list[dict]:
@@ -505,3 +516,11 @@ def relate_all(make, data: dict, sizes: dict) -> None:
     nest_groups(make, data["groups"])
     data["documents"] = documents(make, data["history"])
     data["contact_campaigns"] = campaign_sends(make, data["contacts"], data["users"])
+    secondary = [(primary, secondary_contact(make, data)) for primary in data["contacts"]
+                 for _ in range(make.rng.choice(SECONDARY_CONTACTS))]  # fmt: skip
+    data["secondary_contacts"] = [record for _, record in secondary]
+    data["contact_secondaries"] = [
+        {"id": f"{primary['id']}|{record['id']}", "contactID": primary["id"],
+         "secondaryID": record["id"]}
+        for primary, record in secondary
+    ]  # fmt: skip

@@ -43,6 +43,7 @@ CURSORS = {
     "activity_priorities": None,
     "teams": None,
     "contact_campaigns": "editDate",
+    "contact_secondaries": None,
 }
 ENTITIES = {
     "contacts": "Contacts.Contact",
@@ -67,6 +68,8 @@ ENTITIES = {
     "activity_priorities": "Activities.ActivityPriority",
     "teams": "Teams.Team",
     "contact_campaigns": "MarketingAutomation.Campaign",
+    "secondary_contacts": "Contacts.Contact",
+    "contact_secondaries": "Contacts.Contact",
     f"custom_{CUSTOM_TABLE}": "CustomEntity",
 }
 # The connector's catalogue (fields.json) names each table's paths and how it is read: the
@@ -96,6 +99,7 @@ SCOPED = {
     ("groups", "associated-groups"): "groups",
     ("companies", "associated-contacts"): "contacts",
     ("contacts", "campaigns"): "contact_campaigns",
+    ("contacts", "secondary-contacts"): "secondary_contacts",
 }
 # Where each Act! build serves activities and their types (lower-case: routing ignores case).
 BUILDS = {
@@ -131,6 +135,7 @@ EDITED_FIELD = {
     "history": "details",
     "documents": "details",
     "contact_campaigns": "subject",
+    "secondary_contacts": "jobTitle",
     "users": "role",
     "opportunity_products": "name",
     "recurring_activities": "location",
@@ -295,8 +300,8 @@ class Store:
     def scoped(self, parent: str, parent_id: str, child: str, query: Query) -> list[str] | None:
         """The JSON texts of the records a parent-scoped path serves that the query selects, or
         None when the parent does not exist: a line item's opportunityID, a member's group, a
-        subgroup's parent group, a contact's company, a campaign e-mail's contact. Act! takes an
-        OData query on these lists like on any collection."""
+        subgroup's parent group, a contact's company, a campaign e-mail's contact, a secondary
+        contact's primary. Act! takes an OData query on these lists like on any collection."""
         with self.lock:
             if parent_id not in self.tables[parent]:
                 return None
@@ -309,6 +314,11 @@ class Store:
             elif (parent, child) == ("contacts", "campaigns"):
                 table = "contact_campaigns"
                 rows = self._children(table, "contacts").get(parent_id, [])
+            elif (parent, child) == ("contacts", "secondary-contacts"):
+                table = "secondary_contacts"
+                links = self._children("contact_secondaries", "contactID").get(parent_id, [])
+                found = [self.tables[table].get(link["secondaryID"]) for link in links]
+                rows = [record for record in found if record]
             elif parent == "groups":
                 table = "contacts"
                 links = self._children("group_contacts", "groupID").get(parent_id, [])

@@ -104,6 +104,7 @@ def test_the_json_report_holds_every_finding(emulator, tmp_path, capsys):
         "history_types", "recurring_activities", "fields", "opportunity_products",
         "group_contacts", "company_contacts", "custom_projects", "entities",
         "activity_priorities", "teams", "group_subgroups", "documents", "contact_campaigns",
+        "secondary_contacts",
     }  # fmt: skip
     assert report["tables"]["opportunity_products"] == {
         "path": "/api/opportunities/{id}/products",
@@ -689,9 +690,10 @@ def test_a_real_syncs_state_explained_for_every_kind_of_table(emulator, tmp_path
     assert (  # tables the configuration did not choose are not said to be read from scratch
         "Not synced unless the configuration's tables names them, and nothing saved: "
         "notes, history, documents, recurring_activities, group_subgroups, "
-        "contact_campaigns, note_contacts, note_companies, note_groups, note_opportunities, "
-        "history_contacts, history_companies, history_groups, history_opportunities. The "
-        "first sync that does reads each from scratch (a link table's parent with it)."
+        "contact_campaigns, secondary_contacts, note_contacts, note_companies, note_groups, "
+        "note_opportunities, history_contacts, history_companies, history_groups, "
+        "history_opportunities. The first sync that does reads each from scratch (a link "
+        "table's parent with it)."
     ) in lines
     explained = {line.split(":")[0] for line in lines if re.match(r"[a-z_]+: ", line)}
     assert explained == set(tables)  # every table the state holds, and no other

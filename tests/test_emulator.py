@@ -455,6 +455,9 @@ def test_every_link_points_to_a_record_that_exists():
         assert item["total"] == round(item["discountPrice"] * item["quantity"], 2)
     for link in data["group_contacts"]:
         assert link["groupID"] in exists["groups"] and link["contactID"] in exists["contacts"]
+    for link in data["contact_secondaries"]:  # a secondary contact is no contact of its own
+        assert link["contactID"] in exists["contacts"]
+        assert link["secondaryID"] in exists["secondary_contacts"] - exists["contacts"]
     sent_to = {contact for sent in data["contact_campaigns"] for contact in sent["contacts"]}
     assert sent_to and sent_to <= exists["contacts"]
     # Documents are history items with a file attached, and every such item is a document.
@@ -513,6 +516,10 @@ def test_reference_paths_are_read_whole_and_parent_paths_per_parent(server):
     path = f"contacts/{sent['contacts'][0]}/campaigns"
     assert sent["id"] in {c["id"] for c in json.loads(get(f"{server.base_url}/api/{path}",
                                                            bearer)[2])}  # fmt: skip
+    link = store.truth("contact_secondaries")[0]
+    path = f"contacts/{link['contactID']}/secondary-contacts"
+    assert link["secondaryID"] in {c["id"] for c in json.loads(get(f"{server.base_url}/api/{path}",
+                                                                   bearer)[2])}  # fmt: skip
     subgroup = next(g for g in store.truth("groups") if g["parentID"])
     path = f"groups/{subgroup['parentID']}/associated-groups"
     status, _, body = get(f"{server.base_url}/api/{path}?$top=1&$orderby=id", bearer)

@@ -674,6 +674,35 @@ def test_contact_campaigns_land_read_per_contact_on_the_membership_schedule(emul
     assert emulator.stats["answers_by_table"]["contact_campaigns"] == asked
 
 
+def secondary_truth(emulator) -> dict[str, dict]:
+    """secondary_contacts as the emulator says: each with its primary contact's id."""
+    store = emulator.store
+    secondary = {record["id"]: record for record in store.truth("secondary_contacts")}
+    return {
+        link["secondaryID"]: {**secondary[link["secondaryID"]], "primary_contact_id": primary}
+        for link in store.truth("contact_secondaries")
+        if (primary := link["contactID"]) in store.tables["contacts"]
+    }
+
+
+def test_secondary_contacts_land_read_per_contact_and_a_removed_one_shows_deleted(
+    emulator, catalog
+):
+    first = emulator_sync(emulator, catalog, tables="secondary_contacts")
+    expected = secondary_truth(emulator)
+    assert expected and first.live("secondary_contacts").keys() == expected.keys()
+    for key, row in first.live("secondary_contacts").items():
+        assert row["primary_contact_id"] == expected[key]["primary_contact_id"]
+        assert row["fullName"] == expected[key]["fullName"]
+    gone = emulator.store.delete("contact_secondaries", 1)[0].split("|")[1]
+    second = emulator_sync(
+        emulator, catalog, first.checkpoints[-1], tables="secondary_contacts",
+        membership_interval_hours="0",
+    )  # fmt: skip
+    assert second.deleted("secondary_contacts") == [gone]
+    assert second.rows("secondary_contacts") == []  # the others unchanged: none written again
+
+
 def subgroup_truth(emulator) -> dict[str, dict]:
     """group_subgroups as the emulator's groups say: a row per group under another."""
     groups = emulator.store.tables["groups"]

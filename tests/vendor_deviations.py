@@ -18,6 +18,10 @@ DECLARED_NOT_DEFINED = {
     ),
     ("fields", "landed_column"): "made by the connector: the column a field lands as (derive)",
     ("entities", "landed_table"): "made by the connector: the table an entity lands as (derive)",
+    ("secondary_contacts", "primary_contact_id"): (
+        "made by the connector: the contact whose list (/api/contacts/{id}/secondary-contacts) "
+        "the secondary contact was read from"
+    ),
     ("contact_campaigns", "contact_id"): (
         "made by the connector: the contact whose list (/api/contacts/{id}/campaigns) the "
         "campaign e-mail was read from"
@@ -33,6 +37,10 @@ DEFINED_NOT_DECLARED = {
         )
         for table in ("contacts", "companies", "opportunities", "groups")
     },
+    ("secondary_contacts", "customFields"): (
+        "left to inference, as a custom table's own fields: Act!'s field definitions for "
+        "Contact type one table, contacts (metadata.py)"
+    ),
     **{
         (table, "historyType_id"): (
             "left out of every row (fields.json 'omit'): the same id as historyTypeID, and both "

@@ -618,3 +618,17 @@ def test_contact_campaigns_land_as_each_contacts_list_says(emulator, project):
         if sent["contacts"][0] in contacts
     ]
     assert expected and not differences(expected, run.rows("contact_campaigns"))
+
+
+def test_secondary_contacts_land_as_each_contacts_list_says(emulator, project):
+    configuration = emulator_configuration(emulator, tables="secondary_contacts")
+    run = fivetran_debug(project, configuration)
+    assert run.returncode == 0, run.output[-3000:]
+    store = emulator.store
+    secondary = {record["id"]: record for record in store.truth("secondary_contacts")}
+    expected = [
+        {**secondary[link["secondaryID"]], "primary_contact_id": link["contactID"]}
+        for link in store.truth("contact_secondaries")
+        if link["contactID"] in store.tables["contacts"]
+    ]
+    assert expected and not differences(expected, run.rows("secondary_contacts"))
