@@ -2,8 +2,9 @@
 
 Users who are the record managers, sales processes with ordered stages that opportunities stand
 in, history types that history items are of, activity priorities, teams of users, line items of
-opportunities, group membership, custom field definitions (/api/metadata/fields), one custom
-table and recurring activity series.
+opportunities, group membership, subgroups, files attached to history items (documents),
+contacts' campaign e-mails and secondary contacts, custom field definitions
+(/api/metadata/fields), one custom table and recurring activity series.
 Every link points to a record that exists. These draw from a random stream of their own, so that
 the records of data.py stay what they were for a seed.
 """
