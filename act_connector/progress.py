@@ -16,8 +16,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from fivetran_connector_sdk import Logging as log
-
+from act_connector.logs import log
 from act_connector.timestamps import format_utc, parse_timestamp
 
 # At most one line per table this often: a person sees the sync move, and a sync that runs for

@@ -27,8 +27,6 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.client import ActClient, Page, RequestStats
@@ -40,6 +38,7 @@ from act_connector.errors import ActConnectorError, TablesFailed
 from act_connector.followers import Follower
 from act_connector.links import LinkTable
 from act_connector.listing import Lister, parent_ids
+from act_connector.logs import log
 from act_connector.pages import Walk, anomaly_report, walk_pages
 from act_connector.paging import Position, first_top, page_query
 from act_connector.per_parent import PerParentTable

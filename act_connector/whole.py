@@ -14,8 +14,6 @@ land.
 
 from __future__ import annotations
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
@@ -23,6 +21,7 @@ from act_connector.emitter import Emitter, Remembered
 from act_connector.errors import ActConnectorError, ActHttpError
 from act_connector.known import KnownSet
 from act_connector.listing import PageCap, read_list
+from act_connector.logs import log
 from act_connector.metadata import DERIVED, rows_read
 from act_connector.packing import digest
 from act_connector.paging import usable_rows
