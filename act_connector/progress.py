@@ -96,8 +96,6 @@ def window_share(start: datetime, reached: datetime, until: datetime) -> float |
     return min(1.0, max(0.0, (reached - start).total_seconds() / span))
 
 
-def time_shares(seconds: dict[str, float], total: float) -> str:
-    """Each table's share of the sync's time: 'contacts 62%, companies 12%'."""
-    return ", ".join(
-        f"{name} {(spent / total if total > 0 else 0.0):.0%}" for name, spent in seconds.items()
-    )
+def time_share(spent: float, total: float) -> str:
+    """A table's share of the sync's time: '62%'."""
+    return f"{(spent / total if total > 0 else 0.0):.0%}"
