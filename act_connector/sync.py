@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
@@ -53,6 +54,7 @@ from act_connector.whole import read_whole
 # finish sooner; the SDK's operations are thread-safe (3.0) and its examples use 4 to 8 workers.
 # Each table holds at most two pages in memory, so four keep the connector well within its 1 GB.
 TABLE_WORKERS = 4
+SECONDS_PER_HOUR = 3600
 
 
 @dataclass
@@ -453,8 +455,9 @@ class MembershipSync:
         state, interval = context.state.table(table.name), context.settings.membership_interval
         if not reconciliation_due(state, interval, context.until):
             log.info(
-                f"{context.subject(table.name)}: members last read at "
-                f"{format_utc(state.reconciled)}; read again {interval} after that"
+                f"{context.subject(table.name)}: not read; members last read at "
+                f"{format_utc(state.reconciled)}, read again from "
+                f"{format_utc(state.reconciled + interval)} (every {hours(interval)})"
             )
             return result
         members = PerParentTable(table, context, afresh=state.nothing_remembered)
@@ -470,6 +473,12 @@ class MembershipSync:
         result = TableResult.of(table.name, members.emitter, table.paths[0])
         result.seconds = time.monotonic() - started
         return result
+
+
+def hours(interval: timedelta) -> str:
+    """An interval as a setting of whole hours gives it: '24 hours'."""
+    count = round(interval.total_seconds() / SECONDS_PER_HOUR)
+    return f"{count} hour" + ("" if count == 1 else "s")
 
 
 def _findings_line(subject: str, findings: Findings) -> str:

@@ -1,7 +1,7 @@
 import gc
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,6 +15,7 @@ from act_connector.known import KnownSet
 from act_connector.packing import cursor_value
 from act_connector.state import SyncState
 from act_connector.sync import run_sync
+from act_connector.timestamps import format_utc, parse_timestamp
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.helpers import (
@@ -801,3 +802,20 @@ def test_the_summary_counts_every_row_written_and_deleted_as_the_sdk_does(
     for table in set(deletes):  # each table's own line says what it deleted
         (line,) = [line for line in lines if line.startswith(f"Table '{table}': read ")]
         assert f", deleted {deletes.count(table)}; " in line
+
+
+def test_membership_not_due_says_when_it_is_read_again_in_hours(emulator, catalog, capsys):
+    first = emulator_sync(emulator, catalog, tables="groups,group_contacts")
+    reconciled = first.checkpoints[-1]["tables"]["group_contacts"]["reconciled"]
+    capsys.readouterr()
+    emulator_sync(emulator, catalog, first.checkpoints[-1], tables="groups,group_contacts")
+    lines = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
+    again = format_utc(parse_timestamp(reconciled) + timedelta(hours=24))
+    assert (
+        f"Table 'group_contacts': not read; members last read at {reconciled}, read again from "
+        f"{again} (every 24 hours)"
+    ) in lines
+
+
+def test_an_interval_of_one_hour_is_one_hour():
+    assert act_connector.sync.hours(timedelta(hours=1)) == "1 hour"
