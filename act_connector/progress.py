@@ -94,8 +94,3 @@ def window_share(start: datetime, reached: datetime, until: datetime) -> float |
     if span <= 0:
         return None
     return min(1.0, max(0.0, (reached - start).total_seconds() / span))
-
-
-def time_share(spent: float, total: float) -> str:
-    """A table's share of the sync's time: '62%'."""
-    return f"{(spent / total if total > 0 else 0.0):.0%}"

@@ -30,7 +30,7 @@ from datetime import timedelta
 
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
-from act_connector.client import ActClient, Cost, Page, RequestStats
+from act_connector.client import ActClient, Page, RequestStats
 from act_connector.config import Settings
 from act_connector.context import SyncContext
 from act_connector.discovery import first_page, sync_until
@@ -44,7 +44,7 @@ from act_connector.pages import Walk, anomaly_report, walk_pages
 from act_connector.paging import Position, first_top, page_query
 from act_connector.per_parent import PerParentTable
 from act_connector.plan import TablePlan, plan_table, reconciliation_due, remembers
-from act_connector.progress import Progress, table_subject, time_share
+from act_connector.progress import Progress, table_subject
 from act_connector.reconcile import Findings, Reconciliation
 from act_connector.state import SyncState
 from act_connector.timestamps import format_utc
@@ -64,7 +64,6 @@ class TableResult:
     records: int = 0  # rows written
     deleted: int = 0
     pages: int = 0
-    seconds: float = 0.0
     findings: Findings | None = None
     read: int = 0
     # The tables written as this one's records were (links, line items): what each wrote
@@ -199,7 +198,7 @@ class DatabaseSync:
         summary = self.summary
         summary.stats = self.client.stats
         seconds = time.monotonic() - self.started
-        for line in _cost_lines(summary, seconds, self._subject):
+        for line in _cost_lines(summary.stats, self._subject):
             log.info(line)
         log.info(self._heading() + _summary_line(summary, seconds))
         if summary.failures:
@@ -240,8 +239,8 @@ def left_behind(settings: Settings, catalog: Catalog) -> dict[str, list[str]]:
 
 
 def _summary_line(summary: SyncSummary, seconds: float) -> str:
-    """The sync's last line: its totals, every table's rows included (the per-table detail is
-    in each table's own lines)."""
+    """The sync's last line: its totals, every table's rows included (each table's are in its
+    own line, and what its requests cost, when they cost more, in one of _cost_lines)."""
     stats = summary.stats
     failed = ", ".join(error.table for error in summary.failures)
     return (
@@ -253,27 +252,15 @@ def _summary_line(summary: SyncSummary, seconds: float) -> str:
     )
 
 
-def _cost_lines(summary: SyncSummary, seconds: float, subject: Callable[[str], str]) -> list[str]:
-    """A line per table read on its own: its share of the sync's time (tables run side by
-    side) and its requests; and one for each other request maker (line items, authorization)
-    whose requests cost more than themselves (a retry, a renewal, a wait)."""
-    stats, lines = summary.stats, []
-    for result in summary.tables:
-        share = time_share(result.seconds, seconds)
-        cost = stats.tables.get(result.name, Cost())
-        lines.append(f"{subject(result.name)}: {share} of the sync's time; {_cost(cost)}")
-    ran = {result.name for result in summary.tables}
-    for name, cost in stats.tables.items():
-        if name not in ran and cost.costly:
-            maker = "Authorization" if name == AUTHORIZATION else subject(name)
-            lines.append(f"{maker}: {_cost(cost)}")
-    return lines
-
-
-def _cost(cost: Cost) -> str:
-    """'40 requests', and what more they cost when they did: '40 requests, 3 retries, 4.5s
-    waited'."""
-    return f"{cost.requests} requests" + (f", {cost.words()}" if cost.costly else "")
+def _cost_lines(stats: RequestStats, subject: Callable[[str], str]) -> list[str]:
+    """A line for each table (or authorization) whose requests cost more than themselves (a
+    retry, a renewal, a wait): '40 requests, 3 retries, 1 throttled, 4.5s waited'."""
+    return [
+        f"{'Authorization' if name == AUTHORIZATION else subject(name)}: {cost.requests} "
+        f"requests, {cost.words()}"
+        for name, cost in sorted(stats.tables.items())
+        if cost.costly
+    ]
 
 
 class TableSync:
@@ -347,7 +334,7 @@ class TableSync:
         """The table's result, and its line: what it read, wrote and deleted, and `how`."""
         seconds, walked = time.monotonic() - started, self.result
         result = TableResult.of(self.table.name, self.emitter, self.path)
-        result.pages, result.findings, result.seconds = walked.pages, walked.findings, seconds
+        result.pages, result.findings = walked.pages, walked.findings
         result.followers = [
             TableResult.of(follower.spec.name, follower.emitter) for follower in self.followers
         ]
@@ -450,8 +437,7 @@ class MembershipSync:
         self.context, self.table, self.parent = context, table, parent
 
     def run(self) -> TableResult:
-        started, context, table = time.monotonic(), self.context, self.table
-        result = TableResult(table.name, table.paths[0])
+        context, table = self.context, self.table
         state, interval = context.state.table(table.name), context.settings.membership_interval
         if not reconciliation_due(state, interval, context.until):
             log.info(
@@ -459,7 +445,7 @@ class MembershipSync:
                 f"{format_utc(state.reconciled)}, read again from "
                 f"{format_utc(state.reconciled + interval)} (every {hours(interval)})"
             )
-            return result
+            return TableResult(table.name, table.paths[0])
         members = PerParentTable(table, context, afresh=state.nothing_remembered)
         try:
             parents = parent_ids(context.client, context.lister, self.parent)
@@ -470,9 +456,7 @@ class MembershipSync:
         finally:
             members.close()
         log.info(members.finish_line(self.parent.name))
-        result = TableResult.of(table.name, members.emitter, table.paths[0])
-        result.seconds = time.monotonic() - started
-        return result
+        return TableResult.of(table.name, members.emitter, table.paths[0])
 
 
 def hours(interval: timedelta) -> str:
