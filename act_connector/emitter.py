@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from act_connector.catalog import TableSpec
 from act_connector.flatten import Flattener
 from act_connector.known import KNOWN_LIMIT, KnownSet
+from act_connector.logs import log
 from act_connector.packing import Cursor, cursor_value
 from act_connector.paging import Position
 from act_connector.state import SyncState
@@ -186,7 +187,7 @@ class Emitter:
                 "the connector remembers between syncs: records deleted in Act! stay live in "
                 "the destination until a re-sync, and records stamped in the past are not read."
             )
-            self._operations.warning(message)  # the SDK logs it too
+            log.report(self._operations, message)  # the SDK logs it too
 
     def unfit_report(self) -> str | None:
         """The warning for values that did not fit their column's type, if any did."""

@@ -327,7 +327,7 @@ class TableSync:
         top = self.settings.batch_size
         for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
             if message:
-                self.context.operations.warning(message)
+                log.report(self.context.operations, message)
         return self._finished(started, f"{self.result.pages} page(s)")  # its path said at start
 
     def _finished(self, started: float, how: str) -> TableResult:
@@ -355,7 +355,7 @@ class TableSync:
         digest."""
         self.path, warnings = read_whole(self.client, self.table, self.emitter)
         for message in warnings:
-            self.context.operations.warning(message)
+            log.report(self.context.operations, message)
         self.result = TableResult(self.table.name, self.path, pages=1)
         return self._finished(started, f"read whole from {self.path}")
 
