@@ -774,10 +774,11 @@ SHORT_LINE = 200  # characters: a sync's last line reads at a glance
 
 
 def test_the_summary_counts_every_row_written_and_deleted_as_the_sdk_does(
-    emulator, catalog, capsys
+    emulator, catalog, capfd
 ):
     """Deletions in tables read whole, link tables, line items and membership count too: the
-    summary's totals are the SDK's upserts and deletes."""
+    summary's totals are the SDK's upserts and deletes. The log is captured as printed to the
+    process's output, where the tables' threads write side by side: each line whole."""
     tables = ",".join([*DEFAULT_TABLES, *DEFAULT_LINKS, *DEFAULT_PER_PARENT])
     changes = {"tables": tables, "reconcile_interval_hours": "0", "membership_interval_hours": "0"}
     first = emulator_sync(emulator, catalog, **changes)
@@ -786,7 +787,7 @@ def test_the_summary_counts_every_row_written_and_deleted_as_the_sdk_does(
     emulator.store.delete("opportunities", ids=[gone["id"]])
     emulator.store.delete("contacts", 1)
     emulator.store.delete("groups", 1)
-    capsys.readouterr()
+    capfd.readouterr()
     settings = validate_configuration(emulator_configuration(emulator, **changes), catalog)
     operations = RecordingOperations()
     as_in_a_new_process()
@@ -795,7 +796,7 @@ def test_the_summary_counts_every_row_written_and_deleted_as_the_sdk_does(
     upserts = [event[1] for event in operations.events if event[0] == "upsert"]
     assert {"users", "opportunities", "opportunity_contacts", "contacts"} <= set(deletes)
     assert (summary.written, summary.deleted) == (len(upserts), len(deletes))
-    lines = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
+    lines = [json.loads(line)["message"] for line in capfd.readouterr().out.splitlines()]
     (last,) = [line for line in lines if line.startswith("Sync finished in ")]
     assert f", written {len(upserts)}, deleted {len(deletes)}; " in last
     assert len(last) < SHORT_LINE
