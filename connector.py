@@ -10,13 +10,13 @@ tables are declared in fields.json; the code that syncs them lives in the act_co
 """
 
 from fivetran_connector_sdk import Connector
-from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
 from act_connector.catalog import load_catalog
 from act_connector.config import unknown_keys, validate_configuration
 from act_connector.databases import connection_schema, sync_connection
 from act_connector.form import configuration_form
+from act_connector.logs import log
 
 CATALOG = load_catalog()
 

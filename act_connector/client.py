@@ -31,7 +31,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode
 
 import requests
-from fivetran_connector_sdk import Logging as log
 
 from act_connector.config import Settings
 from act_connector.errors import (
@@ -43,6 +42,7 @@ from act_connector.errors import (
     CredentialsRefused,
     subject,
 )
+from act_connector.logs import log
 
 # Act! tokens live about 65 minutes on self-hosted servers and an hour in the cloud, with no `exp`
 # claim to read: refresh well before either runs out.

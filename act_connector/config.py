@@ -534,7 +534,6 @@ SETTINGS = (
 )
 # Keys the user must fill in; everything else has a default.
 REQUIRED_KEYS = tuple(setting.key for setting in SETTINGS if setting.required)
-OPTIONAL_KEYS = tuple(setting.key for setting in SETTINGS if not setting.required)
 KNOWN_KEYS = frozenset(setting.key for setting in SETTINGS)
 SECRET_KEYS = frozenset(setting.key for setting in SETTINGS if setting.kind == SECRET)
 

@@ -26,12 +26,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog
 from act_connector.config import Settings
 from act_connector.errors import ActConnectorError, ConfigurationError, DatabasesFailed
+from act_connector.logs import log
 from act_connector.metadata import for_this_server
 from act_connector.state import STATE_VERSION
 from act_connector.sync import TABLE_WORKERS, DatabaseSync, run_sync

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient, Page
 from act_connector.errors import ActHttpError
+from act_connector.logs import log
 
 # The second the server is in may still receive records: leave it for the next sync.
 UNTIL_MARGIN = timedelta(seconds=1)

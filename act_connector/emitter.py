@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from act_connector.catalog import TableSpec
 from act_connector.flatten import Flattener
 from act_connector.known import KNOWN_LIMIT, KnownSet
+from act_connector.logs import log
 from act_connector.packing import Cursor, cursor_value
 from act_connector.paging import Position
 from act_connector.state import SyncState
@@ -47,9 +48,9 @@ class Emitter:
         self._flattener = Flattener(table.columns, table.omit, tuple(table.references))
         self._remember = remember
         self._warned_too_large = False
+        self.read = 0  # rows read (or made from what was read: links), written or not
         self.upserted = 0
         self.deleted = 0
-        self.unchanged = 0  # read again (the look-back window) but written as they are now
         self.followers = tuple(followers)
         if not remember:
             self.state.known, self.state.too_large = None, False
@@ -59,6 +60,19 @@ class Emitter:
     @property
     def known(self) -> KnownSet | None:
         return self.state.known
+
+    @property
+    def unchanged(self) -> int:
+        """Rows read that the destination already had as they are (the look-back read them
+        again, a parent written again kept its links): not written."""
+        return self.read - self.upserted
+
+    def counts_line(self, subject: str, how: str) -> str:
+        """The log line of what the sync did to the table, and `how` it was read."""
+        return (
+            f"{subject}: read {self.read}, written {self.upserted}, unchanged {self.unchanged}, "
+            f"deleted {self.deleted}; {how}"
+        )
 
     def truncate(self) -> None:
         """Marks every row of the table deleted (it is read from scratch): nothing is live."""
@@ -72,6 +86,7 @@ class Emitter:
         the look-back) is unchanged, and writing it again would only count toward the month's
         rows."""
         key, cursor, known = self.table.primary_key, self.table.cursor, self.state.known
+        self.read += len(records)
         if known is None:
             self._write(records)
             return
@@ -79,7 +94,6 @@ class Emitter:
         for record in records:
             value = cursor_value(record.get(cursor))
             if value is not None and known.get(record[key]) == value:
-                self.unchanged += 1
                 continue
             known.put(record[key], value)
             changed.append(record)
@@ -88,6 +102,7 @@ class Emitter:
     def changed(self, entries: list[Remembered]) -> list[Remembered]:
         """The rows the set does not remember with the value they have now (all of them past
         the set's limit)."""
+        self.read += len(entries)
         known = self.state.known
         if known is None:
             return entries
@@ -172,7 +187,7 @@ class Emitter:
                 "the connector remembers between syncs: records deleted in Act! stay live in "
                 "the destination until a re-sync, and records stamped in the past are not read."
             )
-            self._operations.warning(message)  # the SDK logs it too
+            log.report(self._operations, message)  # the SDK logs it too
 
     def unfit_report(self) -> str | None:
         """The warning for values that did not fit their column's type, if any did."""

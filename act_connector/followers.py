@@ -50,10 +50,10 @@ class Follower(ABC):
         """Ends what the follower runs of its own (the sync is over, or failed). Nothing by
         default: a link table asks nothing of Act!."""
 
-    @abstractmethod
-    def finish(self) -> int:
-        """Writes what is still owed at the parent's end; the rows deleted in this sync."""
+    def finish(self) -> None:  # noqa: B027 - a hook: what needs nothing does nothing
+        """Writes what is still owed at the parent's end. Nothing by default: a link table
+        writes a parent's links with it."""
 
     @abstractmethod
-    def finish_line(self, deleted: int, parent: str) -> str:
-        """The log line that says what the follower wrote and deleted."""
+    def finish_line(self, parent: str) -> str:
+        """The log line that says what the follower read, wrote and deleted."""

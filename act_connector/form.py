@@ -9,7 +9,6 @@ in plain words which database and table failed and why.
 from __future__ import annotations
 
 from fivetran_connector_sdk import ConfigurationForm, Test, form_field
-from fivetran_connector_sdk import Logging as log
 
 from act_connector import config
 from act_connector.catalog import Catalog, load_catalog
@@ -17,6 +16,7 @@ from act_connector.client import PROMPT_POLICY, ActClient
 from act_connector.databases import databases_of
 from act_connector.discovery import first_page, sync_until
 from act_connector.errors import ActConnectorError
+from act_connector.logs import log
 from act_connector.metadata import for_this_server
 from act_connector.paging import Position, cursor_moment, page_query, usable_rows
 from act_connector.per_parent import probe_children

@@ -52,12 +52,7 @@ class LinkTable(Follower):
         if known is not None:
             self.emitter.delete(known.pairs_of({str(parent_id) for parent_id in parent_ids}))
 
-    def finish(self) -> int:
-        """The links deleted in this sync (each as its parent was written or deleted)."""
-        return self.emitter.deleted
-
-    def finish_line(self, deleted: int, parent: str) -> str:
-        return (
-            f"{self.subject}: {self.emitter.upserted} link(s) written, {deleted} "
-            f"deleted, from the {self.spec.links.array} of {parent}"
+    def finish_line(self, parent: str) -> str:
+        return self.emitter.counts_line(
+            self.subject, f"from the {self.spec.links.array} of the {parent} written"
         )

@@ -17,13 +17,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.config import MAX_BATCH_SIZE
 from act_connector.discovery import first_page
 from act_connector.errors import ActHttpError, PagingError
+from act_connector.logs import log
 from act_connector.pages import Pages
 from act_connector.paging import literal
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import Catalog, custom_table_name, custom_table_specs
 from act_connector.client import ActClient, account_key
 from act_connector.config import Settings
 from act_connector.errors import ActConnectorError, ConfigurationError
 from act_connector.flatten import SEPARATOR
 from act_connector.listing import PageCap, read_list
+from act_connector.logs import log
 
 METADATA_PATH = "metadata/fields"
 ENTITIES_PATH = "metadata/entities"

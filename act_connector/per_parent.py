@@ -167,18 +167,16 @@ class PerParentTable(Follower):
         if known is not None:
             self._drop(known, known.pairs_outside(listed))
 
-    def finish(self, reconciled: datetime | None = None) -> int:
+    def finish(self, reconciled: datetime | None = None) -> None:
         """Writes what is still asked for and checkpoints (noting, for a membership read, when
-        it was made); returns how many rows the sync deleted."""
+        it was made)."""
         self.settle()
         self.close()
         self.emitter.checkpoint(reconciled=reconciled)
-        return self.emitter.deleted
 
-    def finish_line(self, deleted: int, parent: str) -> str:
-        return (
-            f"{self.subject}: {self.emitter.upserted} row(s) written, {deleted} "
-            f"deleted, from {self.parents} {parent} read at /api/{self.spec.paths[0]}"
+    def finish_line(self, parent: str) -> str:
+        return self.emitter.counts_line(
+            self.subject, f"from {self.parents} {parent} at /api/{self.spec.paths[0]}"
         )
 
 

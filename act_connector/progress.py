@@ -16,8 +16,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from fivetran_connector_sdk import Logging as log
-
+from act_connector.logs import log
 from act_connector.timestamps import format_utc, parse_timestamp
 
 # At most one line per table this often: a person sees the sync move, and a sync that runs for
@@ -95,10 +94,3 @@ def window_share(start: datetime, reached: datetime, until: datetime) -> float |
     if span <= 0:
         return None
     return min(1.0, max(0.0, (reached - start).total_seconds() / span))
-
-
-def time_shares(seconds: dict[str, float], total: float) -> str:
-    """Each table's share of the sync's time: 'contacts 62%, companies 12%'."""
-    return ", ".join(
-        f"{name} {(spent / total if total > 0 else 0.0):.0%}" for name, spent in seconds.items()
-    )

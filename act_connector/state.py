@@ -28,10 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import Catalog, TableSpec
 from act_connector.known import KnownSet
+from act_connector.logs import log
 from act_connector.paging import Position
 from act_connector.timestamps import format_utc, parse_timestamp
 

@@ -26,8 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-
-from fivetran_connector_sdk import Logging as log
+from datetime import timedelta
 
 from act_connector.allocator import keep_large_buffers_mapped
 from act_connector.catalog import Catalog, TableSpec
@@ -36,15 +35,16 @@ from act_connector.config import Settings
 from act_connector.context import SyncContext
 from act_connector.discovery import first_page, sync_until
 from act_connector.emitter import Emitter
-from act_connector.errors import ActConnectorError, TablesFailed
+from act_connector.errors import AUTHORIZATION, ActConnectorError, TablesFailed
 from act_connector.followers import Follower
 from act_connector.links import LinkTable
 from act_connector.listing import Lister, parent_ids
+from act_connector.logs import log
 from act_connector.pages import Walk, anomaly_report, walk_pages
 from act_connector.paging import Position, first_top, page_query
 from act_connector.per_parent import PerParentTable
 from act_connector.plan import TablePlan, plan_table, reconciliation_due, remembers
-from act_connector.progress import Progress, time_shares
+from act_connector.progress import Progress, table_subject
 from act_connector.reconcile import Findings, Reconciliation
 from act_connector.state import SyncState
 from act_connector.timestamps import format_utc
@@ -54,17 +54,25 @@ from act_connector.whole import read_whole
 # finish sooner; the SDK's operations are thread-safe (3.0) and its examples use 4 to 8 workers.
 # Each table holds at most two pages in memory, so four keep the connector well within its 1 GB.
 TABLE_WORKERS = 4
+SECONDS_PER_HOUR = 3600
 
 
 @dataclass
 class TableResult:
     name: str
-    path: str
-    records: int = 0
+    path: str = ""  # none for a link table
+    records: int = 0  # rows written
     deleted: int = 0
     pages: int = 0
-    seconds: float = 0.0
     findings: Findings | None = None
+    read: int = 0
+    # The tables written as this one's records were (links, line items): what each wrote
+    followers: list[TableResult] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, name: str, emitter: Emitter, path: str = "") -> TableResult:
+        """What the table's emitter read, wrote and deleted."""
+        return cls(name, path, emitter.upserted, emitter.deleted, read=emitter.read)
 
 
 @dataclass
@@ -75,11 +83,27 @@ class SyncSummary:
 
     @property
     def records(self) -> int:
+        """The rows written of the tables read on their own (not links or line items)."""
         return sum(result.records for result in self.tables)
 
     @property
+    def every_table(self) -> list[TableResult]:
+        """Every table's result, the tables written as another's records were included."""
+        return [each for result in self.tables for each in (result, *result.followers)]
+
+    @property
+    def read(self) -> int:
+        return sum(result.read for result in self.every_table)
+
+    @property
+    def written(self) -> int:
+        """Every row written: what the SDK counts as upserts."""
+        return sum(result.records for result in self.every_table)
+
+    @property
     def deleted(self) -> int:
-        return sum(result.deleted for result in self.tables)
+        """Every row deleted, in every table: what the SDK counts as deletes."""
+        return sum(result.deleted for result in self.every_table)
 
 
 def run_sync(settings: Settings, catalog: Catalog, state: dict | None, operations) -> SyncSummary:
@@ -173,13 +197,19 @@ class DatabaseSync:
         """Logs the summary line; a failed table fails the sync, once the others are saved."""
         summary = self.summary
         summary.stats = self.client.stats
-        log.info(self._heading() + _summary_line(summary, time.monotonic() - self.started))
+        seconds = time.monotonic() - self.started
+        for line in _cost_lines(summary.stats, self._subject):
+            log.info(line)
+        log.info(self._heading() + _summary_line(summary, seconds))
         if summary.failures:
             raise TablesFailed(summary.failures, len(self.settings.tables))
         return summary
 
     def _heading(self) -> str:
         return f"Database '{self.database}': " if self.database else ""
+
+    def _subject(self, table: str) -> str:
+        return table_subject(table, self.database)
 
 
 def table_sync(context: SyncContext, catalog: Catalog, name: str) -> TableSync | MembershipSync:
@@ -209,21 +239,28 @@ def left_behind(settings: Settings, catalog: Catalog) -> dict[str, list[str]]:
 
 
 def _summary_line(summary: SyncSummary, seconds: float) -> str:
+    """The sync's last line: its totals, every table's rows included (each table's are in its
+    own line, and what its requests cost, when they cost more, in one of _cost_lines)."""
     stats = summary.stats
-    per_table = ", ".join(f"{r.name} {r.records}" for r in summary.tables)
-    deleted = ", ".join(f"{r.name} {r.deleted}" for r in summary.tables if r.deleted)
     failed = ", ".join(error.table for error in summary.failures)
-    shares = time_shares({r.name: r.seconds for r in summary.tables}, seconds)
     return (
-        f"Sync finished in {seconds:.1f}s: {summary.records} records ({per_table})"
-        + (f"; {summary.deleted} deleted ({deleted})" if deleted else "")
-        + (f"; failed: {failed}" if failed else "")
-        + f"; time each table took, of the sync's (tables run side by side): {shares}; "
+        f"Sync finished in {seconds:.1f}s: {len(summary.every_table)} table(s), "
+        f"read {summary.read}, written {summary.written}, deleted {summary.deleted}; "
         f"{stats.requests} requests, {stats.retries} retries, "
         f"{stats.throttled} throttled, {stats.sleep_seconds:.1f}s paused, "
-        f"{stats.token_refreshes} token renewals"
-        + (f" (by table: {stats.cost_words()})" if stats.cost_words() else "")
+        f"{stats.token_refreshes} token renewals" + (f"; failed: {failed}" if failed else "")
     )
+
+
+def _cost_lines(stats: RequestStats, subject: Callable[[str], str]) -> list[str]:
+    """A line for each table (or authorization) whose requests cost more than themselves (a
+    retry, a renewal, a wait): '40 requests, 3 retries, 1 throttled, 4.5s waited'."""
+    return [
+        f"{'Authorization' if name == AUTHORIZATION else subject(name)}: {cost.requests} "
+        f"requests, {cost.words()}"
+        for name, cost in sorted(stats.tables.items())
+        if cost.costly
+    ]
 
 
 class TableSync:
@@ -284,34 +321,43 @@ class TableSync:
         position = self.walk(walk, page)
         if plan.from_scratch:
             self._walk_to_present(position)
-        self._log_walked(time.monotonic() - started)
         if plan.reconcile:
             self._reconcile()
         self._finish_followers()
         top = self.settings.batch_size
         for message in (self.emitter.unfit_report(), anomaly_report(table, self.anomalies, top)):
             if message:
-                self.context.operations.warning(message)
-        self.result.records, self.result.deleted = self.emitter.upserted, self.emitter.deleted
-        self.result.seconds = time.monotonic() - started
-        return self.result
+                log.report(self.context.operations, message)
+        return self._finished(started, f"{self.result.pages} page(s)")  # its path said at start
+
+    def _finished(self, started: float, how: str) -> TableResult:
+        """The table's result, and its line: what it read, wrote and deleted, and `how`."""
+        seconds, walked = time.monotonic() - started, self.result
+        result = TableResult.of(self.table.name, self.emitter, self.path)
+        result.pages, result.findings = walked.pages, walked.findings
+        result.followers = [
+            TableResult.of(follower.spec.name, follower.emitter) for follower in self.followers
+        ]
+        self.result = result
+        subject = self.context.subject(self.table.name)
+        log.info(self.emitter.counts_line(subject, f"{how}, {seconds:.1f}s"))
+        return result
 
     def _finish_followers(self) -> None:
         """Has its records' followers finish (a per-parent table writes what is still asked for)
-        and says what each wrote and deleted."""
+        and says what each read, wrote and deleted."""
         for follower in self.followers:
-            log.info(follower.finish_line(follower.finish(), self.table.name))
+            follower.finish()
+            log.info(follower.finish_line(self.table.name))
 
     def _read_whole(self, started: float) -> TableResult:
         """A table read whole (whole.py): one request, no position; its rows remembered by
         digest."""
         self.path, warnings = read_whole(self.client, self.table, self.emitter)
         for message in warnings:
-            self.context.operations.warning(message)
-        self.result = TableResult(self.table.name, self.path, self.emitter.upserted, pages=1)
-        self.result.seconds = time.monotonic() - started
-        self._log_walked(self.result.seconds)
-        return self.result
+            log.report(self.context.operations, message)
+        self.result = TableResult(self.table.name, self.path, pages=1)
+        return self._finished(started, f"read whole from {self.path}")
 
     def walk(self, walk: Walk, first: Page) -> Position:
         """Emits page after page of the walk from `first`; returns where it stopped.
@@ -383,14 +429,6 @@ class TableSync:
             f"{start.cursor}{after} to {format_utc(self.context.until)}{scratch_note}"
         )
 
-    def _log_walked(self, seconds: float) -> None:
-        unchanged = self.emitter.unchanged
-        again = f" ({unchanged} read again unchanged, not written)" if unchanged else ""
-        log.info(
-            f"{self.context.subject(self.table.name)}: {self.emitter.upserted} records in "
-            f"{self.result.pages} page(s), {seconds:.1f}s{again}"
-        )
-
 
 class MembershipSync:
     """A membership table's sync: every parent's members read again once the interval passed."""
@@ -399,28 +437,32 @@ class MembershipSync:
         self.context, self.table, self.parent = context, table, parent
 
     def run(self) -> TableResult:
-        started, context, table = time.monotonic(), self.context, self.table
-        result = TableResult(table.name, table.paths[0])
+        context, table = self.context, self.table
         state, interval = context.state.table(table.name), context.settings.membership_interval
         if not reconciliation_due(state, interval, context.until):
             log.info(
-                f"{context.subject(table.name)}: members last read at "
-                f"{format_utc(state.reconciled)}; read again {interval} after that"
+                f"{context.subject(table.name)}: not read; members last read at "
+                f"{format_utc(state.reconciled)}, read again from "
+                f"{format_utc(state.reconciled + interval)} (every {hours(interval)})"
             )
-            return result
+            return TableResult(table.name, table.paths[0])
         members = PerParentTable(table, context, afresh=state.nothing_remembered)
         try:
             parents = parent_ids(context.client, context.lister, self.parent)
             first = next(parents, [])  # Act! has answered: a new table may start afresh
             members.start()
             members.read_every_parent(itertools.chain([first], parents))
-            deleted = members.finish(reconciled=context.until)
+            members.finish(reconciled=context.until)
         finally:
             members.close()
-        log.info(members.finish_line(deleted, self.parent.name))
-        result.records, result.deleted = members.emitter.upserted, members.emitter.deleted
-        result.seconds = time.monotonic() - started
-        return result
+        log.info(members.finish_line(self.parent.name))
+        return TableResult.of(table.name, members.emitter, table.paths[0])
+
+
+def hours(interval: timedelta) -> str:
+    """An interval as a setting of whole hours gives it: '24 hours'."""
+    count = round(interval.total_seconds() / SECONDS_PER_HOUR)
+    return f"{count} hour" + ("" if count == 1 else "s")
 
 
 def _findings_line(subject: str, findings: Findings) -> str:

@@ -14,8 +14,6 @@ land.
 
 from __future__ import annotations
 
-from fivetran_connector_sdk import Logging as log
-
 from act_connector.catalog import TableSpec
 from act_connector.client import ActClient
 from act_connector.discovery import first_page
@@ -37,13 +35,15 @@ def refused_optional(table: TableSpec, error: ActConnectorError) -> bool:
 
 
 def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[str, list[str]]:
-    """Lands what changed in a 'whole' table; returns the path it came from and its warnings."""
+    """Lands what changed in a 'whole' table; returns where it came from (for its log line)
+    and its warnings."""
     try:
         rows, path, reused = _read_rows(client, table)
     except ActHttpError as error:
         if not refused_optional(table, error):
             raise
-        return table.paths[0], [f"{error} The table is left as it was; the sync goes on."]
+        source = f"/api/{table.paths[0]}"
+        return source, [f"{error} The table is left as it was; the sync goes on."]
     rows, malformed = usable_rows(table, rows)
     by_key = {record[table.primary_key]: record for record in rows}  # the last of a key wins
     repeated, rows = len(rows) - len(by_key), list(by_key.values())
@@ -51,6 +51,7 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
     rows = [derive(record) for record in rows] if derive else rows
     # Remembered with its digest, where a keyset table keeps its cursor.
     entries = [(record[table.primary_key], digest(record), record) for record in rows]
+    emitter.read += len(entries)
     if emitter.known is None:
         # Only once Act! has answered, so that a table that fails keeps its rows as they were.
         emitter.truncate()
@@ -72,11 +73,7 @@ def read_whole(client: ActClient, table: TableSpec, emitter: Emitter) -> tuple[s
             f"'{table.primary_key}'; the last of each landed."
         )
     source = f"/api/{path}" + (" (as read for the definitions)" if reused else "")
-    log.info(
-        f"Table '{table.name}' from {source}: read whole, {len(rows)} records, "
-        f"{len(changed)} new or changed, {len(gone)} gone"
-    )
-    return path, [message for message in warnings if message]
+    return source, [message for message in warnings if message]
 
 
 def _read_rows(client: ActClient, table: TableSpec) -> tuple[list, str, bool]:

@@ -183,7 +183,7 @@ def test_each_database_lands_in_its_schema_with_its_own_custom_fields_and_table(
         assert set(entry) == {"version", "tables"} and "contacts" in entry["tables"]
     out = capsys.readouterr().out
     assert "Database 'Sales EU': Syncing 5 table(s)" in out
-    assert "Database 'Sales EU', table 'contacts': 70 records in " in out
+    assert "Database 'Sales EU', table 'contacts': read 70, written 70, unchanged 0, " in out
     assert "Database '2024 Archive': Sync finished in " in out
     assert "Databases synced: 3 of 3" in out
 
@@ -282,7 +282,7 @@ def test_a_followers_lines_name_its_database(server, catalog, capsys):
     sync(server, catalog, database_name=THREE, tables="opportunities,opportunity_contacts")
     out = capsys.readouterr().out
     assert "Database 'Sales EU', table 'opportunity_contacts': " in out
-    assert " link(s) written, 0 deleted, from the contacts of opportunities" in out
+    assert ", deleted 0; from the contacts of the opportunities written" in out
 
 
 def test_several_databases_share_the_table_workers(server, catalog, monkeypatch):

@@ -7,7 +7,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "act_connector"
 # Lowest first; a module may import from its own layer (in an order without cycles) or below.
 LAYERS = [
-    ("foundations", {"errors", "timestamps", "allocator"}),
+    ("foundations", {"errors", "timestamps", "allocator", "logs"}),
     ("configuration and catalogue", {"catalog", "config", "flatten"}),
     ("client", {"client", "discovery"}),
     ("paging and pages", {"paging", "pages", "listing", "progress", "metadata"}),

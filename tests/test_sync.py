@@ -1,7 +1,6 @@
 import gc
 import json
-import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,6 +14,7 @@ from act_connector.known import KnownSet
 from act_connector.packing import cursor_value
 from act_connector.state import SyncState
 from act_connector.sync import run_sync
+from act_connector.timestamps import format_utc, parse_timestamp
 from emulator.server import ActEmulator
 from tests.conftest import emulator_configuration
 from tests.helpers import (
@@ -391,7 +391,11 @@ def test_a_failing_table_does_not_hold_back_the_others(catalog, act, capsys):
     assert set(operations.checkpoints[-1]["tables"]) == {"contacts", "products"}
     log = capsys.readouterr().out
     assert "Syncing the other tables; this one fails the sync." in log
-    assert "3 records (contacts 2, products 1); failed: opportunities;" in log
+    (summary,) = [line for line in log.splitlines() if "Sync finished in " in line]
+    assert "2 table(s), read 3, written 3, deleted 0; " in summary
+    assert summary.endswith(
+        'token renewals; failed: opportunities", "message_origin": "connector_sdk"}'
+    )
 
 
 def test_no_secret_reaches_logs_errors_or_state(catalog, act, capsys):
@@ -514,7 +518,7 @@ def test_records_changing_during_the_sync_lose_nothing(emulator, catalog):
     assert set(unchanged) <= got
     # What was edited in the server's current second is left for a later sync by design (UNTIL is
     # the server's clock less a second): let the clock move past the last edit.
-    time.sleep(2)
+    emulator.advance_clock(2)
     second = emulator_sync(
         emulator, catalog, operations.checkpoints[-1], tables="contacts", batch_size="10"
     )
@@ -809,8 +813,10 @@ def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalo
     assert sorted(row["id"] for row in second.rows("contacts")) == sorted(edited)
     unchanged = len(set(recent) - set(edited))  # within the 10 minutes, read again as they were
     log = capsys.readouterr().out
-    assert "Table 'contacts': 2 records in 1 page(s)" in log
-    assert f"({unchanged} read again unchanged, not written)" in log
+    assert (
+        f"Table 'contacts': read {2 + unchanged}, written 2, unchanged {unchanged}, deleted 0; "
+        "1 page(s), "
+    ) in log
 
 
 def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog):
@@ -875,3 +881,56 @@ def test_a_quiet_sync_reads_a_look_back_window_longer_than_a_first_page_at_once(
     quiet = emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contacts",
                           batch_size="40")  # fmt: skip
     assert quiet.rows("contacts") == [] and [query["$top"] for _, query in asked] == ["40"]
+
+
+# -- what the log says a sync did
+SHORT_LINE = 200  # characters: a sync's last line reads at a glance
+
+
+def test_the_summary_counts_every_row_written_and_deleted_as_the_sdk_does(
+    emulator, catalog, capfd
+):
+    """Deletions in tables read whole, link tables, line items and membership count too: the
+    summary's totals are the SDK's upserts and deletes. The log is captured as printed to the
+    process's output, where the tables' threads write side by side: each line whole."""
+    tables = ",".join([*DEFAULT_TABLES, *DEFAULT_LINKS, *DEFAULT_PER_PARENT])
+    changes = {"tables": tables, "reconcile_interval_hours": "0", "membership_interval_hours": "0"}
+    first = emulator_sync(emulator, catalog, **changes)
+    emulator.store.delete("users", 1)
+    gone = next(r for r in emulator.store.tables["opportunities"].values() if r["contacts"])
+    emulator.store.delete("opportunities", ids=[gone["id"]])
+    emulator.store.delete("contacts", 1)
+    emulator.store.delete("groups", 1)
+    capfd.readouterr()
+    settings = validate_configuration(emulator_configuration(emulator, **changes), catalog)
+    operations = RecordingOperations()
+    as_in_a_new_process()
+    summary = run_sync(settings, catalog, first.checkpoints[-1], operations)
+    deletes = [event[1] for event in operations.events if event[0] == "delete"]
+    upserts = [event[1] for event in operations.events if event[0] == "upsert"]
+    assert {"users", "opportunities", "opportunity_contacts", "contacts"} <= set(deletes)
+    assert (summary.written, summary.deleted) == (len(upserts), len(deletes))
+    lines = [json.loads(line)["message"] for line in capfd.readouterr().out.splitlines()]
+    (last,) = [line for line in lines if line.startswith("Sync finished in ")]
+    assert f", written {len(upserts)}, deleted {len(deletes)}; " in last
+    assert len(last) < SHORT_LINE
+    for table in set(deletes):  # each table's own line says what it deleted
+        (line,) = [line for line in lines if line.startswith(f"Table '{table}': read ")]
+        assert f", deleted {deletes.count(table)}; " in line
+
+
+def test_membership_not_due_says_when_it_is_read_again_in_hours(emulator, catalog, capsys):
+    first = emulator_sync(emulator, catalog, tables="groups,group_contacts")
+    reconciled = first.checkpoints[-1]["tables"]["group_contacts"]["reconciled"]
+    capsys.readouterr()
+    emulator_sync(emulator, catalog, first.checkpoints[-1], tables="groups,group_contacts")
+    lines = [json.loads(line)["message"] for line in capsys.readouterr().out.splitlines()]
+    again = format_utc(parse_timestamp(reconciled) + timedelta(hours=24))
+    assert (
+        f"Table 'group_contacts': not read; members last read at {reconciled}, read again from "
+        f"{again} (every 24 hours)"
+    ) in lines
+
+
+def test_an_interval_of_one_hour_is_one_hour():
+    assert act_connector.sync.hours(timedelta(hours=1)) == "1 hour"

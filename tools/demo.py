@@ -50,14 +50,11 @@ WIDTH = 99  # a progress line is cut to this many characters: one line of a term
 # written by two threads at once may come glued in one: each is taken where its time begins.
 LOG_LINE = re.compile(r"(\d\d:\d\d:\d\d)\.\d+ +([A-Z]+) +⚡ (\w+) +(.*)")
 LINE_START = re.compile(r"(?=\d\d:\d\d:\d\d\.\d+ +[A-Z]+ +⚡ )")
-# The connector's lines that count what it read of a table: a table read whole, its records; a
-# walk, the records it wrote and those it read again unchanged; a reconciliation, late records.
-WHOLE = re.compile(r"Table '(\w+)' from [^:]*: read whole, (\d+) records")
-WALKED = re.compile(r"Table '(\w+)': (\d+) records in \d+ page\(s\)")
-UNCHANGED = re.compile(r"\((\d+) read again unchanged")
-RECONCILED = re.compile(
-    r"Table '(\w+)': reconciled with Act!'s \d+ record\(s\): \d+ deleted, (\d+) late"
-)
+# The connector's line at a table's end: "Table 'contacts': read 12, written 6, unchanged 6,
+# deleted 0; 1 page(s), 1.6s" (every kind of table says what it read); those of tables read in
+# pages are shown.
+COUNTED = re.compile(r"Table '(\w+)': read (\d+), written \d+, unchanged \d+, deleted \d+; ")
+PAGED = re.compile(r"; \d+ page\(s\), ")
 SHOWN_LEVELS = ("WARNING", "SEVERE", "ERROR")
 SYNC_STARTED = "Syncing "  # the connector's first line: the tables and the server
 SYNC_ENDED = "SYNC "  # the SDK's last: SYNC SUCCEEDED or SYNC FAILED, and how long it took
@@ -67,12 +64,11 @@ SYNC_ENDED = "SYNC "  # the SDK's last: SYNC SUCCEEDED or SYNC FAILED, and how l
 class SyncOutput:
     """What `fivetran debug` printed, read line by line as it comes."""
 
-    walked: dict[str, int] = field(default_factory=dict)  # table -> records its walks read
-    whole: dict[str, int] = field(default_factory=dict)  # table read whole -> its records
+    counted: dict[str, int] = field(default_factory=dict)  # table -> the rows its line says read
 
     def read(self, table: str) -> int | None:
         """The records the log says were read of the table; None if it says nothing."""
-        return self.whole.get(table, self.walked.get(table))
+        return self.counted.get(table)
 
     def take(self, line: str) -> list[str]:
         """Notes what the line counts; returns what of it the demo shows."""
@@ -83,27 +79,19 @@ class SyncOutput:
         if not parsed:
             return None  # a continuation: the previous state, the table of operation counts
         clock, level, source, message = parsed.groups()
-        whole, walked = WHOLE.match(message), WALKED.match(message)
-        reconciled = RECONCILED.match(message)
-        if whole:
-            self.whole[whole[1]] = int(whole[2])
-        elif walked:
-            unchanged = UNCHANGED.search(message)
-            self._count(walked[1], int(walked[2]) + (int(unchanged[1]) if unchanged else 0))
-        elif reconciled:
-            self._count(reconciled[1], int(reconciled[2]))
+        counted = COUNTED.match(message)
+        if counted:
+            self.counted[counted[1]] = int(counted[2])
+        paged = counted and PAGED.search(message)
         shown = (
             level in SHOWN_LEVELS
-            or (source == "connector" and (walked or message.startswith(SYNC_STARTED)))
+            or (source == "connector" and (paged or message.startswith(SYNC_STARTED)))
             or (source == "sdk" and message.startswith(SYNC_ENDED))
         )
         if not shown:
             return None
         text = f"  {clock} {'' if level == 'INFO' else level + ' '}{message}"
         return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
-
-    def _count(self, table: str, records: int) -> None:
-        self.walked[table] = self.walked.get(table, 0) + records
 
 
 def shown_path(path: Path) -> str:

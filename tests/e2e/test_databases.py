@@ -83,7 +83,7 @@ def test_three_databases_land_in_three_schemas_and_a_change_reaches_only_its_own
     assert {"phase", "hours"} <= columns["sales_eu"] - columns["actdemo"]
     assert set(first.state) == {"version", "databases"}
     assert set(first.state["databases"]) == set(SCHEMAS)
-    assert "Database 'Sales EU', table 'contacts': 70 records in " in first.output
+    assert "Database 'Sales EU', table 'contacts': read 70, written 70, " in first.output
 
     others = ("Sales EU", "2024 Archive")
     before = last_written(project, others)

@@ -54,10 +54,8 @@ def first_page_checkpointed(project, table):
 
 
 def records_logged(run, table) -> int:
-    """The records the sync's summary line for `table` says it wrote. Found in the whole output,
-    not line by line: tables sync side by side, and their log lines may share a line of it (a
-    print's text and its newline are two writes)."""
-    return int(re.search(rf"Table '{re.escape(table)}': (\d+) records in ", run.output)[1])
+    """The records the table's line says the sync wrote."""
+    return int(re.search(rf"Table '{re.escape(table)}': read \d+, written (\d+), ", run.output)[1])
 
 
 def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, project):
@@ -213,7 +211,8 @@ def test_other_builds_activity_paths(emulator, project, build, activity_path, ty
     )
     assert_synced(emulator, run, ("activities", "activity_types"))
     assert f"Table 'activities' from /api/{activity_path}" in run.output
-    assert f"Table 'activity_types' from /api/{type_path}: read whole" in run.output
+    whole = rf"Table 'activity_types': read \d+, [^\n]*; read whole from /api/{type_path}, "
+    assert re.search(whole, run.output)
 
 
 def test_a_table_that_fails_holds_back_no_other_and_syncs_once_fixed(emulator, project):
@@ -258,9 +257,8 @@ def test_a_quiet_sync_asks_once_per_table_and_authorizes_once(emulator, project)
     assert asked["requests"] == 1 + len(requesting) + 1
     assert asked["authorizations"] == 1
     for table in ("fields", "entities"):
-        assert f"Table '{table}' from /api/metadata/{table} (as read for the definitions)" in (
-            quiet.output
-        )
+        reused = f"; read whole from /api/metadata/{table} (as read for the definitions), "
+        assert re.search(rf"Table '{table}': read \d+, [^\n]*{re.escape(reused)}", quiet.output)
     assert all(records_logged(quiet, table) == 0 for table in requesting)
     [entity] = first.rows("entities")
     assert entity["name"] == "projects" and entity["landed_table"] == "custom_projects"
@@ -502,7 +500,8 @@ def test_link_tables_land_and_a_lost_link_shows_deleted(emulator, project):
     assert not differences(expected, second.rows("opportunity_contacts"))
     flags = {row["id"]: row["_fivetran_deleted"] for row in second.rows("opportunity_contacts")}
     assert [link for link, gone in flags.items() if gone] == [lost]
-    assert "Table 'opportunity_contacts': 0 link(s) written, 1 deleted" in second.output
+    counts = r"Table 'opportunity_contacts': read \d+, written 0, unchanged \d+, deleted 1; "
+    assert re.search(counts, second.output)
 
 
 def line_item_truth(emulator) -> list[dict]:
@@ -556,9 +555,10 @@ def test_line_items_and_members_land_and_what_is_removed_shows_deleted(emulator,
     written = {row["id"] for row in second.rows("opportunity_products")}
     assert set(edited_item + added_item) <= written
     # Only the changed line items of the opportunities written again land again.
-    assert "Table 'opportunity_products': 2 row(s) written, 1 deleted" in second.output
+    counts = r"Table 'opportunity_products': read \d+, written 2, unchanged \d+, deleted 1; "
+    assert re.search(counts, second.output)
     # Membership is read again only once its interval has passed: nothing changed yet.
-    assert "Table 'group_contacts': members last read at" in second.output
+    assert "Table 'group_contacts': not read; members last read at" in second.output
     assert deleted_ids(second, "group_contacts") == []
 
     every_sync = {**configuration, "membership_interval_hours": "0"}
@@ -568,8 +568,9 @@ def test_line_items_and_members_land_and_what_is_removed_shows_deleted(emulator,
         membership_truth(emulator, "group_contacts"), third.rows("group_contacts")
     )
     assert deleted_ids(third, "group_contacts") == left_group
-    assert "Table 'group_contacts': 0 row(s) written, 1 deleted" in third.output
-    assert "Table 'company_contacts': 0 row(s) written, 0 deleted" in third.output
+    for table, deleted in (("group_contacts", 1), ("company_contacts", 0)):
+        counts = rf"Table '{table}': read \d+, written 0, unchanged \d+, deleted {deleted}; "
+        assert re.search(counts, third.output), table
 
 
 def subgroup_truth(emulator) -> list[dict]:

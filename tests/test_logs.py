@@ -1,0 +1,57 @@
+"""The connector's log lines stay whole when threads log at once (act_connector/logs.py)."""
+
+import json
+import sys
+import threading
+
+from fivetran_connector_sdk_common.constants import SDK_LOGGING_PREFIX
+from fivetran_connector_sdk_common.helpers import print_library_log
+from fivetran_connector_sdk_common.logger import Logging
+
+from act_connector.logs import log
+
+THREADS = 8
+LINES_EACH = 3000
+# Threads take turns far more often than by default, so that two prints meet within a test.
+SWITCH_SECONDS = 1e-6
+LINE_START = '{"level":'  # how the SDK's Logging starts a line outside `fivetran debug`
+
+
+class PrintingOperations:
+    """Operations whose warning() prints as the SDK's does (the core's logger)."""
+
+    def warning(self, message: str) -> None:
+        print_library_log(message, Logging.Level.WARNING)
+
+
+def test_lines_logged_from_many_threads_at_once_never_interleave(capfd):
+    """Through the SDK's real Logging, which prints a line's text and its newline apart, to
+    the process's standard output (a file, as when `fivetran debug` is piped)."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    start, operations = threading.Barrier(THREADS), PrintingOperations()
+    writers = (log.info, log.warning, lambda message: log.report(operations, message))
+
+    def write(thread: int) -> None:
+        start.wait()
+        for line in range(LINES_EACH):
+            writers[line % len(writers)](f"Table 't{thread}': line {line}, 0.4s")
+
+    try:
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    printed = capfd.readouterr().out.splitlines()
+    glued = [line for line in printed if line.count(LINE_START) != 1]
+    assert glued == []
+    messages = [json.loads(line)["message"].removeprefix(SDK_LOGGING_PREFIX) for line in printed]
+    assert len(messages) == THREADS * LINES_EACH
+    assert sorted(messages) == sorted(
+        f"Table 't{thread}': line {line}, 0.4s"
+        for thread in range(THREADS)
+        for line in range(LINES_EACH)
+    )
