@@ -2,12 +2,15 @@ import threading
 from collections.abc import Callable
 
 import pytest
+import responses
 from fivetran_connector_sdk import Logging
 
 from act_connector.catalog import load_catalog
 from act_connector.client import ActClient
+from act_connector.config import validate_configuration
+from act_connector.sync import run_sync
 from emulator.server import ActEmulator
-from tests.helpers import as_in_a_new_process
+from tests.helpers import BASE_URL, TOKEN, RecordingOperations, as_in_a_new_process
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +96,26 @@ def emulator_configuration(server, **changes) -> dict:
         "database_name": s.database,
         **changes,
     }
+
+
+def emulator_sync(server, catalog, state=None, **changes):
+    """A sync (update()'s work, operations recorded) against the emulator over real HTTP."""
+    settings = validate_configuration(emulator_configuration(server, **changes), catalog)
+    operations = RecordingOperations()
+    as_in_a_new_process()  # each sync its own run: a second's wait is then enough for the next
+    run_sync(settings, catalog, state, operations)
+    return operations
+
+
+@pytest.fixture
+def act():
+    """A mocked Act! (`responses`) that authorizes with TOKEN at a fixed server time; tests add
+    the answers of its collections."""
+    with responses.RequestsMock() as mock:
+        mock.get(
+            f"{BASE_URL}/authorize",
+            body=TOKEN,
+            content_type="text/html",
+            headers={"Date": "Wed, 01 Oct 2025 12:00:00 GMT"},
+        )
+        yield mock

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+from urllib.parse import parse_qs, urlsplit
 
 from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
 
 from act_connector import client, metadata
 from act_connector.catalog import TableSpec, load_catalog
+from act_connector.config import validate_configuration
 from act_connector.context import SyncContext
 from act_connector.followers import Follower
 from act_connector.state import SyncState
+from act_connector.sync import run_sync
 from emulator.data import IMPORT_SECOND, stamp
 
 PASSWORD = "S3cret-pässword"
@@ -143,3 +146,28 @@ def follower(kind: type[Follower], spec: TableSpec, state: SyncState, operations
     remembered; `client` answers a per-parent table's requests."""
     context = SyncContext(client, None, state, None, operations, None)
     return kind(spec, context, state.table(spec.name).nothing_remembered)
+
+
+TOKEN = "tok.en.value"  # what the mocked Act! (the `act` fixture) issues at /authorize
+
+
+def query_of(call) -> dict:
+    """A mocked request's query, one value a key."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def sync(catalog, state=None, **changes):
+    """A sync (update()'s work, operations recorded) against the mocked Act! of `responses`."""
+    settings = validate_configuration(configuration(**changes), catalog)
+    operations = RecordingOperations()
+    as_in_a_new_process()  # each sync its own run: it reads the server's clock at /authorize
+    summary = run_sync(settings, catalog, state, operations)
+    return operations, summary
+
+
+def contact(i, edited="2025-01-01T00:00:00+00:00"):
+    return {"id": f"c{i:03d}", "edited": edited, "businessAddress": {"city": "Zürich"}}
+
+
+def ids(rows):
+    return [row["id"] for row in rows]

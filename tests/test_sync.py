@@ -1,65 +1,39 @@
 import gc
 import json
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import responses
 
 import act_connector.sync
 from act_connector.client import ActClient
 from act_connector.config import validate_configuration
-from act_connector.errors import ActHttpError, CredentialsRefused, PagingError, TablesFailed
+from act_connector.errors import CredentialsRefused, PagingError, TablesFailed
 from act_connector.known import KnownSet
 from act_connector.packing import cursor_value
 from act_connector.state import SyncState
 from act_connector.sync import run_sync
 from act_connector.timestamps import format_utc, parse_timestamp
 from emulator.server import ActEmulator
-from tests.conftest import emulator_configuration
+from tests.conftest import emulator_configuration, emulator_sync
 from tests.helpers import (
     BASE_URL,
     DEFAULT_LINKS,
     DEFAULT_PER_PARENT,
     DEFAULT_TABLES,
     PASSWORD,
+    TOKEN,
     RecordingOperations,
     as_in_a_new_process,
     bulk_import,
     configuration,
+    contact,
+    ids,
+    query_of,
+    sync,
 )
 
-TOKEN = "tok.en.value"
 # Within a day of the mocked server's clock: reconciliation is not due yet.
 RECENTLY = "2025-10-01T06:00:00Z"
-
-
-def query_of(call) -> dict:
-    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
-
-
-def sync(catalog, state=None, **changes):
-    settings = validate_configuration(configuration(**changes), catalog)
-    operations = RecordingOperations()
-    as_in_a_new_process()  # each sync its own run: it reads the server's clock at /authorize
-    summary = run_sync(settings, catalog, state, operations)
-    return operations, summary
-
-
-def contact(i, edited="2025-01-01T00:00:00+00:00"):
-    return {"id": f"c{i:03d}", "edited": edited, "businessAddress": {"city": "Zürich"}}
-
-
-@pytest.fixture
-def act():
-    with responses.RequestsMock() as mock:
-        mock.get(
-            f"{BASE_URL}/authorize",
-            body=TOKEN,
-            content_type="text/html",
-            headers={"Date": "Wed, 01 Oct 2025 12:00:00 GMT"},
-        )
-        yield mock
 
 
 def test_a_table_read_from_scratch_is_truncated_once(catalog, act):
@@ -310,58 +284,6 @@ def test_a_build_that_lists_no_custom_tables_syncs_on_without_them(catalog, act)
     assert not summary.failures
 
 
-def test_a_row_that_repeats_a_key_lands_once_and_is_said(catalog, act):
-    """Two rows of one key would take turns in the destination, each sync writing one again."""
-    users = [{"id": "u1", "role": "a"}, {"id": "u1", "role": "b"}, {"id": "u2", "role": "c"}]
-    act.get(f"{BASE_URL}/api/users", json=users)
-    operations, _ = sync(catalog, tables="users")
-    assert {row["id"]: row["role"] for row in operations.rows("users")} == {"u1": "b", "u2": "c"}
-    assert operations.warnings == [
-        "Table 'users': 1 row(s) repeated another's 'id'; the last of each landed."
-    ]
-    again, _ = sync(catalog, operations.checkpoints[-1], tables="users")
-    assert [event for event in again.events if event[0] in ("upsert", "delete")] == []
-
-
-def test_activity_types_are_read_whole_as_the_vendor_defines_them(catalog, act):
-    """GET /api/task-types takes no query ("Gets all task types"). A state an older version left
-    mid-pass ({"id": 7}) reads them from scratch once; from then on only changes land."""
-    types = [{"id": 1, "name": "Call"}, {"id": 2, "name": "Meeting"}]
-    act.get(f"{BASE_URL}/api/task-types", json=types)
-    older = {"version": 2, "tables": {"activity_types": {"id": 7}}}
-    operations, _ = sync(catalog, older, tables="activity_types", batch_size="1")
-    calls = [call for call in act.calls if "/api/task-types" in call.request.url]
-    assert len(calls) == 1 and query_of(calls[0]) == {}
-    assert [event[:2] for event in operations.events if event[0] != "checkpoint"] == [
-        ("truncate", "activity_types"), ("upsert", "activity_types"), ("upsert", "activity_types")
-    ]  # fmt: skip
-    assert list(operations.checkpoints[-1]["tables"]["activity_types"]) == ["known"]
-    again, _ = sync(catalog, operations.checkpoints[-1], tables="activity_types")
-    assert [event for event in again.events if event[0] != "checkpoint"] == []
-
-
-def test_the_activity_path_of_an_older_build_is_found(catalog, act, capsys):
-    act.get(f"{BASE_URL}/api/tasks", status=404, json={"message": "No HTTP resource was found"})
-    act.get(f"{BASE_URL}/api/activities", json=[])
-    sync(catalog, tables="activities")
-    out = capsys.readouterr().out
-    assert "/api/tasks is not on this server (HTTP 404)" in out
-    assert "Table 'activities' from /api/activities" in out
-
-
-def test_no_activity_path_at_all_fails_clearly(catalog, act):
-    for path in ("task-types", "activitytypes", "activity-types"):
-        act.get(f"{BASE_URL}/api/{path}", status=404)
-    with pytest.raises(TablesFailed) as raised:
-        sync(catalog, tables="activity_types")
-    assert "none of /api/task-types, /api/activitytypes, /api/activity-types exists" in str(
-        raised.value
-    )
-    assert "Table 'activity_types'" in str(raised.value)
-    [failure] = raised.value.failures
-    assert isinstance(failure, ActHttpError) and failure.status == 404
-
-
 def test_a_failing_table_does_not_hold_back_the_others(catalog, act, capsys):
     act.get(f"{BASE_URL}/api/contacts", json=[contact(1), contact(2)])
     act.get(f"{BASE_URL}/api/contacts", json=[])
@@ -414,18 +336,6 @@ def test_no_secret_reaches_logs_errors_or_state(catalog, act, capsys):
 
 
 # -- against the emulator, over real HTTP
-
-
-def emulator_sync(server, catalog, state=None, **changes):
-    settings = validate_configuration(emulator_configuration(server, **changes), catalog)
-    operations = RecordingOperations()
-    as_in_a_new_process()  # each sync its own run: a second's wait is then enough for the next
-    run_sync(settings, catalog, state, operations)
-    return operations
-
-
-def ids(rows):
-    return [row["id"] for row in rows]
 
 
 def pages_asked(monkeypatch) -> list[tuple[str, dict]]:
@@ -528,21 +438,6 @@ def test_records_changing_during_the_sync_lose_nothing(emulator, catalog):
     assert all(latest[i]["jobTitle"] == r["jobTitle"] for i, r in after.items())
 
 
-@pytest.mark.parametrize(
-    ("build", "paths"),
-    [("legacy", ("activities", "activitytypes")), ("seed", ("activities", "activity-types"))],
-)
-def test_each_builds_activity_paths(emulator, catalog, build, paths, capsys):
-    emulator.configure(build=build, envelope="odata")
-    operations = emulator_sync(emulator, catalog, tables="activities,activity_types")
-    assert sorted(ids(operations.rows("activities"))) == sorted(
-        ids(emulator.store.truth("activities"))
-    )
-    assert len(operations.rows("activity_types")) == len(emulator.store.truth("activity_types"))
-    out = capsys.readouterr().out
-    assert all(f"from /api/{path}" in out for path in paths)
-
-
 def test_throttling_and_server_errors_are_ridden_out(emulator, catalog, no_sleep):
     emulator.configure(throttle_every=3, error_every=5, rate_limit_headers=True)
     operations = emulator_sync(emulator, catalog, tables="contacts", batch_size="40")
@@ -576,64 +471,6 @@ def test_thousands_of_records_in_one_second_under_a_small_cap(catalog):
     assert len(got) == len(set(got)) == 6000
 
 
-# -- reference tables, read whole
-def test_a_reference_table_is_read_whole_in_one_request_without_a_query(catalog, act):
-    users = [{"id": "u1", "displayName": "Zoë", "lastLogOnDate": "2025-01-01T00:00:00Z"}]
-    act.get(f"{BASE_URL}/api/users", json=users)
-    operations, summary = sync(catalog, tables="users")
-    calls = [call for call in act.calls if "/api/users" in call.request.url]
-    assert len(calls) == 1 and urlsplit(calls[0].request.url).query == ""
-    assert [event[0] for event in operations.events] == ["truncate", "upsert", "checkpoint"]
-    assert operations.rows("users")[0]["lastLogOnDate"] == datetime(
-        2025, 1, 1, tzinfo=timezone.utc
-    )
-    # No position, only the remembered ids, each with its row's digest.
-    assert list(operations.checkpoints[-1]["tables"]["users"]) == ["known"]
-    assert summary.tables[0].records == 1
-
-
-def test_a_reference_table_that_fails_keeps_its_rows(catalog, act):
-    act.get(f"{BASE_URL}/api/users", status=403, json={"message": "No permission."})
-    act.get(f"{BASE_URL}/api/contacts", json=[])
-    operations = RecordingOperations()
-    settings = validate_configuration(configuration(tables="users,contacts"), catalog)
-    with pytest.raises(TablesFailed, match="users"):
-        run_sync(settings, catalog, None, operations)
-    assert ("truncate", "users") not in operations.events
-    assert ("truncate", "contacts") in operations.events
-
-
-@pytest.mark.parametrize("build", ["current", "legacy"])
-def test_reference_tables_land_whole_and_removals_show_deleted(emulator, catalog, build):
-    emulator.configure(build=build)
-    tables = (
-        "users,opportunity_processes,opportunity_stages,history_types,activity_types,"
-        "activity_priorities,teams"
-    )
-    first = emulator_sync(emulator, catalog, tables=tables)
-    for table in tables.split(","):
-        assert sorted(ids(first.rows(table))) == sorted(ids(emulator.store.truth(table)))
-    # Act!'s priorities as it serves them; each team with its roster of users, whole, as JSON
-    assert first.rows("activity_priorities") == emulator.store.truth("activity_priorities")
-    teams = {team["id"]: team for team in emulator.store.truth("teams")}
-    assert {row["id"]: row for row in first.rows("teams")} == teams
-    assert all(team["roster"] for team in teams.values())
-    stage = first.rows("opportunity_stages")[0]
-    assert isinstance(stage["probability"], int) and stage["process_id"]
-    removed = emulator.store.delete("users", 1)
-    edited = emulator.store.edit("users", 1)
-    state = first.checkpoints[-1]
-    second = emulator_sync(emulator, catalog, state, tables=tables)
-    # Only what changed is written: the edited user, and the removed one deleted.
-    assert [event[:2] for event in second.events if event[0] != "checkpoint"] == [
-        ("upsert", "users"), ("delete", "users")
-    ]  # fmt: skip
-    assert ids(second.rows("users")) == edited
-    assert ("delete", "users", {"id": removed[0]}) in second.events
-    third = emulator_sync(emulator, catalog, second.checkpoints[-1], tables=tables)
-    assert [event for event in third.events if event[0] != "checkpoint"] == []  # a quiet sync
-
-
 def test_documents_land_with_their_files_description(emulator, catalog):
     run = emulator_sync(emulator, catalog, tables="documents", lookback_minutes="0")
     truth = emulator.store.truth("documents")
@@ -646,160 +483,6 @@ def test_documents_land_with_their_files_description(emulator, catalog):
         assert row["details"] == document["details"]
     history = {item["id"]: item for item in emulator.store.truth("history")}
     assert all(history[document["id"]]["attachment"] for document in truth)
-
-
-def campaign_truth(emulator) -> dict[str, dict]:
-    """contact_campaigns as the emulator says: each campaign e-mail with its contact's id."""
-    return {
-        sent["id"]: {**sent, "contact_id": contact}
-        for sent in emulator.store.truth("contact_campaigns")
-        for contact in sent["contacts"]
-        if contact in emulator.store.tables["contacts"]
-    }
-
-
-def test_contact_campaigns_land_read_per_contact_on_the_membership_schedule(emulator, catalog):
-    emulator.configure(page_cap=1)  # a contact's e-mails come a page of one at a time
-    first = emulator_sync(emulator, catalog, tables="contact_campaigns")
-    expected = campaign_truth(emulator)
-    assert len(expected) > len({row["contact_id"] for row in expected.values()})  # 2 for some
-    landed = first.live("contact_campaigns")
-    assert landed.keys() == expected.keys()
-    for key, row in landed.items():
-        assert row["contact_id"] == expected[key]["contact_id"]
-        assert row["campaignName"] == expected[key]["campaignName"]
-        assert row["opens"] is expected[key]["opens"]
-    # A request per contact: the contacts listed, then each one's e-mails asked for.
-    contacts = len(emulator.store.tables["contacts"])
-    assert emulator.stats["answers_by_table"]["contact_campaigns"] >= contacts
-    # Between membership reads nothing is asked for.
-    asked = emulator.stats["answers_by_table"]["contact_campaigns"]
-    emulator_sync(emulator, catalog, first.checkpoints[-1], tables="contact_campaigns")
-    assert emulator.stats["answers_by_table"]["contact_campaigns"] == asked
-
-
-def secondary_truth(emulator) -> dict[str, dict]:
-    """secondary_contacts as the emulator says: each with its primary contact's id."""
-    store = emulator.store
-    secondary = {record["id"]: record for record in store.truth("secondary_contacts")}
-    return {
-        link["secondaryID"]: {**secondary[link["secondaryID"]], "primary_contact_id": primary}
-        for link in store.truth("contact_secondaries")
-        if (primary := link["contactID"]) in store.tables["contacts"]
-    }
-
-
-def test_secondary_contacts_land_read_per_contact_and_a_removed_one_shows_deleted(
-    emulator, catalog
-):
-    first = emulator_sync(emulator, catalog, tables="secondary_contacts")
-    expected = secondary_truth(emulator)
-    assert expected and first.live("secondary_contacts").keys() == expected.keys()
-    for key, row in first.live("secondary_contacts").items():
-        assert row["primary_contact_id"] == expected[key]["primary_contact_id"]
-        assert row["fullName"] == expected[key]["fullName"]
-    gone = emulator.store.delete("contact_secondaries", 1)[0].split("|")[1]
-    second = emulator_sync(
-        emulator, catalog, first.checkpoints[-1], tables="secondary_contacts",
-        membership_interval_hours="0",
-    )  # fmt: skip
-    assert second.deleted("secondary_contacts") == [gone]
-    assert second.rows("secondary_contacts") == []  # the others unchanged: none written again
-
-
-def subgroup_truth(emulator) -> dict[str, dict]:
-    """group_subgroups as the emulator's groups say: a row per group under another."""
-    groups = emulator.store.tables["groups"]
-    return {
-        f"{group['parentID']}|{group['id']}": {
-            "id": f"{group['parentID']}|{group['id']}",
-            "group_id": group["parentID"],
-            "subgroup_id": group["id"],
-        }
-        for group in groups.values()
-        if group["parentID"] in groups
-    }
-
-
-def test_subgroups_land_as_act_lists_them_and_a_moved_one_shows_deleted(emulator, catalog):
-    first = emulator_sync(emulator, catalog, tables="group_subgroups")
-    expected = subgroup_truth(emulator)
-    assert expected and first.live("group_subgroups") == expected
-    # A subgroup moved under another group: its old row goes at the next membership read.
-    groups = emulator.store.tables["groups"]
-    moved = next(group for group in groups.values() if group["parentID"])
-    old = f"{moved['parentID']}|{moved['id']}"
-    moved["parentID"] = next(g["id"] for g in groups.values() if g["id"] != moved["parentID"])
-    emulator.store.edit("groups", ids=[moved["id"]])
-    second = emulator_sync(
-        emulator, catalog, first.checkpoints[-1], tables="group_subgroups",
-        membership_interval_hours="0",
-    )  # fmt: skip
-    # Only what changed: the moved subgroup's new row written, its old one deleted.
-    new = f"{moved['parentID']}|{moved['id']}"
-    assert second.rows("group_subgroups") == [subgroup_truth(emulator)[new]]
-    assert second.deleted("group_subgroups") == [old]
-
-
-# -- link tables, written from their parent's embedded arrays
-def links_in(records: list[dict], array: str) -> dict[str, int]:
-    """The links the emulator's records hold: "parent|related" -> position."""
-    return {
-        f"{record['id']}|{related['id']}": position
-        for record in records
-        for position, related in enumerate(record[array])
-    }
-
-
-def live_links(operations, table: str) -> dict[str, int]:
-    """Live links and their positions; deleting a link that is not live fails the test."""
-    live = {}
-    for event in operations.events:
-        if event[0] == "upsert" and event[1] == table:
-            live[event[2]["id"]] = event[2]["position"]
-        elif event[0] == "delete" and event[1] == table:
-            live.pop(event[2]["id"])
-    return live
-
-
-def test_link_tables_land_every_link_and_delete_only_what_a_parent_lost(emulator, catalog):
-    tables = "opportunities,opportunity_contacts,opportunity_companies"
-    first = emulator_sync(emulator, catalog, tables=tables, lookback_minutes="0")
-    truth = emulator.store.truth("opportunities")
-    assert live_links(first, "opportunity_contacts") == links_in(truth, "contacts")
-    assert live_links(first, "opportunity_companies") == links_in(truth, "companies")
-    row = first.rows("opportunity_contacts")[0]
-    assert set(row) == {"id", "opportunity_id", "contact_id", "position"}
-    assert row["id"] == f"{row['opportunity_id']}|{row['contact_id']}"
-
-    record = next(r for r in emulator.store.tables["opportunities"].values() if r["contacts"])
-    lost = f"{record['id']}|{record['contacts'][0]['id']}"
-    record["contacts"] = record["contacts"][1:]
-    emulator.store.edit("opportunities", ids=[record["id"]])
-    emulator.advance_clock(1.1)  # edits in the server's current second wait for the next sync
-    second = emulator_sync(emulator, catalog, first.checkpoints[-1], tables=tables,
-                           lookback_minutes="0")  # fmt: skip
-    links = [
-        event
-        for event in second.events
-        if event[0] != "checkpoint" and event[1] != "opportunities"
-    ]
-    moved = [f"{record['id']}|{c['id']}" for c in record["contacts"]]  # each one place earlier
-    assert ("delete", "opportunity_contacts", {"id": lost}) in links
-    assert sorted(e[2]["id"] for e in links if e[0] == "upsert") == sorted(moved)
-    assert len(links) == 1 + len(moved)  # nothing else: the other links are unchanged
-
-
-def test_a_parent_deleted_in_act_takes_its_links_with_it(emulator, catalog):
-    tables = "opportunities,opportunity_contacts"
-    changes = {"tables": tables, "lookback_minutes": "0", "reconcile_interval_hours": "0"}
-    first = emulator_sync(emulator, catalog, **changes)
-    gone = next(r for r in emulator.store.tables["opportunities"].values() if r["contacts"])
-    emulator.store.delete("opportunities", ids=[gone["id"]])
-    second = emulator_sync(emulator, catalog, first.checkpoints[-1], **changes)
-    assert ("delete", "opportunities", {"id": gone["id"]}) in second.events  # reconciliation
-    deleted = [e[2]["id"] for e in second.events if e[:2] == ("delete", "opportunity_contacts")]
-    assert sorted(deleted) == sorted(f"{gone['id']}|{c['id']}" for c in gone["contacts"])
 
 
 def test_the_look_back_reads_again_but_writes_only_what_changed(emulator, catalog, capsys):
@@ -849,22 +532,6 @@ def test_tables_sync_side_by_side_and_each_checkpoint_is_true(emulator, catalog)
                 for record_id in opportunities[: opportunities.index(claimed) + 1]:
                     assert items.get(record_id, set()) <= upserted, record_id
     assert any(items.values()) and operations.rows("opportunity_products")
-
-
-def test_a_link_table_past_the_sets_limit_keeps_its_parent_incremental(
-    emulator, catalog, monkeypatch
-):
-    """A link table that outgrew the remembered set used to fail every sync, and then to make
-    its parent read from scratch every time (its state was dropped as if it were new)."""
-    monkeypatch.setattr("act_connector.emitter.KNOWN_LIMIT", 5)
-    tables = {"tables": "opportunities,opportunity_contacts", "lookback_minutes": "0"}
-    first = emulator_sync(emulator, catalog, **tables)
-    truth = emulator.store.truth("opportunities")
-    assert live_links(first, "opportunity_contacts") == links_in(truth, "contacts")
-    assert any("opportunity_contacts" in warning for warning in first.warnings)
-    second = emulator_sync(emulator, catalog, first.checkpoints[-1], **tables)
-    assert ("truncate", "opportunities") not in second.events
-    assert second.rows("opportunities") == [] and second.rows("opportunity_contacts") == []
 
 
 def test_a_quiet_sync_reads_a_look_back_window_longer_than_a_first_page_at_once(
