@@ -128,11 +128,11 @@ class ConnectionState:
         """Checkpoints the database's state with every other database's last published."""
         with self._lock:
             self._published[name] = state
-            operations.checkpoint(self._as_dict())
+            operations.checkpoint(self._as_dict())  # (within the checkpointing table's turn)
 
     def forget_the_rest(self, operations) -> None:
         """Checkpoints the connection's state as loaded: what it no longer names is gone."""
-        with self._lock:
+        with self._lock, log.turn():
             operations.checkpoint(self._as_dict())
 
     def to_dict(self) -> dict:

@@ -76,7 +76,8 @@ class Emitter:
 
     def truncate(self) -> None:
         """Marks every row of the table deleted (it is read from scratch): nothing is live."""
-        self._operations.truncate(self.table.name)
+        with log.turn():
+            self._operations.truncate(self.table.name)
         self.state.known = KnownSet() if self._remember else None
         self.state.too_large = False
 

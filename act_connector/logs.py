@@ -11,6 +11,8 @@ through it as well.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fivetran_connector_sdk import Logging
 
@@ -42,6 +44,15 @@ class SerialLog:
         stand-in), whose warning() the SDK also prints."""
         with self._lock:
             operations.warning(message)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """The output to one thread: around an SDK operation that prints (a checkpoint prints
+        the whole state, a truncate says so), so that its text never lands inside a line of the
+        connector's. It costs the other threads nothing they would not wait for anyway: the SDK
+        runs its operations one at a time."""
+        with self._lock:
+            yield
 
 
 log = SerialLog()

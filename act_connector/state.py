@@ -150,7 +150,8 @@ class SyncState:
                 for follower in self._left_behind.pop(name, ()):
                     self._tables.pop(follower, None)
                     self._published.pop(follower, None)
-            operations.checkpoint(self._as_dict())
+            with log.turn():
+                operations.checkpoint(self._as_dict())
 
     def to_dict(self) -> dict:
         with self._lock:

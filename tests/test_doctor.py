@@ -424,7 +424,7 @@ def test_tables_larger_than_a_page_are_counted_with_skip_probes(emulator, tmp_pa
         estimate,
     )
     assert f"contacts {low} to {high} records, " in estimate
-    assert estimate.endswith("on this project's 2-core machine (README, Performance).")
+    assert estimate.endswith("on this project's 2-core machine (docs/performance.md).")
 
 
 def test_a_slow_server_gets_a_report_within_the_doctors_time(

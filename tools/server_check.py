@@ -60,12 +60,12 @@ SECRETS_NOTE = (
     "it is."
 )
 # A sync writes every record to the destination while it reads, and no request can time that:
-# the README's Performance section measured `fivetran debug`'s local writer on this project's
+# docs/performance.md measured `fivetran debug`'s local writer on this project's
 # machine at 500 to 1,500 records a second (614 for contacts in the latest run).
 WRITING_NOTE = (
     "A sync also writes every record to the destination while it reads, and where that is "
     "slower it sets the pace: `fivetran debug` writes 500 to 1,500 records a second on this "
-    "project's 2-core machine (README, Performance)."
+    "project's 2-core machine (docs/performance.md)."
 )
 ENVELOPES = {"array": "a bare JSON array", "odata": 'OData {"value": [...]}'}
 
