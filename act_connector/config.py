@@ -478,7 +478,7 @@ SETTINGS = (
         _minutes,
         "Optional. Each sync re-reads records edited this long before the last one seen.",
         "each sync re-reads records edited this long before the last one seen (see "
-        "[why](#how-incremental-sync-works-and-why-no-row-is-lost)); `0` turns it off",
+        "[why](docs/design.md)); `0` turns it off",
         default=str(DEFAULT_LOOKBACK_MINUTES),
         field="lookback",
     ),
