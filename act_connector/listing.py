@@ -197,22 +197,21 @@ def read_list(
         after, unjudged = keys[-1], len(page) if verdict is None else None
 
 
-def list_query(key: str, after=None) -> dict[str, str]:
-    """A page of a list read whole: keyset on its records' text `key`, after `after`."""
-    query = {"$orderby": f"{key} asc", "$top": str(LIST_TOP)}
+def list_query(key: str, after=None, top: int = LIST_TOP, kind: str = "STRING") -> dict[str, str]:
+    """A page keyset on `key` (of the declared `kind`), after `after`: a record edited while
+    the list is read keeps its place."""
+    query = {"$orderby": f"{key} asc", "$top": str(top)}
     if after is not None:
-        query["$filter"] = f"{key} gt {literal(after)}"
+        query["$filter"] = f"{key} gt {literal(after, kind)}"
     return query
 
 
 def listing_query(table: TableSpec, after, top: int, select: bool) -> dict[str, str]:
-    """Keyset on the id: a record edited while the listing runs keeps its place."""
+    """A page of a table's listing: its ids (and, with `select`, edit times only)."""
     key = table.primary_key
-    query = {"$orderby": f"{key} asc", "$top": str(top)}
+    query = list_query(key, after, top, table.columns.get(key, "STRING"))
     if select:
         query["$select"] = f"{key},{table.cursor}"
-    if after is not None:
-        query["$filter"] = f"{key} gt {literal(after, table.columns.get(key, 'STRING'))}"
     return query
 
 

@@ -36,7 +36,11 @@ class TablePlan:
     # (paging.ends_walk). None: the page after a short one is always asked for.
     last_end: Position | None
     reconcile: bool  # compared with Act! after the walk
-    followers_afresh: bool  # the followers start with nothing live
+
+    @property
+    def followers_afresh(self) -> bool:
+        """The followers start with nothing live: what they kept may be of parents gone."""
+        return self.from_scratch
 
 
 def plan_table(
@@ -58,7 +62,6 @@ def plan_table(
         first_top=first_top(settings.batch_size, from_scratch, start.top),
         last_end=None if ask_after else saved,
         reconcile=due and not from_scratch,
-        followers_afresh=from_scratch,
     )
 
 

@@ -9,7 +9,7 @@ from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
 
 from act_connector import client, metadata
-from act_connector.catalog import TableSpec, load_catalog
+from act_connector.catalog import TableSpec, custom_table_specs, load_catalog
 from act_connector.config import validate_configuration
 from act_connector.context import SyncContext
 from act_connector.followers import Follower
@@ -171,3 +171,8 @@ def contact(i, edited="2025-01-01T00:00:00+00:00"):
 
 def ids(rows):
     return [row["id"] for row in rows]
+
+
+def every_table(catalog) -> dict[str, TableSpec]:
+    """The catalogue's tables and those of a custom table (the emulator's `projects`)."""
+    return {**catalog.tables, **custom_table_specs("custom_projects", "projects")}

@@ -16,6 +16,7 @@ from act_connector.catalog import (
 from act_connector.errors import ConfigurationError
 from act_connector.flatten import Flattener
 from emulator.data import generate
+from tests.helpers import every_table
 
 SWAGGER = Path(__file__).resolve().parents[2] / "shared/reference/act-web-api-swagger.json"
 VENDOR_PREFIX = "act.web.api.models."  # of every definition's name in the vendor's Swagger
@@ -87,10 +88,6 @@ def test_a_table_chosen_without_its_parent_is_refused(catalog):
     catalog.refuse_orphans(["opportunities", "opportunity_products"])  # no error
 
 
-def catalogue_and_custom_tables(catalog) -> dict:
-    return {**catalog.tables, **custom_table_specs("custom_projects", "projects")}
-
-
 def collisions(names) -> dict[str, list[str]]:
     """Names that the SDK's own (Fivetran) naming lands in one column."""
     landed: dict[str, list[str]] = {}
@@ -102,7 +99,7 @@ def collisions(names) -> dict[str, list[str]]:
 def test_no_two_declared_columns_land_in_one(catalog):
     found = {
         name: collisions(spec.columns)
-        for name, spec in catalogue_and_custom_tables(catalog).items()
+        for name, spec in every_table(catalog).items()
         if collisions(spec.columns)
     }
     assert found == {}
@@ -113,7 +110,7 @@ def test_no_two_names_of_a_row_land_in_one(catalog):
     parent's id added), as the connector writes it."""
     data = generate(7, {"contacts": 60, "opportunities": 30, "activities": 40})
     found = {}
-    for name, spec in catalogue_and_custom_tables(catalog).items():
+    for name, spec in every_table(catalog).items():
         if spec.per_parent and spec.per_parent.related_column:
             continue  # a member's row is its declared three columns, not the served record
         flattener = Flattener(spec.columns, spec.omit)

@@ -3,6 +3,7 @@
 import json
 import sys
 import threading
+from functools import partial
 
 from fivetran_connector_sdk_common.constants import SDK_LOGGING_PREFIX
 from fivetran_connector_sdk_common.helpers import print_library_log
@@ -20,6 +21,20 @@ SWITCH_SECONDS = 1e-6
 LINE_START = '{"level":'  # how the SDK's Logging starts a line outside `fivetran debug`
 
 
+def at_once(jobs) -> None:
+    """Runs the jobs on threads of their own, all at once, taking turns very often."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_SECONDS)
+    try:
+        threads = [threading.Thread(target=job) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+
+
 class PrintingOperations:
     """Operations whose warning() prints as the SDK's does (the core's logger)."""
 
@@ -30,8 +45,6 @@ class PrintingOperations:
 def test_lines_logged_from_many_threads_at_once_never_interleave(capfd):
     """Through the SDK's real Logging, which prints a line's text and its newline apart, to
     the process's standard output (a file, as when `fivetran debug` is piped)."""
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_SECONDS)
     start, operations = threading.Barrier(THREADS), PrintingOperations()
     writers = (log.info, log.warning, lambda message: log.report(operations, message))
 
@@ -40,14 +53,7 @@ def test_lines_logged_from_many_threads_at_once_never_interleave(capfd):
         for line in range(LINES_EACH):
             writers[line % len(writers)](f"Table 't{thread}': line {line}, 0.4s")
 
-    try:
-        threads = [threading.Thread(target=write, args=(n,)) for n in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(switch)
+    at_once([partial(write, thread) for thread in range(THREADS)])
     printed = capfd.readouterr().out.splitlines()
     glued = [line for line in printed if line.count(LINE_START) != 1]
     assert glued == []
@@ -76,8 +82,6 @@ class CheckpointPrinting:
 
 def test_a_checkpoint_the_sdk_prints_never_lands_inside_a_line(capfd, catalog):
     """Tables checkpoint while others log: the state the SDK prints takes the output's turn."""
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_SECONDS)
     state, operations = SyncState.load(None, catalog), CheckpointPrinting()
     names = ("contacts", "companies", "opportunities", "activities")
     start = threading.Barrier(len(names) * 2)
@@ -94,16 +98,7 @@ def test_a_checkpoint_the_sdk_prints_never_lands_inside_a_line(capfd, catalog):
         for line in range(600):
             log.info(f"Table '{name}': line {line}, 0.4s")
 
-    try:
-        threads = [
-            threading.Thread(target=job, args=(n,)) for n in names for job in (checkpoints, lines)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(switch)
+    at_once([partial(job, name) for name in names for job in (checkpoints, lines)])
     printed = capfd.readouterr().out.splitlines()
     ours = [line for line in printed if LINE_START in line]
     assert len(ours) == len(names) * 600

@@ -34,7 +34,6 @@ FROM_SCRATCH = TablePlan(
     first_top=FIRST_TOP,
     last_end=None,
     reconcile=False,  # a read from scratch is one
-    followers_afresh=True,
 )
 # Reconciled an hour ago: the next is a day away; a short page ending where the last walk did
 # ends this one.
@@ -44,7 +43,6 @@ QUIET = TablePlan(
     first_top=650,  # the size its pages were learned to be
     last_end=SAVED,
     reconcile=False,
-    followers_afresh=False,
 )
 DUE = replace(QUIET, last_end=None, reconcile=True)  # the page after a short one is asked for
 
@@ -96,4 +94,6 @@ DUE = replace(QUIET, last_end=None, reconcile=True)  # the page after a short on
     ],
 )
 def test_the_plan_of_each_state(catalog, table_state, changes, follower_new, plan):
-    assert plan_table(table_state, settings(catalog, **changes), UNTIL, follower_new) == plan
+    planned = plan_table(table_state, settings(catalog, **changes), UNTIL, follower_new)
+    assert planned == plan
+    assert planned.followers_afresh is (plan is FROM_SCRATCH)  # only a read from scratch

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from act_connector.catalog import custom_table_specs
 from act_connector.flatten import SEPARATOR, Flattener
 from emulator.data import generate
 from tests import vendor_deviations as deviations
+from tests.helpers import every_table
 
 SWAGGER = json.loads(
     (Path(__file__).resolve().parents[2] / "shared/reference/act-web-api-swagger.json").read_text(
@@ -67,12 +67,12 @@ def properties(name: str, prefix: str = "", depth: int = 0) -> dict[str, str]:
 def vendor_tables(catalog) -> dict:
     """The tables whose records are the vendor's (link tables and membership are made by the
     connector from them), custom tables included."""
-    tables = {**catalog.tables, **custom_table_specs("custom_projects", "projects")}
+    tables = every_table(catalog)
     return {name: spec for name, spec in tables.items() if spec.definition}
 
 
 def test_every_table_of_vendor_records_names_its_definition(catalog):
-    tables = {**catalog.tables, **custom_table_specs("custom_projects", "projects")}
+    tables = every_table(catalog)
     unnamed = {
         name
         for name, spec in tables.items()
