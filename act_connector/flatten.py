@@ -7,6 +7,10 @@ boolean) and the SDK refuses a value that does not fit, failing the sync on ever
 unset value and lands as null. A value that cannot be coerced lands as null too, and is counted
 per column, so that the sync reports it instead of crashing or dropping it silently.
 Timestamps are handed to the SDK as UTC datetimes, which it encodes without parsing them again.
+
+A null is left out of the row rather than sent: an upsert sets every column it does not carry
+to null (the SDK's documented upsert), so the row lands the same, and the SDK's cost is per
+column sent (it renames and encodes each), while live records leave most columns unset.
 """
 
 from __future__ import annotations
@@ -195,12 +199,13 @@ class Flattener:
         self.unfit: Counter[str] = Counter()
 
     def row(self, record: dict) -> dict:
+        """The record's row: its declared columns coerced, its nulls left out."""
         out: dict = {}
         unfit: list[str] = []
         self._fit_into(out, "", record, unfit)
         for name in unfit:  # counted where an unfit value is what landed (not overwritten)
-            if out[name] is _UNFIT:
-                out[name] = None
+            if out.get(name) is _UNFIT:
+                del out[name]
                 self.unfit[name] += 1
         for name in self._omit:
             out.pop(name, None)
@@ -208,12 +213,15 @@ class Flattener:
 
     def _fit_into(self, out: dict, prefix: str, nested: dict, unfit: list[str]) -> None:
         """Flattens and coerces in one pass over the record: a name met twice keeps the later
-        value, and only that one counts as unfit, as if the record were flattened first."""
+        value (a later null takes the earlier out), and only that one counts as unfit, as if the
+        record were flattened first."""
         coercers, as_is = self._coercers, self._as_is
         for key, value in nested.items():
             name = prefix + key
-            if value is None or type(value) is as_is.get(name):
+            if type(value) is as_is.get(name):
                 out[name] = value
+            elif value is None:
+                out.pop(name, None)
             elif isinstance(value, dict):
                 self._fit_into(out, name + SEPARATOR, value, unfit)
             elif (coerce := coercers.get(name)) is None:
@@ -223,10 +231,14 @@ class Flattener:
                 out[name] = Decimal(repr(value)) if undeclared_float else value
             else:
                 try:
-                    out[name] = coerce(value)
+                    fitted = coerce(value)
                 except (Unfit, OverflowError):
-                    out[name] = _UNFIT
+                    fitted = _UNFIT
                     unfit.append(name)
+                if fitted is None:
+                    out.pop(name, None)
+                else:
+                    out[name] = fitted
 
     def report(self, table: str) -> str | None:
         """One warning for the sync: every column whose values did not fit, and how many."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -41,6 +42,7 @@ OFFSETS = [timezone.utc, timezone(timedelta(hours=-5)), timezone(timedelta(hours
 # own parser (and so the floor) refuses.
 TIMESPEC = {0: "seconds", 3: "milliseconds", 6: "microseconds"}
 OPEN_CLOSE_DATE = "9999-12-31T00:00:00+00:00"  # Act!'s "not closed yet"
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")  # how a time stamp begins
 FIRST = ["José", "Zoë", "Åsa", "François", "Łukasz", "Søren", "王芳", "Nguyễn", "Aoife", "John",
          "Mary", "Ahmed", "Priya", "Olga", "Chloé", "Björn", "Kenji", "Renée"]  # fmt: skip
 LAST = ["O'Brien", "Müller", "García", "Smith", "Дмитриев", "Øvergaard", "Łęcki", "Lee",
@@ -75,6 +77,15 @@ CUSTOM_FIELDS = {
 CONTACT_CUSTOM_FIELDS = "contact_custom_fields"
 WIDE_KINDS = ("Character", "Number", "Currency", "Date", "YesNo")
 WIDE_FILLED = 0.15
+# Contacts as a live server sends them (issue 28; sizes' "contact_columns" gives how many): of
+# the ~96 columns a contact flattens to, each record carries about that many, the rest absent
+# rather than null (a live contact had 249 custom fields, most empty, and leaves unset fields
+# out); a few present values null; time stamps in whole seconds and "+00:00". These always come.
+CONTACT_COLUMNS = "contact_columns"
+LIVE_ALWAYS = ("id", "created", "edited", "editedBy", "recordManager", "recordManagerID",
+               "firstName", "lastName", "fullName", "emailAddress", "isUser", "isPrivate",
+               "contactType")  # fmt: skip
+LIVE_NULL_SHARE = 0.03
 PROCESSES = {
     "b2c2f1d4-0000-4000-8000-000000000001": ("Standard Sales", [10, 25, 50, 75, 90]),
     "b2c2f1d4-0000-4000-8000-000000000002": ("Renewal", [30, 60, 95]),
@@ -342,7 +353,7 @@ def contact(make: Maker, index: int, size: dict) -> dict:
     rng, (first, last) = make.rng, person(index)
     employed = size["companies"] and rng.random() < 0.8
     employer = rng.randrange(size["companies"]) if employed else None
-    return {
+    record = {
         "id": ident(make.seed, "contacts", index),
         "idStatus": rng.choice(["Customer", "Prospect", ""]),
         "isUser": rng.random() < 0.01,
@@ -369,6 +380,44 @@ def contact(make: Maker, index: int, size: dict) -> dict:
         "nylasContactId": make.maybe("nylas-1"), "recordOwner": make.user(),
         "customFields": make.custom_fields("Contact", size), **make.times(),
     }  # fmt: skip
+    return live(make, record, size[CONTACT_COLUMNS]) if size.get(CONTACT_COLUMNS) else record
+
+
+def live(make: Maker, record: dict, present: int) -> dict:
+    """The record as a live server sends it: about `present` of its columns, picked at random
+    from those it has a value for (LIVE_ALWAYS always), the rest absent; a few nulls; stamps in
+    whole seconds, "+00:00"."""
+    leaves = list(leaves_of(record))
+    always = [n for n, (path, _) in enumerate(leaves) if path[0] in LIVE_ALWAYS]
+    optional = [n for n, (path, value) in enumerate(leaves)
+                if path[0] not in LIVE_ALWAYS and value != "" and value is not None]  # fmt: skip
+    wanted = min(len(optional), max(0, present - len(always)))
+    shaped: dict = {"customFields": {}}
+    for n in sorted(always + make.rng.sample(optional, wanted)):
+        path, value = leaves[n]
+        if path[0] not in LIVE_ALWAYS and make.rng.random() < LIVE_NULL_SHARE:
+            value = None
+        elif isinstance(value, str) and STAMP.match(value):
+            value = whole_utc(value)
+        into = shaped
+        for key in path[:-1]:
+            into = into.setdefault(key, {})
+        into[path[-1]] = value
+    return shaped
+
+
+def leaves_of(nested: dict, path: tuple = ()):
+    """(path, value) of every value not an object, nested objects walked."""
+    for key, value in nested.items():
+        if isinstance(value, dict):
+            yield from leaves_of(value, (*path, key))
+        else:
+            yield (*path, key), value
+
+
+def whole_utc(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp).astimezone(timezone.utc).replace(microsecond=0)
+    return moment.isoformat()
 
 
 def company(make: Maker, index: int) -> dict:

@@ -1,11 +1,12 @@
 """The floor's rows: the benchmark's records as the connector's chosen tables hold them, with
 every value as Act! sends it (time stamps as text), written to a JSON-lines file as they are made.
 
-A record lands flattened to its table's declared columns (nested objects joined by "_"); a link
-table gets one row per member of its parent's array; a per-parent table gets the records its
-parent's path serves, with the parent's id. Values are changed only where the SDK itself refuses
-them, as a naive emitter would have to: "" in a column that is not text becomes null, and a float
-in a DECIMAL column becomes text.
+This is the leanest correct emitter a person would write by hand: a record is flattened once to
+its table's declared columns (nested objects joined by "_"), and what is absent or null is left
+out of its row (an upsert lands a column it does not carry as null); a link table gets one row
+per member of its parent's array; a per-parent table gets the records its parent's path serves,
+with the parent's id. Values are changed only where the SDK itself refuses them: "" in a column
+that is not text is null (and so left out), and a float in a DECIMAL column becomes text.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ def as_sent(kind: str, value):
 
 
 def flat(record: dict, columns: dict[str, str], prefix: str = "") -> dict:
-    """The record's declared columns: nested objects joined by "_", the rest left out."""
+    """The record's declared columns that hold a value: nested objects joined by "_", nulls and
+    the rest left out."""
     row = {}
     for key, value in record.items():
         name = prefix + key
         if name in columns:
-            row[name] = as_sent(columns[name], value)
+            sent = as_sent(columns[name], value)
+            if sent is not None:
+                row[name] = sent
         elif isinstance(value, dict):
             row.update(flat(value, columns, name + "_"))
     return row

@@ -392,9 +392,11 @@ class Store:
         ids: list | None = None,
         ago: float = 0,
         at: str | None = None,
+        values: dict | None = None,
     ) -> list:
-        """Edits records as a user would: one field changes and the edit time moves to now
-        (or `ago` seconds before now, or to the stamp `at`)."""
+        """Edits records as a user would: one field changes (or the fields `values` names take
+        its values: None clears one) and the edit time moves to now (or `ago` seconds before
+        now, or to the stamp `at`)."""
         with self.lock:
             rows = self.tables[table]
             cursor = CURSORS.get(table, "edited")
@@ -409,7 +411,9 @@ class Store:
                 ids = self._make.rng.sample(candidates, min(count, len(candidates)))
             for record_id in ids:
                 record = rows[record_id]
-                record[EDITED_FIELD[table]] = f"Edited {self._make.rng.randrange(10**6)} ✓"
+                record.update(
+                    values or {EDITED_FIELD[table]: f"Edited {self._make.rng.randrange(10**6)} ✓"}
+                )
                 if cursor:
                     record[cursor] = stamp
                 self._touch(table, record)

@@ -11,9 +11,10 @@ import pytest
 from act_connector.catalog import load_catalog
 from act_connector.metadata import typed_catalog
 from bench.__main__ import unused_path
-from bench.act_data import SIZES, generate, records, scaled
+from bench.act_data import CONTACT_COLUMNS, SIZES, generate, leaves_of, records, scaled
 from bench.figures import quiet_target, server_floor_seconds, shown, spread
-from bench.floor_rows import as_sent, feed, feeds, interleave, rows_of
+from bench.floor_rows import as_sent, feed, feeds, flat, interleave, rows_of
+from bench.profile import OTHER, split, stage_of
 
 SEED = 3
 # 200 contacts, 400 activities, 20 groups: enough for every kind of value to turn up.
@@ -62,6 +63,25 @@ def test_data_has_what_real_act_data_has(generated):
     assert all(record["businessAddress"] and record["homeAddress"] for record in contacts)
 
 
+def test_live_shaped_contacts_leave_most_columns_out_as_a_live_server(catalog):
+    """Goal 1's contacts: about 45 columns present a record, the rest absent (never null), a
+    few nulls, stamps in whole seconds and UTC; the floor sends none of the nulls."""
+    sizes = {"contacts": 200, "companies": 20, CONTACT_COLUMNS: 45}
+    contacts = [record for table, record in records(SEED, sizes) if table == "contacts"]
+    present = [list(leaves_of(record)) for record in contacts]
+    assert all(40 <= len(leaves) <= 45 for leaves in present)
+    nulls = sum(value is None for leaves in present for _, value in leaves)
+    assert 0.01 < nulls / sum(map(len, present)) < 0.05
+    stamps = [record["edited"] for record in contacts]
+    assert all(stamp.endswith("+00:00") and "." not in stamp for stamp in stamps)
+    columns = catalog.tables["contacts"].columns
+    sets = {frozenset(name for name, _ in leaves) for leaves in present}
+    assert len(sets) > 150  # which columns are present differs from record to record
+    rows = [flat(record, columns) for record in contacts]
+    assert all(None not in row.values() for row in rows)
+    assert sum(map(len, rows)) < 0.5 * len(rows) * len(columns)
+
+
 def test_floor_values_are_as_sent_but_for_what_the_sdk_refuses():
     assert as_sent("UTC_DATETIME", "2024-03-01T09:30:00.123-05:00").endswith("-05:00")
     assert as_sent("UTC_DATETIME", "") is None
@@ -107,3 +127,29 @@ def test_a_second_run_the_same_day_keeps_the_firsts_results(tmp_path):
     assert second.name == "2026-12-06-amd-epyc-2-cores-2.md"
     second.write_text("the second run")
     assert unused_path(tmp_path, "2026-12-06-amd-epyc-2-cores").name.endswith("-cores-3.md")
+
+
+def test_a_profiles_samples_are_split_by_the_innermost_frame_outside_the_standard_library(
+    tmp_path,
+):
+    head = 'process 1:"fivetran debug";thread (2): act-table_0;'
+    raw = tmp_path / "samples.txt"
+    raw.write_text(
+        f"{head}run (act_connector/sync.py:1);row (act_connector/flatten.py:9) 7\n"
+        f"{head}row (act_connector/flatten.py:9);parse (json/decoder.py:3) 2\n"
+        f"{head}get (act_connector/client.py:4);loads (json/__init__.py:1) 5\n"
+        f"{head}upsert (fivetran_connector_sdk_cli/operations.py:1);sub (re/__init__.py:2) 3\n"
+        f"{head}flush (fivetran_connector_sdk_core/runner.py:2);"
+        "upsert (fivetran_connector_sdk_core/destination/duckdb_destination.py:1) 4\n"
+        'process 1:"fivetran debug";thread (3): Thread-1 (_monitor_loop);sleep (x.py:1) 9\n'
+        f"{head}<module> (pipreqs/pipreqs.py:1) 1\n",
+        encoding="utf-8",
+    )
+    assert split(raw) == {
+        "flatten and coerce": 9,
+        "HTTP and JSON parse": 5,
+        "SDK record path: names, encoding, buffering, checkpoints": 3,
+        "DuckDB write": 4,
+        OTHER: 1,
+    }
+    assert stage_of(["loads (json/__init__.py:1)"]) == OTHER

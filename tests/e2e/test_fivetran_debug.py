@@ -90,6 +90,27 @@ def test_full_sync_then_an_incremental_one_with_exactly_the_edits(emulator, proj
     assert records_logged(second, "activity_types") == 0  # and writes only what changed
 
 
+def test_a_value_cleared_in_act_lands_null_and_the_rest_of_the_row_stays(emulator, project):
+    """The connector leaves a null out of the row it sends: the upsert must still land it null
+    over the value the destination had, and keep the columns the row carries."""
+    configuration = emulator_configuration(emulator, tables="contacts", lookback_minutes="0")
+    assert fivetran_debug(project, configuration).returncode == 0
+    chosen = next(
+        record for record in emulator.store.truth("contacts")
+        if record.get("jobTitle") and record["businessAddress"].get("city")
+    )  # fmt: skip
+    address = {**chosen["businessAddress"], "city": None}
+    emulator.store.edit(
+        "contacts", ids=[chosen["id"]], values={"jobTitle": None, "businessAddress": address}
+    )
+    emulator.advance_clock(1.1)
+    run = fivetran_debug(project, configuration)
+    assert_synced(emulator, run, ("contacts",))
+    row = next(row for row in run.rows("contacts") if row["id"] == chosen["id"])
+    assert row["job_title"] is None and row["business_address_city"] is None
+    assert row["last_name"] == chosen["lastName"] and row["job_title"] != chosen["jobTitle"]
+
+
 def test_the_optional_tables_groups_notes_history_and_recurring_series(emulator, project):
     optional = ("groups", "notes", "history", "recurring_activities")
     configuration = emulator_configuration(
