@@ -1,17 +1,19 @@
-"""The README's schema diagram is the one fields.json draws, and references are checked."""
+"""The schema diagrams (README's core one, docs/tables.md's full one) are those fields.json
+draws, and references are checked."""
 
 import json
 
 import pytest
 
 from act_connector.catalog import load_catalog
-from tools.schema_diagram import END, README, START, diagram, readme_with
+from tools.doc_section import PROJECT, with_block
+from tools.schema_diagram import CORE, FULL, core_diagram, diagram
 
 
-def test_the_readmes_diagram_is_the_one_the_catalogue_draws(catalog):
-    readme = README.read_text(encoding="utf-8")
-    assert readme_with(readme, diagram(catalog)) == readme, (
-        "README.md's schema diagram differs from fields.json: run "
+@pytest.mark.parametrize("section", [CORE, FULL], ids=lambda section: section.name())
+def test_each_diagram_is_the_one_the_catalogue_draws(section):
+    assert section.is_current(), (
+        f"{section.name()}'s schema diagram differs from fields.json: run "
         "`python tools/schema_diagram.py --write`"
     )
 
@@ -27,17 +29,31 @@ def test_the_diagram_shows_every_table_its_key_and_each_join(catalog):
     assert '    opportunity_processes ||--o{ opportunity_stages : "process_id"' in block
 
 
-def test_a_readme_without_the_markers_is_refused():
+def test_the_core_diagram_draws_the_default_tables_a_link_table_as_one_line(catalog):
+    block = core_diagram(catalog)
+    assert block.startswith("```mermaid\nerDiagram\n") and block.endswith("```")
+    assert '    opportunity_stages ||--o{ opportunities : "stage_id"' in block
+    assert '    opportunities }o--o{ contacts : "opportunity_contacts"' in block
+    assert '    groups }o--o{ contacts : "group_contacts"' in block  # membership, too
+    assert '    opportunities ||--o{ opportunity_products : "opportunityID"' in block
+    assert "PK" not in block and "notes" not in block  # no columns; no table off by default
+    assert "opportunity_contacts ||" not in block and "o{ opportunity_contacts" not in block
+
+
+def test_a_document_without_the_markers_is_refused():
+    start, end = FULL.start, FULL.end
     with pytest.raises(ValueError, match=r"no .* section"):
-        readme_with("# A README\n", "```mermaid\n```")
-    assert readme_with(f"a\n{START}\nold\n{END}\nb", "new") == f"a\n{START}\nnew\n{END}\nb"
+        with_block("# A README\n", "```mermaid\n```", start, end)
+    assert with_block(f"a\n{start}\nold\n{end}\nb", "new", start, end) == (
+        f"a\n{start}\nnew\n{end}\nb"
+    )
 
 
 @pytest.mark.parametrize(
     "references", [{"nope": "companies"}, {"companyID": "nowhere"}], ids=["column", "table"]
 )
 def test_a_reference_to_nothing_is_refused(tmp_path, references):
-    entries = json.loads(README.with_name("fields.json").read_text(encoding="utf-8"))
+    entries = json.loads((PROJECT / "fields.json").read_text(encoding="utf-8"))
     entries["tables"]["contacts"]["references"] = references
     path = tmp_path / "fields.json"
     path.write_text(json.dumps(entries), encoding="utf-8")
@@ -52,7 +68,7 @@ def test_a_reference_to_nothing_is_refused(tmp_path, references):
 )
 def test_a_cursor_only_a_keyset_table_has(tmp_path, table, change):
     """A table without an edit time is read whole; one with an edit time is walked by it."""
-    entries = json.loads(README.with_name("fields.json").read_text(encoding="utf-8"))
+    entries = json.loads((PROJECT / "fields.json").read_text(encoding="utf-8"))
     entries["tables"][table].update(change)
     path = tmp_path / "fields.json"
     path.write_text(json.dumps(entries), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The README's configuration table is the one the declared settings make, and every declared
+"""README's configuration table is the one the declared settings make, and every declared
 setting (and the example configuration.json) is one its own parser reads."""
 
 import json
@@ -6,15 +6,14 @@ import json
 import pytest
 
 from act_connector.config import KNOWN_KEYS, SETTINGS, validate_configuration
-from tools.readme_section import README, readme_with
-from tools.settings_table import END, START, cell, settings_table
+from tools.doc_section import README
+from tools.settings_table import SECTION, cell, settings_table
 
 EXAMPLE = README.with_name("configuration.json")
 
 
 def test_the_readmes_table_is_the_one_the_settings_make():
-    readme = README.read_text(encoding="utf-8")
-    assert readme_with(readme, settings_table(), START, END) == readme, (
+    assert SECTION.is_current(), (
         "README.md's configuration table differs from act_connector/config.py's SETTINGS: run "
         "`python tools/settings_table.py --write`"
     )

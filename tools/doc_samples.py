@@ -1,18 +1,20 @@
-"""The README's sample outputs, made by real runs: `make demo` twice, the doctor, a sync's log.
+"""The documents' sample outputs, made by real runs: `make demo` twice, the doctor, a sync's log.
 
     python tools/doc_samples.py            # prints the samples (about 30 s: two syncs)
-    python tools/doc_samples.py --write    # rewrites them in README.md
+    python tools/doc_samples.py --write    # rewrites them in README.md and docs/
 
-Each sample sits in README.md between two markers, and a test (tests/e2e/test_docs.py) fails when
-one differs from what this script makes, so that no sample drifts from what the tools print:
+Each sample sits in its document (WHERE) between two markers, and a test (tests/e2e/test_docs.py)
+fails when one differs from what this script makes, so that no sample drifts from what the tools
+print:
 
-- demo: what the second run of `make demo` prints (the incremental sync, the office's edit,
-  new record and deletion landing);
-- doctor: `python tools/doctor.py --configuration configuration.json` against the demo's
-  emulator, as `make demo` starts it;
-- state: `python tools/doctor.py --state` on the state that sync left, for one table of each kind;
-- log: the connector's lines of that second sync's log (INFO and above: no page-by-page DEBUG
-  line, none of the SDK's own but its last).
+- demo (README.md): what the second run of `make demo` prints (the incremental sync, the
+  office's edit, new record and deletion landing), its table of what landed for DEMO_TABLES;
+- doctor (docs/doctor.md): `python tools/doctor.py --configuration configuration.json` against
+  the demo's emulator, as `make demo` starts it;
+- state (docs/doctor.md): `python tools/doctor.py --state` on the state that sync left, for one
+  table of each kind;
+- log (docs/logs.md): the connector's lines of that second sync's log (INFO and above: no
+  page-by-page DEBUG line, none of the SDK's own but its last).
 
 A run's samples are shown as the user would see them: the emulator's port (a free one here) as
 configuration.json's, the build folder as `build`. What still changes from run to run (times of
@@ -40,8 +42,26 @@ sys.path.insert(0, str(PROJECT))
 from tools import demo  # noqa: E402 - after the project is on the path
 
 README = PROJECT / "README.md"
-# The samples in the order they appear in README.md.
-SAMPLES = ("demo", "doctor", "state", "log")
+# The samples, and the document each is in.
+WHERE = {
+    "demo": README,
+    "doctor": PROJECT / "docs" / "doctor.md",
+    "state": PROJECT / "docs" / "doctor.md",
+    "log": PROJECT / "docs" / "logs.md",
+}
+SAMPLES = tuple(WHERE)
+# The rows of the demo's table of what landed that README shows (one table of each kind, and the
+# one with a deletion); a line "…" stands for each run of the others.
+DEMO_TABLES = (
+    "activities",
+    "companies",
+    "company_contacts",
+    "contacts",
+    "opportunities",
+    "opportunity_products",
+    "users",
+)
+DEMO_ROW = re.compile(r"  (\w+) +(\d+|—) +\d+ +\d+ +\d+")  # a row of that table
 # Samples whose lines come in the order tables finish, which varies from run to run: compared as
 # sets of lines. The others are compared word by word, as a time's width moves a line's wrap.
 ORDER_VARIES = {"demo", "log"}
@@ -153,6 +173,20 @@ def state_excerpt(explained: str) -> str:
     return "\n".join(kept)
 
 
+def demo_excerpt(printed: str) -> str:
+    """What `make demo` prints, its table of what landed cut to DEMO_TABLES' rows, a line "…"
+    for each run of the others."""
+    kept: list[str] = []
+    for line in printed.splitlines():
+        row = DEMO_ROW.fullmatch(line)
+        if row and row[1] not in DEMO_TABLES:
+            if kept[-1] != "  …":
+                kept.append("  …")
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
 def connector_log(log: str) -> str:
     """The connector's lines of a sync's log at INFO and above, and the SDK's last line."""
     kept = []
@@ -195,7 +229,7 @@ def make(build: Path) -> dict[str, str]:
     second = run(demo_command, patient)  # the incremental one, with the office's changes
     state = build / "demo" / "files" / "state.json"
     samples = {
-        "demo": second,
+        "demo": demo_excerpt(second),
         "doctor": doctor_report(build),
         "state": state_excerpt(run([sys.executable, "tools/doctor.py", "--state", str(state)])),
         "log": connector_log((build / "demo" / "sync.log").read_text(encoding="utf-8")),
@@ -207,23 +241,35 @@ def block(text: str) -> str:
     return f"```\n{text}\n```"
 
 
-def sample_in(readme: str, name: str) -> str:
-    """The sample `name` as README.md shows it (its code block's text)."""
-    _, start, rest = readme.partition(start_marker(name))
+def sample_in(document: str, name: str) -> str:
+    """The sample `name` as a document's text shows it (its code block's text)."""
+    _, start, rest = document.partition(start_marker(name))
     inside, end, _ = rest.partition(end_marker(name))
     if not start or not end:
-        raise ValueError(f"README.md has no '{start_marker(name)}' … '{end_marker(name)}'")
+        raise ValueError(f"the document has no '{start_marker(name)}' … '{end_marker(name)}'")
     return inside.strip("\n").removeprefix("```\n").removesuffix("\n```")
 
 
-def readme_with(readme: str, samples: dict[str, str]) -> str:
-    """The README text with each sample between its markers replaced."""
+def with_samples(document: str, samples: dict[str, str]) -> str:
+    """A document's text with each sample between its markers replaced."""
     for name, text in samples.items():
-        sample_in(readme, name)  # refuses a README without the markers
-        head, start, rest = readme.partition(start_marker(name))
+        sample_in(document, name)  # refuses a document without the markers
+        head, start, rest = document.partition(start_marker(name))
         _, end, tail = rest.partition(end_marker(name))
-        readme = f"{head}{start}\n{block(text)}\n{end}{tail}"
-    return readme
+        document = f"{head}{start}\n{block(text)}\n{end}{tail}"
+    return document
+
+
+def shown() -> dict[str, str]:
+    """Each sample as its document (WHERE) shows it."""
+    return {name: sample_in(path.read_text("utf-8"), name) for name, path in WHERE.items()}
+
+
+def write(samples: dict[str, str]) -> None:
+    """Rewrites the samples, each in its document."""
+    for path in dict.fromkeys(WHERE.values()):
+        mine = {name: text for name, text in samples.items() if WHERE[name] == path}
+        path.write_text(with_samples(path.read_text(encoding="utf-8"), mine), encoding="utf-8")
 
 
 def comparable(name: str, text: str) -> list[str]:
@@ -239,14 +285,16 @@ def comparable(name: str, text: str) -> list[str]:
     return sorted(lines) if name in ORDER_VARIES else lines[0].split(" ")
 
 
-def differences(readme: str, samples: dict[str, str]) -> dict[str, str]:
-    """Each sample README.md shows otherwise than the run made it (beyond what a run varies):
-    its name, and how it differs (README's, then the run's)."""
+def differences(documented: dict[str, str], samples: dict[str, str]) -> dict[str, str]:
+    """Each sample its document shows (`documented`, as shown() reads them) otherwise than the
+    run made it (beyond what a run varies): its name, and how it differs (the document's, then
+    the run's)."""
     found = {}
     for name, text in samples.items():
-        shown, made = comparable(name, sample_in(readme, name)), comparable(name, text)
-        if shown != made:
-            found[name] = "\n".join(difflib.unified_diff(shown, made, "README.md", "run", n=2))
+        was, made = comparable(name, documented[name]), comparable(name, text)
+        if was != made:
+            where = str(WHERE[name].relative_to(PROJECT))
+            found[name] = "\n".join(difflib.unified_diff(was, made, where, "run", n=2))
     return found
 
 
@@ -254,14 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/doc_samples.py", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--write", action="store_true", help="rewrite the samples in README.md")
+    parser.add_argument(
+        "--write", action="store_true", help="rewrite the samples in README.md and docs/"
+    )
     arguments = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="doc-samples-") as build:
         samples = make(Path(build))
     if not arguments.write:
         print("\n\n".join(f"{name}:\n{block(text)}" for name, text in samples.items()))
         return 0
-    README.write_text(readme_with(README.read_text(encoding="utf-8"), samples), encoding="utf-8")
+    write(samples)
     return 0
 
 

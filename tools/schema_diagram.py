@@ -1,12 +1,14 @@
-"""The README's picture of the destination schema, drawn from fields.json.
+"""The pictures of the destination schema, drawn from fields.json.
 
-A Mermaid `erDiagram` (GitHub renders it): every table of the catalogue with its primary key and
-the columns that join it to another table, and one line per join. The README holds it between two
-markers; a test fails when it differs from what this script draws, so the picture cannot drift
-from the catalogue.
+Mermaid `erDiagram`s (GitHub renders them). The full one, in docs/tables.md: every table of the
+catalogue with its primary key and the columns that join it to another table, and one line per
+join. The core one, in README.md: the default tables only, without their columns, a link or
+membership table drawn as the line it makes between the two tables it joins. Each sits between
+two markers; a test fails when one differs from what this script draws, so that no picture can
+drift from the catalogue.
 
-    python tools/schema_diagram.py            # prints the diagram
-    python tools/schema_diagram.py --write    # rewrites it in README.md
+    python tools/schema_diagram.py            # prints both
+    python tools/schema_diagram.py --write    # rewrites them in README.md and docs/tables.md
 """
 
 from __future__ import annotations
@@ -16,13 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from act_connector.catalog import Catalog, load_catalog
-from tools import readme_section
-from tools.readme_section import README
+from act_connector.catalog import Catalog, TableSpec, load_catalog
+from tools.doc_section import DOCS, README, Section
+from tools.doc_section import main as section_main
 
-__all__ = ["END", "README", "START", "diagram", "readme_with"]
-START = "<!-- schema diagram: drawn by tools/schema_diagram.py from fields.json -->"
-END = "<!-- end of schema diagram -->"
+__all__ = ["CORE", "FULL", "core_diagram", "diagram"]
 
 
 def diagram(catalog: Catalog) -> str:
@@ -41,13 +41,50 @@ def diagram(catalog: Catalog) -> str:
     return "\n".join(lines)
 
 
-def readme_with(readme: str, block: str) -> str:
-    """The README text with the diagram between the markers replaced."""
-    return readme_section.readme_with(readme, block, START, END)
+def joins_two(table: TableSpec) -> tuple[str, str] | None:
+    """The two tables a link or membership table joins (its parent, then the related one), or
+    None for a table with rows of its own."""
+    if table.links:
+        return table.links.parent, table.references[table.links.related_column]
+    membership = table.per_parent
+    if membership and membership.related_column:
+        return membership.parent, table.references[membership.related_column]
+    return None
+
+
+def core_diagram(catalog: Catalog) -> str:
+    """The Mermaid block of the default tables: each join of a table with rows of its own read
+    'one to zero or more', each link or membership table as a 'many to many' line named after
+    it; tables that join none are left out."""
+    lines = ["```mermaid", "erDiagram"]
+    for name in catalog.default_tables:
+        table = catalog.tables[name]
+        pair = joins_two(table)
+        if pair:
+            lines.append(f'    {pair[0]} }}o--o{{ {pair[1]} : "{name}"')
+            continue
+        for column, target in table.references.items():
+            lines.append(f'    {target} ||--o{{ {name} : "{column}"')
+    lines.append("```")
+    return "\n".join(lines)
+
+
+FULL = Section(
+    DOCS / "tables.md",
+    "<!-- schema diagram: drawn by tools/schema_diagram.py from fields.json -->",
+    "<!-- end of schema diagram -->",
+    lambda: diagram(load_catalog()),
+)
+CORE = Section(
+    README,
+    "<!-- core schema diagram: drawn by tools/schema_diagram.py from fields.json -->",
+    "<!-- end of core schema diagram -->",
+    lambda: core_diagram(load_catalog()),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return readme_section.main(argv, __doc__, lambda: diagram(load_catalog()), START, END)
+    return section_main(argv, __doc__, [CORE, FULL])
 
 
 if __name__ == "__main__":

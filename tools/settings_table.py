@@ -16,7 +16,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from act_connector.config import SETTINGS, Setting
-from tools import readme_section
+from tools.doc_section import README, Section
+from tools.doc_section import main as section_main
 
 START = "<!-- settings table: made by tools/settings_table.py from act_connector/config.py -->"
 END = "<!-- end of settings table -->"
@@ -43,8 +44,11 @@ def settings_table() -> str:
     return "\n".join(["| key | default | meaning |", "| --- | --- | --- |", *rows])
 
 
+SECTION = Section(README, START, END, settings_table)
+
+
 def main(argv: list[str] | None = None) -> int:
-    return readme_section.main(argv, __doc__, settings_table, START, END)
+    return section_main(argv, __doc__, [SECTION])
 
 
 if __name__ == "__main__":

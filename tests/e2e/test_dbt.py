@@ -28,7 +28,7 @@ from tools.dbt_sources import landed_columns
 pytestmark = pytest.mark.e2e
 
 CORE_SIX = ("contacts", "companies", "opportunities", "activities", "activity_types", "products")
-README = Path(__file__).resolve().parents[2] / "README.md"
+ANALYTICS = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
 # The end-to-end tests' emulator (tests/conftest.py), for this module's one landing.
 SIZES = {"contacts": 230, "companies": 40, "opportunities": 60, "activities": 90, "products": 25}
 
@@ -90,9 +90,9 @@ def test_make_analytics_on_the_default_tables_answers_each_question(
     for model, question, _ in analytics.ANSWERS:
         answer = printed.split(f"{model}: {question}\n", 1)[1].split("\n\n", 1)[0]
         assert len(answer.splitlines()) >= 2, f"{model} printed no row:\n{printed}"
-    # The README shows `make analytics`' output: each question and its columns, as printed.
-    readme = README.read_text(encoding="utf-8")
-    sample = readme.split("<!-- make analytics output -->\n```\n", 1)[1].split("```", 1)[0]
+    # docs/analytics.md shows `make analytics`' output: each question and its columns, as printed.
+    document = ANALYTICS.read_text(encoding="utf-8")
+    sample = document.split("<!-- make analytics output -->\n```\n", 1)[1].split("```", 1)[0]
     sample = sample.splitlines()
     questions = [i for i, line in enumerate(sample) if line.startswith("act__")]
     assert len(questions) == len(analytics.ANSWERS)
@@ -124,8 +124,8 @@ def test_make_analytics_on_the_default_tables_answers_each_question(
     )
     assert kinds["custom_fields_annual_value"] == "DECIMAL(19,4)"
     assert kinds["custom_fields_last_review"] == "TIMESTAMP"
-    # The README's query runs as shown.
-    shown = readme.split("<!-- dbt example query -->\n```sql\n", 1)[1].split("```", 1)[0]
+    # The document's query runs as shown.
+    shown = document.split("<!-- dbt example query -->\n```sql\n", 1)[1].split("```", 1)[0]
     rows = query(out, shown)
     assert rows and all(row[0] in ("Open", "Won", "Lost", "Inactive") for row in rows)
 

@@ -1,5 +1,6 @@
 """What the docs show, run: every SQL query of README.md and docs/*.md as written, on the
-warehouse `make demo` lands, and README's sample outputs as tools/doc_samples.py makes them now.
+warehouse `make demo` lands, and the documents' sample outputs as tools/doc_samples.py makes them
+now.
 
 One run serves every test: `make demo` twice (tools/doc_samples.py's own run, which also makes
 the samples), then one more sync for the tables a query says are not synced by default. A query
@@ -106,23 +107,24 @@ def test_a_query_the_docs_show_runs_as_written_and_gives_what_they_say(landed, q
             assert shown == query.result.strip().splitlines(), "\n".join(shown)
 
 
-def test_the_readmes_samples_are_what_the_tools_print_now(landed):
-    readme = doc_samples.README.read_text(encoding="utf-8")
-    differences = doc_samples.differences(readme, landed.samples)
+def test_the_documents_samples_are_what_the_tools_print_now(landed):
+    differences = doc_samples.differences(doc_samples.shown(), landed.samples)
     assert not differences, (
-        "README.md's samples differ from a run's: run `python tools/doc_samples.py --write`\n"
+        "the documents' samples differ from a run's: run `python tools/doc_samples.py --write`\n"
         + "\n".join(differences.values())
     )
     password = Settings().password  # the emulator's, in configuration.json
     assert not [name for name, text in landed.samples.items() if password in text]
-    assert password not in readme
+    for path in set(doc_samples.WHERE.values()):
+        assert password not in path.read_text(encoding="utf-8"), path
 
 
 def test_every_query_is_taken_and_the_one_needing_history_says_so():
-    """The README's example queries are all here, the history one naming what it needs."""
-    readme = [query for query in QUERIES if query.path.name == "README.md"]
-    assert len(readme) >= 5
-    assert [needed(query.text) for query in readme if "tester.history h" in query.text] == [
+    """The example queries of docs/tables.md are all here, the history one naming what it
+    needs."""
+    examples = [query for query in QUERIES if query.path.name == "tables.md"]
+    assert len(examples) >= 5
+    assert [needed(query.text) for query in examples if "tester.history h" in query.text] == [
         {"history"}
     ]
     assert needed("-- notes and history are not synced by default: name them") == {

@@ -349,14 +349,14 @@ def test_every_fault_of_a_stricter_server_at_once(emulator, project):
     assert emulator.stats["faults"] > 10
 
 
-def readme_queries() -> list[str]:
-    """The README's example queries, as a reader would copy them."""
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Example queries", 1)[1].split("\n## ", 1)[0]
+def example_queries() -> list[str]:
+    """docs/tables.md's example queries, as a reader would copy them."""
+    document = (PROJECT / "docs" / "tables.md").read_text(encoding="utf-8")
+    section = document.split("## Example queries", 1)[1].split("\n# ", 1)[0]
     return [block.split("```", 1)[0] for block in section.split("```sql\n")[1:]]
 
 
-def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulator, project):
+def test_the_example_queries_answer_as_the_emulators_records_say(emulator, project):
     tables = "opportunities,opportunity_stages,users,history,history_types,contacts,"
     tables += "opportunity_contacts,opportunity_products,products,groups,group_contacts"
     assert fivetran_debug(project, emulator_configuration(emulator, tables=tables)).returncode == 0
@@ -392,7 +392,7 @@ def test_the_readmes_example_queries_answer_as_the_emulators_records_say(emulato
         for link in store.truth("group_contacts")
         if link["contactID"] in store.tables["contacts"]
     )
-    first, on_deal, by_product_query, per_group_query, second = readme_queries()
+    first, on_deal, by_product_query, per_group_query, second = example_queries()
     with duckdb.connect(str(project / "files" / "warehouse.db"), read_only=True) as connection:
         connection.execute("SET search_path = 'tester'")
         by_stage = connection.execute(first).fetchall()
