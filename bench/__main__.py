@@ -218,10 +218,12 @@ def floor(
     pin: Pinning,
     order: dict | None = None,
     wrap: tuple = (),
+    checkpoints: int | None = None,
 ) -> dict:
     """The floor through `fivetran debug`: the rows the connector's tables would hold, written
     out beforehand, emitted with the connector's own schema; in the order a run of the
-    connector wrote its tables' rows, if given (`written_order`)."""
+    connector wrote its tables' rows, if given (`written_order`); checkpointing once a page of
+    the connector's batch_size, or as often as a run of the connector that made `checkpoints`."""
     project = folder / "floor"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir()
@@ -234,7 +236,9 @@ def floor(
     floor_configuration = {
         "rows_file": str(project / "rows.jsonl"),
         "schema_file": str(project / "schema.json"),
-        "batch_size": configuration["batch_size"],
+        "batch_size": str(
+            -(-sum(counts.values()) // checkpoints) if checkpoints else configuration["batch_size"]
+        ),
     }
     run = fivetran_debug(project, floor_configuration, pin, wrap=wrap)
     shutil.rmtree(project)
@@ -266,16 +270,18 @@ def contacts_run(
 
 def speed_run(folder: Path, connector: Path, contacts: int, batch: int, pin: Pinning) -> dict:
     """Goal 1 at one size: the floor and the connector on N live-shaped contacts, the connector
-    with the remembered set on (the default) and with reconciliation off."""
+    with the remembered set on (the default) and with reconciliation off. The floor checkpoints
+    as often as the connector did (once a page, its pages sized to their records' bytes)."""
     sizes = {"contacts": contacts, "companies": max(1, contacts // CONTACTS_PER_COMPANY),
              CONTACT_COLUMNS: LIVE_COLUMNS}  # fmt: skip
     with emulator(folder, sizes, {}, pin) as server:
         configuration = connector_configuration(server.port, batch)
-        print("  floor through fivetran debug …", flush=True)
-        floor_run = floor(folder, configuration, sizes, pin)
         print("  connector through fivetran debug …", flush=True)
         connector_run = fivetran_debug(connector, configuration, pin)
-        print("  the same with reconciliation off …", flush=True)
+        print("  floor through fivetran debug …", flush=True)
+        floor_run = floor(folder, configuration, sizes, pin,
+                          checkpoints=connector_run["checkpoints"])  # fmt: skip
+        print("  the connector with reconciliation off …", flush=True)
         off = {**configuration, "reconcile_interval_hours": "off"}
         unreconciled = fivetran_debug(connector, off, pin)
     return {"floor": floor_run, "connector": connector_run, "unreconciled": unreconciled}

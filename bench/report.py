@@ -69,10 +69,11 @@ def speed_details(results: dict) -> list[str]:
         "a few are null; time stamps are whole seconds in UTC. Per record, the floor (bench/"
         "floor) reads a row already flattened from a JSON-lines file, absent and null values "
         "left out, time stamps as text, and upserts it with the connector's declared schema, "
-        "checkpointing once a page. The connector reads the page from the emulator over HTTP "
-        "and parses it, flattens and coerces the record (time stamps parsed to UTC datetimes, "
-        "nulls left out), checks and updates the remembered set (with reconciliation off, no "
-        "set), and upserts the row, checkpointing once a page.",
+        "checkpointing as often as the connector did. The connector reads the page from the "
+        "emulator over HTTP and parses it, flattens and coerces the record (time stamps parsed "
+        "to UTC datetimes, nulls left out), checks and updates the remembered set (with "
+        "reconciliation off, no set), and upserts the row, checkpointing once a page (pages "
+        "sized to about 2 MB of records) with the set in the state.",
         "",
         "| measure | value |",
         "| --- | --- |",
