@@ -47,6 +47,12 @@ from act_connector.logs import log
 # Act! tokens live about 65 minutes on self-hosted servers and an hour in the cloud, with no `exp`
 # claim to read: refresh well before either runs out.
 TOKEN_REFRESH_SECONDS = 45 * 60
+# A server whose tokens expire sooner than that is learned from (the age at which it refused one):
+# each later token is renewed once it is this share of that age, by one worker while the others
+# go on with the token they have, rather than by all of them waiting once it has expired; never
+# before this many seconds, whatever a token refused young (revoked, not expired) suggests.
+RENEW_AHEAD_SHARE = 0.5
+RENEW_AHEAD_MIN_SECONDS = 1.0
 # 408 and 429 ask us to come back; 500, 502, 503 and 504 are a server or gateway in trouble; 520
 # to 527 are the same from the proxies (Cloudflare and others) that front many Act! clouds.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, *range(520, 528)})
@@ -85,8 +91,13 @@ class RetryPolicy:
     """What is retried, how long to wait, and when to give up: for every request alike.
 
     Throttling (429), server and gateway errors (5xx, 52x), timeouts, dropped connections and
-    bodies cut off mid-transfer are all retried, with the wait the server asks for or capped
-    backoff. When to stop is read from what the server does, not from a count of attempts:
+    bodies cut off mid-transfer are all retried. A wait the server tells (Retry-After, or
+    X-RateLimit-Reset) is kept exactly, by the request it answered alone: other requests go on,
+    and a told wait does not grow the backoff of the request's later failures. Failures that
+    tell nothing back off, capped, exponentially in their own number; the first network failure
+    of a server that has answered before (a dropped keep-alive connection, a cut body) is
+    retried at once, on a new connection, as urllib3 does. When to stop is read from what the
+    server does, not from a count of attempts:
     - a server this client has never had an answer from (a wrong host or port) gets
       `unreached_attempts`, so that a setup test or a sync pointed at it fails in seconds;
     - a request keeps trying for `request_seconds` while the server answers other requests:
@@ -110,14 +121,18 @@ class RetryPolicy:
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
 
-    def delay(self, failures: int, response: requests.Response | None, pause: float) -> float:
-        """The wait before the next attempt: what the server asked for, else backoff."""
-        told = None
-        if response is not None and response.status_code in TOLD_TO_WAIT_STATUSES:
-            told = retry_after(response.headers.get("Retry-After"))
-            if told is None:
-                told = reset_delay(response.headers.get("X-RateLimit-Reset"))
-        wait = told if told is not None else backoff_delay(failures, self)
+    def delay(
+        self, untold: int, response: requests.Response | None, pause: float, reached: bool = True
+    ) -> float:
+        """The wait before the next attempt: what the server told, exactly; else backoff in
+        `untold`, the request's failures that told no wait (this one included), and at least
+        `pause` after a 429; nothing after a first network failure of a server reached."""
+        told = told_wait(response)
+        if told is not None:
+            return told
+        if response is None and reached and untold == 1:
+            return 0.0
+        wait = backoff_delay(max(1, untold - 1) if reached and response is None else untold, self)
         if response is not None and response.status_code == 429:
             wait = max(wait, pause)
         return wait
@@ -299,8 +314,13 @@ class ActClient:
         self._token: str | None = None
         self._token_time = 0.0
         self._token_lock = threading.Lock()
+        # The youngest age at which Act! refused a token of this client, once it has: tokens are
+        # renewed ahead of it (RENEW_AHEAD_SHARE), by one worker at a time (`_renewing`).
+        self._token_life: float | None = None
+        self._renewing = False
         self._stats_lock = threading.Lock()
-        self._throttled = False  # once the server pushes back, keep the configured pause
+        # Once the server throttles without telling how long to wait, keep the configured pause.
+        self._throttled = False
         # Evidence for the retry policy: whether the server ever answered this client, and since
         # when every request has failed (None while requests get answers).
         self._reached = False
@@ -374,15 +394,34 @@ class ActClient:
         from /authorize (a 401 to it then means lost access). `refused` is the header Act! has
         just answered 401 to: its token is renewed, unless another worker already renewed it."""
         with self._token_lock:
+            age = self._clock() - self._token_time
             if refused is not None and refused == f"Bearer {self._token}":
                 log.info(f"{subject(table)}: the Act! token expired; authorizing again")
+                self._token_life = age if self._token_life is None else min(self._token_life, age)
                 self._exchange(stop, table)
                 return f"Bearer {self._token}", True
-            old = self._token is None or self._clock() - self._token_time > TOKEN_REFRESH_SECONDS
+            old = self._token is None or age > TOKEN_REFRESH_SECONDS
             fresh = refused is None and old and not self._adopt_shared()
             if fresh:
                 self._exchange(stop, table)
-            return f"Bearer {self._token}", fresh
+            header = f"Bearer {self._token}"
+            ahead = not fresh and not self._renewing and self._renew_due(age)
+            self._renewing = self._renewing or ahead
+        if not ahead:
+            return header, fresh
+        try:  # the others go on with the token they have meanwhile
+            self._exchange(stop, table)
+        finally:
+            self._renewing = False
+        return f"Bearer {self._token}", True
+
+    def _renew_due(self, age: float) -> bool:
+        """Whether a token this old is due for renewal ahead of the lifetime Act! showed: only
+        while the server answers (an answer from /authorize is no evidence it is up)."""
+        life = self._token_life
+        if life is None or self._failing_since is not None:
+            return False
+        return age >= max(RENEW_AHEAD_MIN_SECONDS, life * RENEW_AHEAD_SHARE)
 
     # -- collections
     def get_rows(self, table: str, path: str, params: dict[str, str]) -> list:
@@ -433,7 +472,7 @@ class ActClient:
         pause, Retry-After, backoff) or been renewed by another worker: a 401 to it renews it,
         and is no failure.
         """
-        started, failures, refused = self._clock(), 0, None
+        started, failures, untold, refused = self._clock(), 0, 0, None
         answer, error = None, None  # the latest failure's answer, or its network error
         while True:
             if stop is not None and stop.is_set():
@@ -457,11 +496,16 @@ class ActClient:
                 return latest
             answer, error = latest, latest_error
             failures += 1
-            if answer is not None and answer.status == 429:
-                self._throttled = True
-                self._count(table, throttled=1)
             response = answer.response if answer is not None else None
-            wait = self._policy.delay(failures, response, self._settings.rate_limit_pause)
+            told = told_wait(response)
+            untold += told is None
+            if answer is not None and answer.status == 429:
+                # Told how long, this request waits that long and the others go on; told
+                # nothing, every request keeps the pause from now on.
+                self._throttled = self._throttled or told is None
+                self._count(table, throttled=1)
+            pause = self._settings.rate_limit_pause
+            wait = self._policy.delay(untold, response, pause, self._reached)
             now = self._clock()
             trying, failing = now - started, self._failing(now)
             verdict = self._policy.verdict(failures, self._reached, trying, failing, wait)
@@ -549,9 +593,10 @@ class ActClient:
         remaining = response.headers.get("X-RateLimit-Remaining")
         if remaining is None or remaining.strip() != "0":
             return
-        self._throttled = True
         wait = reset_delay(response.headers.get("X-RateLimit-Reset"))
-        if wait:
+        if wait is None:  # used up, and no word of when it resets: pace from now on
+            self._throttled = True
+        elif wait:
             log.warning(f"Act! rate limit used up; waiting {wait:.1f}s for it to reset")
             self._pause(table, wait, stop)
 
@@ -603,6 +648,15 @@ def _read_body(table: str, url: str, response: requests.Response, limit: int) ->
             raise AnswerTooLarge(table, url, size, limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def told_wait(response: requests.Response | None) -> float | None:
+    """The seconds a 429's or 503's Retry-After (else X-RateLimit-Reset) tells to wait; None
+    when it tells none."""
+    if response is None or response.status_code not in TOLD_TO_WAIT_STATUSES:
+        return None
+    told = retry_after(response.headers.get("Retry-After"))
+    return told if told is not None else reset_delay(response.headers.get("X-RateLimit-Reset"))
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy = DEFAULT_POLICY) -> float:

@@ -78,7 +78,7 @@ CONTACTS_PER_COMPANY = 10
 SLOW_SERVER = {"request_seconds": 0.15, "record_seconds": 0.0002, "max_concurrent": 4}
 DEBUG_SCHEMA = "tester"  # where `fivetran debug` puts the tables in files/warehouse.db
 MEASURED = ("speed", "wide", "slow", "memory")  # the goals measured through `fivetran debug`
-SCENARIOS = (*MEASURED, "soak")
+SCENARIOS = (*MEASURED, "soak", "throttled")
 # Measured commands run under this small wrapper, which reports their own peak RSS.
 PEAK_RSS = [sys.executable, str(PROJECT / "bench" / "peak_rss.py")]
 RESULTS = PROJECT / "bench" / "results"
@@ -467,6 +467,13 @@ def main(argv: list[str]) -> int:
 
         status = soak.main([])
         args.scenarios.remove("soak")
+        if not args.scenarios:
+            return status
+    if "throttled" in args.scenarios:
+        from bench import throttled  # here: bench.throttled imports this module
+
+        status = throttled.main([f"--repeat={args.repeat}", f"--scale={args.scale}"])
+        args.scenarios.remove("throttled")
         if not args.scenarios:
             return status
     Logging.LOG_LEVEL = Logging.Level.WARNING  # outside `fivetran debug` the SDK sets no level

@@ -576,6 +576,11 @@ class ActEmulator:
             "answers": 0,
             "records_served": 0,
             "answers_by_table": {},
+            # Requests refused on purpose (refuse_share, authorize_throttle_every), by kind ("429",
+            # "503", "dropped", "authorize_429"), and the seconds their Retry-After told, by table
+            # ("authorization" for /authorize): what the refusals alone force a client to wait.
+            "refused": {},
+            "told_seconds": {},
         }
         self._counter_lock = threading.Lock()
         self._turns: tuple[int, threading.BoundedSemaphore] | None = None
@@ -692,6 +697,13 @@ class ActEmulator:
             self.stats[key] += 1
             return self.stats[key]
 
+    def count_refusal(self, table: str, kind: str, told: float) -> None:
+        with self._counter_lock:
+            self.stats["faults"] += 1
+            self.stats["refused"][kind] = self.stats["refused"].get(kind, 0) + 1
+            waits = self.stats["told_seconds"]
+            waits[table] = waits.get(table, 0.0) + told
+
     def count_answer(self, table: str, records: int) -> None:
         with self._counter_lock:
             self.stats["answers"] += 1
@@ -800,7 +812,7 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.emulator
         every = emulator.settings.authorize_throttle_every
         if every and (emulator.count("authorize_requests") - 1) % every == 0:
-            emulator.count("faults")
+            emulator.count_refusal("authorization", "authorize_429", 1.0)
             return self._json(429, {"message": "Too many requests."}, {"Retry-After": "1"})
         header = self.headers.get("Authorization", "")
         database = self.headers.get("Act-Database-Name", "")
@@ -834,7 +846,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "X-RateLimit-Reset": str(int(time.time()) + 60),
             }
         if settings.refuse_share and random.random() < settings.refuse_share:
-            return self._refuse(emulator.count("faults"))
+            return self._refuse(table)
         if settings.throttle_every and number % settings.throttle_every == 0:
             emulator.count("faults")
             return self._json(
@@ -930,14 +942,20 @@ class _Handler(BaseHTTPRequestHandler):
             query.top = min(query.top or settings.page_cap, settings.page_cap)
         return query
 
-    def _refuse(self, number: int) -> None:
-        """The `number`th refusal: a 429, a 503 or a dropped connection, in turn."""
-        if number % 3 == 0:
+    def _refuse(self, table: str) -> None:
+        """A refusal of a request for `table`: a 429, a 503 or a dropped connection, in turn."""
+        emulator = self.emulator
+        with emulator._counter_lock:
+            number = emulator.stats["faults"] + 1
+        kind = ("dropped", "429", "503")[number % 3]
+        after = emulator.settings.retry_after
+        emulator.count_refusal(table, kind, 0.0 if kind == "dropped" else after)
+        if kind == "dropped":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
-        status = 429 if number % 3 == 1 else 503
-        told = {"Retry-After": f"{self.emulator.settings.retry_after:g}"}
+        status = int(kind)
+        told = {"Retry-After": f"{after:g}"}
         self._json(status, {"message": "Too many requests." if status == 429 else "Busy."}, told)
 
     def _send_cut(self, body: bytes) -> None:

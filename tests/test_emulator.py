@@ -593,3 +593,19 @@ def test_a_kind_of_record_the_data_lacks_is_served_as_an_empty_page():
         assert get(f"{server.base_url}/api/groups/g1/associated-contacts", bearer)[0] == 404
     finally:
         server.stop()
+
+
+def test_refusals_are_counted_by_kind_with_the_waits_they_tell(server):
+    """What the throttled benchmark's refusal floor is computed from."""
+    bearer = "Bearer " + token(server)
+    server.configure(refuse_share=1.0, retry_after=2.0, authorize_throttle_every=1)
+    statuses = []
+    for _ in range(6):
+        try:
+            statuses.append(get(f"{server.base_url}/api/contacts", {"Authorization": bearer})[0])
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            statuses.append("dropped")
+    assert sorted(statuses, key=str) == sorted([429, 429, 503, 503, "dropped", "dropped"], key=str)
+    assert get(f"{server.base_url}/authorize", {"Authorization": basic()})[0] == 429
+    assert server.stats["refused"] == {"429": 2, "503": 2, "dropped": 2, "authorize_429": 1}
+    assert server.stats["told_seconds"] == {"contacts": 8.0, "authorization": 1.0}
