@@ -459,7 +459,8 @@ SETTINGS = (
         "Throttle pause (seconds)",
         partial(_number, minimum=0),
         "Optional. Pause between requests once Act! has throttled this sync; none before.",
-        "seconds between requests, once Act! has throttled this sync without saying how long to wait",
+        "seconds between requests, once Act! has throttled this sync without saying how long"
+        " to wait",
         default=str(DEFAULT_RATE_LIMIT_PAUSE),
         field="rate_limit_pause",
     ),
