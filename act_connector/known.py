@@ -106,7 +106,8 @@ class KnownSet:
         # Bytes of a packed key (ID_BYTES, or twice that for pairs); set by the first key that
         # packs, and a key of the other size is kept as it is.
         self._width = width
-        self._keys = _Keys(rows, width or ID_BYTES)  # packed records, sorted by key
+        # Packed records, sorted by key; None once set aside (read again from _encoded).
+        self._packed: _Keys | None = _Keys(rows, width or ID_BYTES)
         self._other: dict = other or {}  # id -> cursor, for what does not pack
         self._changes: dict = {}  # id -> cursor or _DELETED, not folded in yet
         self._encoded = encoded  # the state's form of the set as it is, while it is unchanged
@@ -125,6 +126,25 @@ class KnownSet:
             self._encoded = encode(self._keys.rows, self._width, self._other)
         return self._encoded
 
+    def set_aside(self) -> None:
+        """Frees the packed records, keeping only the state's form of the set: for a table done
+        syncing, whose set later checkpoints only send (a first sync's link tables hold
+        megabytes). Asked again, the set reads itself back from that form."""
+        self.to_state()
+        self._packed = None
+
+    @property
+    def _keys(self) -> _Keys:
+        keys = self._packed
+        if keys is None:  # set aside: read back from the state's form, which is unchanged
+            rows, _, width = decode(self._encoded)
+            keys = self._packed = _Keys(rows, width or ID_BYTES)
+        return keys
+
+    @_keys.setter
+    def _keys(self, keys: _Keys) -> None:
+        self._packed = keys
+
     # -- the set
     def __len__(self) -> int:
         self._fold()
@@ -137,8 +157,9 @@ class KnownSet:
             return NOT_KNOWN if cursor is _DELETED else cursor
         if record_id in self._other:
             return self._other[record_id]
-        index = self._keys.find(pack_key(record_id))
-        return NOT_KNOWN if index is None else self._keys.cursor(index)
+        keys = self._keys
+        index = keys.find(pack_key(record_id))
+        return NOT_KNOWN if index is None else keys.cursor(index)
 
     def put(self, record_id, cursor: Cursor) -> None:
         self._change(record_id, cursor)

@@ -42,6 +42,7 @@ class Pages:
         with Pages(first_rows, follow, fetch, name) as pages:
             for rows, after in pages:
                 ...  # write rows; `after` is the position to checkpoint
+                del rows  # written: not held while the next page is awaited
 
     The walk ends at the first empty page, or at a page after which `follow` asks for nothing.
     `follow` checks a page, keeps the rows that can be written and says what comes next (raising
@@ -67,6 +68,9 @@ class Pages:
                 return
             upcoming = self._prefetch.submit(self._fetch, request, self._stop)
             yield rows, after
+            # Written: freed before the next page is awaited (the caller lets go of its rows
+            # too), so that a walk waiting on a slow server holds one page, not two.
+            del page, rows
             page = upcoming.result()
 
     def __exit__(self, kind, error, traceback) -> None:

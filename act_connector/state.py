@@ -72,6 +72,7 @@ class SyncState:
         self._tables = tables
         self._published = {name: table.to_state() for name, table in tables.items()}
         self._left_behind: dict[str, list[str]] = {}  # see leave_behind
+        self._waiting = 0  # rows written since the last checkpoint, every table's (see waiting)
 
     @classmethod
     def load(cls, state: dict | None, catalog: Catalog) -> SyncState:
@@ -109,6 +110,23 @@ class SyncState:
         """The table's live state, which only its emitter changes."""
         with self._lock:
             return self._tables.setdefault(name, TableState())
+
+    def waiting(self, written: int) -> int:
+        """Notes rows a table wrote; the rows every table wrote since the last checkpoint, which
+        the SDK holds until one: a table's walk checkpoints when they reach batch_size, as well
+        as every batch_size rows of its own."""
+        with self._lock:
+            self._waiting += written
+            return self._waiting
+
+    def set_aside(self, names: list[str]) -> None:
+        """Tables done syncing: their remembered sets keep only the state's form that later
+        checkpoints send, not their packed records as well (known.py)."""
+        with self._lock:
+            sets = [table.known for name in names if (table := self._tables.get(name))]
+        for known in sets:
+            if known is not None:
+                known.set_aside()
 
     def publish(self, name: str, operations) -> None:
         """Checkpoints the table's state as it now is, with every other table's last published;
@@ -152,6 +170,7 @@ class SyncState:
                     self._published.pop(follower, None)
             with log.turn():
                 operations.checkpoint(self._as_dict())
+            self._waiting = 0
 
     def to_dict(self) -> dict:
         with self._lock:

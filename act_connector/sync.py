@@ -12,7 +12,8 @@ A table's sync is made of walks, chosen before it starts (plan.py):
 pages.py walks the pages (fetching the next while one is written), emitter.py writes rows,
 deletions and checkpoints and keeps the remembered set true, followers.py are the tables written
 as a table's records are (links, line items), state.py is the state (and known.py the set
-within it). A walk checkpoints once its rows are emitted, every batch_size rows and at its end.
+within it). A walk checkpoints once its rows are emitted, every batch_size rows (its own, or every
+table's since the last checkpoint, which the SDK holds until one) and at its end.
 Everything a sync's tables share (client, settings, state, upper bound) is one SyncContext.
 A database's sync (DatabaseSync) starts, runs its tables on the workers it is given (its own, in
 run_sync; those every database shares, in databases.py) and sums up.
@@ -296,10 +297,13 @@ class TableSync:
 
     def run(self) -> TableResult:
         try:
-            return self._run()
+            result = self._run()
         finally:
             for follower in self.followers:
                 follower.close()
+        # Done: its sets are asked nothing more, and later checkpoints send only their text.
+        self.context.state.set_aside([self.table.name, *(f.spec.name for f in self.followers)])
+        return result
 
     def _run(self) -> TableResult:
         started = time.monotonic()
@@ -366,14 +370,22 @@ class TableSync:
         pages may be smaller (wide records, a server's cap), and every checkpoint sends the whole
         state, every table's remembered set (megabytes in a large database), which the SDK copies
         several times over; a failure makes the next sync read at most batch_size rows again.
+        A checkpoint also follows a page once the rows every table wrote since the last one (its
+        links', other tables') reach batch_size: the SDK holds them all until a checkpoint, and
+        writes them in one go, so that four tables and their links would otherwise hold several
+        times the rows a sync of one table does.
         """
         top, position = walk.top, walk.start
         with walk_pages(self.client, self.table, self.path, walk, first, self.anomalies) as pages:
             unsaved = 0  # rows read since the last checkpoint
+            written = self._written()
             for rows, position in pages:
                 self.emitter.upsert(rows)
                 unsaved += len(rows)
-                if unsaved >= top:
+                # (and the rows every table wrote since a checkpoint, which the SDK holds)
+                waiting = self.context.state.waiting(self._written() - written)
+                written = self._written()
+                if unsaved >= top or waiting >= top:
                     self.emitter.checkpoint(position)
                     unsaved = 0
                 self.result.pages += 1
@@ -382,9 +394,15 @@ class TableSync:
                     f"{self.emitter.upserted} records"
                 )
                 self.progress.page(self.emitter.upserted, position.cursor)
+                del rows  # written: not held while the next page is awaited (pages.py)
             if unsaved:
                 self.emitter.checkpoint(position)
         return position
+
+    def _written(self) -> int:
+        """Rows this table and the tables its records feed have written or deleted."""
+        emitters = (self.emitter, *(follower.emitter for follower in self.followers))
+        return sum(emitter.upserted + emitter.deleted for emitter in emitters)
 
     def _truncate(self, position: Position) -> None:
         """Read from scratch: every row is first marked deleted, and what Act! still has is
@@ -455,6 +473,7 @@ class MembershipSync:
             members.finish(reconciled=context.until)
         finally:
             members.close()
+        context.state.set_aside([table.name])
         log.info(members.finish_line(self.parent.name))
         return TableResult.of(table.name, members.emitter, table.paths[0])
 

@@ -459,3 +459,24 @@ def test_records_of_a_key_size_it_does_not_pack_are_refused(count):
     entry = {"format": 2, "count": count, "key_bytes": 24, "packed": "eAFjYCAPAAAAOAAB"}
     with pytest.raises(ValueError):
         KnownSet.from_state(entry)
+
+
+def test_a_set_set_aside_keeps_only_its_state_form_and_reads_itself_back():
+    """A table done syncing frees its packed records (later checkpoints only send its text);
+    asked again, the set is as it was."""
+    rng = random.Random(7)
+    links = KnownSet()
+    parents = [guid(rng) for _ in range(300)]
+    for parent in parents:
+        for position in range(3):
+            links.put(f"{parent}|{guid(rng)}", position)
+    entry = links.to_state()
+    lost = sorted(links.pairs_of({parents[0]}))
+    links.set_aside()
+    assert links._packed is None  # the packed records are freed
+    assert links.to_state() is entry  # what checkpoints send, unchanged and not encoded again
+    assert links._packed is None
+    assert sorted(links.pairs_of({parents[0]})) == lost  # read back from its text
+    assert len(links) == 900 and links.get(lost[0]) == 0
+    links.discard(lost[0])
+    assert links.to_state()["count"] == 899

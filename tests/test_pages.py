@@ -1,6 +1,8 @@
 """The page iterator: the next page is fetched while one is written, and abandoned on error."""
 
+import gc
 import time
+import weakref
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -96,3 +98,37 @@ def test_a_full_page_of_a_smaller_top_is_taken_for_no_server_cap(catalog, monkey
         walked = [(len(rows), after) for rows, after in pages]
     assert [count for count, _ in walked] == [4, 1, 1, 1] and client.asked == [1, 1, 1, 1]
     assert walked[-1][1] == Position("2025-01-07T00:00:00Z", "c7") and walked[-1][1].cap == 0
+
+
+class Row(dict):
+    """A record that can be watched (weakref) for whether anything still holds it."""
+
+
+def test_a_written_page_is_not_held_while_the_next_is_awaited():
+    """A walk waiting on a slow server holds the page on its way, not the one it wrote too:
+    four tables' walks at once would otherwise hold twice the pages."""
+    first = [Row(page=1)]
+    made = {1: weakref.ref(first[0])}
+    held = []  # while each page was awaited, after the one before was written
+
+    def fetch(number, stop):
+        time.sleep(0.2)  # a slow server: the page before is written meanwhile
+        gc.collect()
+        held.append(made[number - 1]() is not None)
+        if number > 3:
+            return []
+        row = Row(page=number)
+        made[number] = weakref.ref(row)
+        return [row]
+
+    def follow(rows):
+        return rows, rows[-1]["page"] + 1, rows[-1]["page"]
+
+    written = []
+    with Pages(first, follow, fetch, "test") as pages:
+        del first
+        for rows, _ in pages:
+            written.append(rows[0]["page"])
+            del rows  # as a walk does once its page is written
+    assert written == [1, 2, 3]
+    assert held == [False, False, False]

@@ -1,11 +1,16 @@
 """Checkpoints: a table and its link tables publish as one, and an unchanged state is not sent."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 from act_connector import emitter as emitter_module
+from act_connector.config import validate_configuration
 from act_connector.emitter import Emitter
 from act_connector.links import LinkTable
 from act_connector.paging import Position
 from act_connector.state import SyncState
-from tests.helpers import RecordingOperations, follower
+from act_connector.sync import DatabaseSync, TableSync
+from tests.conftest import emulator_configuration
+from tests.helpers import RecordingOperations, as_in_a_new_process, follower
 
 OPPORTUNITY = {"id": "o1", "edited": "2025-01-01T00:00:00+00:00", "contacts": [{"id": "c1"}]}
 
@@ -122,3 +127,51 @@ def test_what_a_walk_learned_of_its_pages_is_kept_and_only_counts_are_read_back(
         entry = {"cursor": saved.cursor, "id": "c1", "cap": wrong, "top": wrong}
         position = SyncState.load({"tables": {"contacts": entry}}, catalog).positions["contacts"]
         assert (position.cap, position.top) == (0, 0), wrong
+
+
+def test_tables_done_syncing_keep_only_the_text_of_their_sets(emulator, catalog):
+    """A first sync's remembered sets are freed as each table finishes (its followers' too):
+    what later checkpoints send is their text, kept as it was last checkpointed."""
+    tables = ("contacts", "opportunities", "opportunity_contacts", "opportunity_products")
+    settings = validate_configuration(
+        emulator_configuration(emulator, tables=",".join(tables)), catalog
+    )
+    operations = RecordingOperations()
+    as_in_a_new_process()
+    sync = DatabaseSync(settings, catalog, None, operations)
+    with ThreadPoolExecutor(2) as workers:
+        sync.collect([workers.submit(table) for table in sync.start()])
+    sync.close()
+    last = operations.checkpoints[-1]["tables"]
+    for name in tables:
+        known = sync.state.table(name).known
+        assert known._packed is None, name
+        assert known.to_state() == last[name]["known"]
+        assert last[name]["known"]["count"] > 0
+
+
+def test_a_walk_checkpoints_once_every_tables_waiting_rows_reach_batch_size(
+    emulator, catalog, monkeypatch
+):
+    """The SDK holds every table's rows until a checkpoint: a walk checkpoints once the rows
+    the tables wrote since the last one reach batch_size, not only its own."""
+    settings = validate_configuration(
+        emulator_configuration(emulator, tables="contacts", batch_size="1000"), catalog
+    )
+    operations = RecordingOperations()
+    as_in_a_new_process()
+    sync = DatabaseSync(settings, catalog, None, operations)
+    truncate = TableSync._truncate
+
+    def truncated(table_sync, position):
+        truncate(table_sync, position)
+        sync.state.waiting(999)  # another table's rows, written since that checkpoint
+
+    monkeypatch.setattr(TableSync, "_truncate", truncated)
+    (contacts,) = sync.start()
+    contacts()
+    sync.close()
+    positions = [c["tables"]["contacts"].get("id") for c in operations.checkpoints]
+    # the truncate's, the first page's (200 of 230 contacts: 999 + 200 rows wait), the walk's end
+    assert len(positions) == 3 and positions[0] is None and None not in positions[1:]
+    assert sync.state.waiting(0) == 0  # counted again from the last checkpoint
