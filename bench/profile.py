@@ -1,10 +1,11 @@
-"""Where a sync's time goes: `python -m bench.profile` runs the floor and the connector through
-`fivetran debug` on live-shaped contacts (as goal 1 does) under py-spy, a sampling profiler that
-sees every thread (cProfile sees only the main one, which waits for the table workers), and
-splits the samples by stage: HTTP and JSON parse, flatten and coerce, the remembered set and the
-state, the connector's own paging and emitting, the SDK's record path (names, encoding,
-buffering, checkpoints), DuckDB's write, and start-up. The connector's process runs on one core,
-so the time no thread was running is time spent waiting (on the server, or a lock).
+"""Where a sync's time goes: `python -m bench.profile` runs the connector and the floor (which
+checkpoints as often) through `fivetran debug` on live-shaped contacts, as goal 1 does, under
+py-spy, a sampling profiler that sees every thread (cProfile sees only the main one, which waits
+for the table workers), and splits the samples by stage: HTTP and JSON parse, flatten and
+coerce, the remembered set and the state, the connector's own paging and emitting, the SDK's
+record path (names, encoding, buffering, checkpoints), DuckDB's write, and start-up. The
+connector's process runs on one core, so the time no thread was running is time spent waiting
+(on the server, or a lock).
 
 `--contacts N` (default 50,000), `--reconcile off` for the connector without its remembered set,
 `--raw DIR` to keep py-spy's samples (flamegraph.pl reads them); the split is written to
@@ -151,15 +152,17 @@ def main(argv: list[str]) -> int:
             configuration = connector_configuration(server.port, 2000)
             if args.reconcile == "off":
                 configuration["reconcile_interval_hours"] = "off"
-            print(f"{n:,} contacts: the floor under py-spy …", flush=True)
-            floor_side = profiled(
-                "floor", samples,
-                lambda raw: floor(folder, configuration, sizes, pin, wrap=under_py_spy(raw)),
-            )  # fmt: skip
-            print("  the connector under py-spy …", flush=True)
+            print(f"{n:,} contacts: the connector under py-spy …", flush=True)
             connector_side = profiled(
                 "connector", samples,
                 lambda raw: fivetran_debug(connector, configuration, pin, wrap=under_py_spy(raw)),
+            )  # fmt: skip
+            print("  the floor under py-spy, checkpointing as often …", flush=True)
+            checkpoints = connector_side["checkpoints"]
+            floor_side = profiled(
+                "floor", samples,
+                lambda raw: floor(folder, configuration, sizes, pin, wrap=under_py_spy(raw),
+                                  checkpoints=checkpoints),
             )  # fmt: skip
     from bench.__main__ import machine
 
