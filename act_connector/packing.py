@@ -9,7 +9,10 @@ The SDK keeps nothing between syncs but the state, so the set lives there, small
   The records are sorted and cut into byte planes (every record's first byte, then every second
   byte, …), so that zlib squeezes what sorting made alike (leading id bytes, a parent's repeated
   id, the high bytes of edit times, the constant date of plain GUIDs), and the result is base64:
-  about 23 bytes a record in the state (`make bench` measures it).
+  about 23 bytes a record in the state (`make bench` measures it). A plane zlib cannot shrink
+  (a GUID's random bytes: most of a record) is kept as it is ("raw", "raw_planes"): squeezing it
+  gained nothing and took three quarters of the encoding, which a sync repeats at every
+  checkpoint of a table whose set changed.
 - Any other id or cursor (an integer id, an upper-case GUID, a text that is no timestamp) is kept
   as it is in JSON, zlib-compressed: correct for every table, only larger.
 
@@ -57,6 +60,9 @@ DATE_DIGITS = 8  # MMddyyyy
 # zlib's fastest level: about 1% larger than its default here, in 60% of the time, and the set is
 # encoded again at every checkpoint that changed it.
 ZLIB_LEVEL = 1
+# A plane whose first PLANE_SAMPLE bytes zlib shrinks by less than a tenth is kept as it is.
+PLANE_SAMPLE = 4096
+INCOMPRESSIBLE = 0.9
 
 
 def cursor_value(raw) -> Cursor:
@@ -153,7 +159,9 @@ def encode(rows: bytes, width: int | None, other: dict) -> dict:
     its cursor) and the records that do not pack."""
     row = (width or ID_BYTES) + CURSOR_BYTES
     entry = {"format": FORMAT, "count": len(rows) // row + len(other)}
-    entry["packed"] = _packed_text(rows, row)
+    entry["packed"], raw, raw_planes = _packed_texts(rows, row)
+    if raw_planes:
+        entry["raw"], entry["raw_planes"] = raw, raw_planes
     if rows:
         entry["key_bytes"] = width
     if other:
@@ -171,31 +179,64 @@ def decode(entry) -> tuple[bytes, dict, int | None]:
     width = entry.get("key_bytes", ID_BYTES)
     try:
         planes = zlib.decompress(base64.b64decode(entry.get("packed", ""), validate=True))
+        raw = base64.b64decode(entry.get("raw", ""), validate=True)
         other_text = entry.get("other")
         pairs = json.loads(zlib.decompress(base64.b64decode(other_text))) if other_text else []
     except (binascii.Error, zlib.error, TypeError, ValueError) as error:
         raise ValueError(f"unreadable ({error})") from None
     row = width + CURSOR_BYTES if width in KEY_SIZES else 0
-    count = len(planes) // row if row else 0
-    if (planes and not row) or len(planes) != count * row:
+    size = len(planes) + len(raw)
+    count = size // row if row else 0
+    raw_planes = entry.get("raw_planes", [])
+    if (size and not row) or size != count * row:
         raise ValueError("its records are not of a size it packs")
+    if not _plane_numbers(raw_planes, row) or len(raw) != len(raw_planes) * count:
+        raise ValueError("its planes kept as they are do not add up")
     if count + len(pairs) != entry.get("count"):
         raise ValueError("its size does not match its count")
-    rows = bytearray(len(planes))
+    rows, kept, squeezed = bytearray(size), 0, 0
+    raw_set = set(raw_planes)
     for byte in range(row):
-        rows[byte::row] = planes[byte * count : (byte + 1) * count]
+        if byte in raw_set:
+            rows[byte::row] = raw[kept * count : (kept + 1) * count]
+            kept += 1
+        else:
+            rows[byte::row] = planes[squeezed * count : (squeezed + 1) * count]
+            squeezed += 1
     other = {record_id: cursor for record_id, cursor in pairs}
     return bytes(rows), other, width if count else None
 
 
-def _packed_text(rows: bytes, row: int) -> str:
-    """The state's text of the packed records: byte planes, compressed, in base64. Made a plane
-    at a time, and each form freed before the next is made, so that a large set costs twice
-    its text at most, not five copies of itself (it is encoded at every checkpoint)."""
+def _plane_numbers(numbers, row: int) -> bool:
+    """Whether `numbers` names planes of a record of `row` bytes, in order, once each."""
+    if not isinstance(numbers, list) or not all(type(n) is int for n in numbers):
+        return False
+    return numbers == sorted(set(numbers)) and all(0 <= n < max(row, 1) for n in numbers)
+
+
+def _packed_texts(rows: bytes, row: int) -> tuple[str, str, list[int]]:
+    """The state's texts of the packed records: their byte planes that zlib shrinks, compressed,
+    in base64; those it does not (INCOMPRESSIBLE), as they are, in base64; and which planes
+    those are. Made a plane at a time, each form freed before the next is made, so that a large
+    set costs twice its text at most, not five copies of itself (it is encoded at every
+    checkpoint)."""
     compressor, compressed = zlib.compressobj(ZLIB_LEVEL), bytearray()
+    raw, raw_planes = bytearray(), []
     for byte in range(row):
-        compressed += compressor.compress(rows[byte::row])
+        plane = rows[byte::row]
+        sample = plane[:PLANE_SAMPLE]
+        if sample and len(zlib.compress(sample, ZLIB_LEVEL)) >= INCOMPRESSIBLE * len(sample):
+            raw += plane
+            raw_planes.append(byte)
+        else:
+            compressed += compressor.compress(plane)
+        del plane
     compressed += compressor.flush()
-    encoded = base64.b64encode(compressed)
-    del compressed
+    return _text(compressed), _text(raw), raw_planes
+
+
+def _text(data: bytearray) -> str:
+    """Base64 text of `data`, which it empties: no more than two forms of it live at once."""
+    encoded = base64.b64encode(data)
+    data.clear()
     return encoded.decode("ascii")
