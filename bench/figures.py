@@ -39,8 +39,12 @@ def server_floor_seconds(
 
 def quiet_target(catalog: Catalog, tables: tuple[str, ...]) -> int:
     """Requests a quiet incremental sync needs: one per table that is read by requests of its
-    own, plus the authorization."""
-    return 1 + sum(catalog.tables[name].read in REQUESTING_READS for name in tables)
+    own, plus the authorization; and one more for a list read whole that takes a query (the
+    field definitions): a server may cap a list's pages silently below $top, so its first page
+    ends it only once a request past it finds nothing (listing.PageCap)."""
+    specs = [catalog.tables[name] for name in tables]
+    paged_lists = sum(spec.read == "whole" and spec.queryable for spec in specs)
+    return 1 + sum(spec.read in REQUESTING_READS for spec in specs) + paged_lists
 
 
 def spread(values: list[float]) -> dict:

@@ -11,6 +11,7 @@ from bench.figures import shown
 SPEED_TARGET = 1.00  # connector / typed floor, end to end
 SLOW_TARGET = 1.15  # connector / max(writer floor, server floor)
 OWN_MEMORY_MB = 80  # the connector's own memory while update() runs, at most
+WORKERS_MEMORY_MB = 100  # the same in goal 2's first sync, four tables at once (issue 28)
 GROWTH_MB = 15  # its growth between the two memory sizes, at most
 
 
@@ -138,11 +139,12 @@ def slow_goals(results: dict) -> list[str]:
         f"at most {SLOW_TARGET:.2f}x | {met(statistics.median(ratios), SLOW_TARGET)} |",
         "| 3. with the workers: the connector's own memory in that first sync (its update() "
         "peak less the writer floor's) | "
-        f"{shown(own, ' MB', 1)} | under {OWN_MEMORY_MB} MB | "
-        f"{met(statistics.median(own), OWN_MEMORY_MB)} |",
+        f"{shown(own, ' MB', 1)} | under {WORKERS_MEMORY_MB} MB | "
+        f"{met(statistics.median(own), WORKERS_MEMORY_MB)} |",
         "| 4. quiet incremental sync, nothing changed: requests (time) | "
         f"{shown(quiet, '', 0)} ({shown(quiet_seconds, ' s')})"
-        f" | {target}: one per table read by requests, plus authorization | "
+        f" | {target}: one per table read by requests (the field definitions, two), plus "
+        "authorization | "
         f"{met(statistics.median(quiet), target)} |",
     ]
 

@@ -111,6 +111,7 @@ def test_server_floor_is_the_servers_time_shared_by_its_concurrent_requests():
 def test_a_quiet_sync_may_ask_once_per_table_read_by_requests(catalog):
     tables = ("contacts", "users", "opportunity_contacts")  # keyset, whole, links
     assert quiet_target(catalog, tables) == 3
+    assert quiet_target(catalog, ("fields",)) == 3  # authorization, the list, once past its end
 
 
 def test_repeated_figures_show_their_spread():
