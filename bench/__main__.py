@@ -495,16 +495,23 @@ def main(argv: list[str]) -> int:
             print(f"Run {number} of {args.repeat} ({pin.note})", flush=True)
             results["runs"].append(one_run(folder, connector, args, pin))
     report = render(results)
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     cpu = re.sub(r"[^a-z0-9]+", "-", results["machine"]["cpu"].lower()).strip("-")[:40]
     slug = f"{cpu}-{results['machine']['cores']}-cores"
     if args.scenarios != list(MEASURED):  # a partial run does not replace the day's full one
         slug += "-" + "-".join(args.scenarios)
-    path = unused_path(RESULTS, f"{results['date']}-{slug}")
+    save(f"{results['date']}-{slug}", report, results)
+    return 0
+
+
+def save(stem: str, report: str, results: dict) -> Path:
+    """Prints the report and keeps it, with its figures as JSON, in bench/results/`stem`.md
+    (unused_path's name)."""
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = unused_path(RESULTS, stem)
     path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
     print(f"Saved to {path.relative_to(PROJECT)}")
-    return 0
+    return path
 
 
 def unused_path(folder: Path, stem: str) -> Path:

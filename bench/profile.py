@@ -15,7 +15,6 @@ bench/results/<date>-profile-<N>.md.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -26,12 +25,12 @@ from pathlib import Path
 from bench.__main__ import (
     CONTACTS_PER_COMPANY,
     LIVE_COLUMNS,
-    RESULTS,
     emulator,
     fivetran_debug,
     floor,
+    machine,
     pinning,
-    unused_path,
+    save,
 )
 from bench.act_data import CONTACT_COLUMNS
 from bench.extraction import connector_configuration
@@ -164,21 +163,14 @@ def main(argv: list[str]) -> int:
                 lambda raw: floor(folder, configuration, sizes, pin, wrap=under_py_spy(raw),
                                   checkpoints=checkpoints),
             )  # fmt: skip
-    from bench.__main__ import machine
-
     spec = machine()
     results = {
         "date": date.today().isoformat(), "contacts": n, "reconcile": args.reconcile,
         "machine": f"{spec['cpu']}, {spec['cores']} cores", "pinning": pin.note,
         "sides": {"floor": floor_side, "connector": connector_side},
     }  # fmt: skip
-    report = render(results)
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.reconcile == "on" else "-reconcile-off"
-    path = unused_path(RESULTS, f"{results['date']}-profile-{n}{suffix}")
-    path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
-    print(f"Saved to {path}")
+    save(f"{results['date']}-profile-{n}{suffix}", render(results), results)
     return 0
 
 

@@ -30,7 +30,7 @@ from act_connector.catalog import Catalog, TableSpec, load_catalog  # noqa: E402
 from act_connector.config import validate_configuration  # noqa: E402
 from act_connector.errors import ActConnectorError  # noqa: E402
 from act_connector.sync import run_sync  # noqa: E402
-from bench.__main__ import unused_path  # noqa: E402
+from bench.__main__ import save  # noqa: E402
 from emulator.server import ActEmulator, Store  # noqa: E402
 from tests.conftest import emulator_configuration  # noqa: E402
 from tests.e2e.harness import differences, emitted_rows  # noqa: E402
@@ -57,7 +57,6 @@ SIZES = {
     "products": 40,
 }
 SEED = 29
-RESULTS = PROJECT / "bench" / "results"
 # A line item's parent, in the record the emulator serves.
 PARENT_KEYS = {"opportunity_products": "opportunityID"}
 
@@ -204,12 +203,7 @@ def main(argv: list[str]) -> int:
     # Each retry is a warning: hundreds a sync. The soak prints a line a sync instead.
     Logging.LOG_LEVEL = Logging.Level.SEVERE
     results = soak(args.syncs)
-    report = render(results)
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = unused_path(RESULTS, f"{results['date']}-soak")
-    path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
-    print(f"Saved to {path.relative_to(PROJECT)}")
+    save(f"{results['date']}-soak", render(results), results)
     return 1 if results["failures"] else 0
 
 

@@ -48,7 +48,7 @@ from bench.__main__ import (  # noqa: E402
     fivetran_debug,
     machine,
     pinning,
-    unused_path,
+    save,
 )
 from bench.extraction import connector_configuration  # noqa: E402
 from tests.e2e.harness import warehouse_rows  # noqa: E402
@@ -66,7 +66,6 @@ THROTTLED = {
     "authorize_throttle_every": 2,
 }
 BATCH_SIZE = 1000
-RESULTS = PROJECT / "bench" / "results"
 # The connector's retry line: "Table 'x': HTTP 429: … from URL; retry 2 in 1.0s", or a network
 # error's "ConnectionError: … from URL; retry 1 in 0.7s".
 RETRY = re.compile(
@@ -266,13 +265,8 @@ def main(argv: list[str]) -> int:
                 flush=True,
             )
     with_median_clean(results["runs"])
-    report = render(results)
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     stem = f"{results['date']}-throttled" + (f"-{args.label}" if args.label else "")
-    path = unused_path(RESULTS, stem)
-    path.write_text(report + "\n\n```json\n" + json.dumps(results, indent=2) + "\n```\n")
-    print(f"Saved to {path.relative_to(PROJECT)}")
+    save(stem, render(results), results)
     failed = [run for run in results["runs"] if run["row_problems"]]
     return 1 if failed else 0
 
