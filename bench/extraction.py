@@ -21,6 +21,7 @@ class CountingOperations:
 
     def __init__(self):
         self.rows = 0
+        self.checkpoints = 0
 
     def upsert(self, table, data):
         self.rows += 1
@@ -32,7 +33,7 @@ class CountingOperations:
         pass
 
     def checkpoint(self, state):
-        pass
+        self.checkpoints += 1
 
     def warning(self, message):
         pass
@@ -62,6 +63,7 @@ def main(port: int, batch_size: int) -> dict:
         "records": counter.rows,
         "records_per_second": round(counter.rows / seconds),
         "requests": stats.requests,
+        "checkpoints": counter.checkpoints,
         "sleep_seconds": round(stats.sleep_seconds, 3),
         "network_wait_seconds": round(stats.wait_seconds, 2),
     }

@@ -10,7 +10,7 @@ import pytest
 
 from act_connector.catalog import load_catalog
 from act_connector.metadata import typed_catalog
-from bench.__main__ import unused_path
+from bench.__main__ import turned, unused_path
 from bench.act_data import CONTACT_COLUMNS, SIZES, generate, leaves_of, records, scaled
 from bench.figures import quiet_target, server_floor_seconds, shown, spread
 from bench.floor_rows import as_sent, feed, feeds, flat, interleave, rows_of
@@ -118,6 +118,13 @@ def test_repeated_figures_show_their_spread():
     assert spread([3.0, 1.0, 2.0]) == {"min": 1.0, "median": 2.0, "max": 3.0}
     assert shown([1.0]) == "1.00"
     assert shown([1.0, 3.0, 2.0], "x", 1) == "2.0x (1.0x to 3.0x)"
+
+
+def test_each_run_of_goal_1_starts_with_another_side():
+    sides = ["connector", "floor", "unreconciled"]
+    orders = [turned(sides, turn) for turn in range(4)]
+    assert [order[0] for order in orders] == ["connector", "floor", "unreconciled", "connector"]
+    assert all(sorted(order) == sorted(sides) for order in orders)
 
 
 def test_a_second_run_the_same_day_keeps_the_firsts_results(tmp_path):
