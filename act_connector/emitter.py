@@ -47,6 +47,9 @@ class Emitter:
         self._operations = operations
         self._flattener = Flattener(table.columns, table.omit, tuple(table.references))
         self._remember = remember
+        # Truncated in this sync: nothing from before is live, so a record read again was
+        # written in this sync, and writing it again counts no further Monthly Active Row.
+        self._truncated = False
         self._warned_too_large = False
         self.read = 0  # rows read (or made from what was read: links), written or not
         self.upserted = 0
@@ -80,21 +83,23 @@ class Emitter:
             self._operations.truncate(self.table.name)
         self.state.known = KnownSet() if self._remember else None
         self.state.too_large = False
+        self._truncated = True
 
     def upsert(self, records: list[dict]) -> None:
         """Writes an incremental table's records, except those the destination already has as
         they are: a record the set remembers with the very edit time it has now (read again by
         the look-back) is unchanged, and writing it again would only count toward the month's
-        rows."""
+        rows. A table truncated in this sync (read from scratch) writes every record without
+        asking: a lookup per record that could only find one this sync wrote."""
         key, cursor, known = self.table.primary_key, self.table.cursor, self.state.known
         self.read += len(records)
         if known is None:
             self._write(records)
             return
-        changed = []
+        asks, changed = not self._truncated, []
         for record in records:
             value = cursor_value(record.get(cursor))
-            if value is not None and known.get(record[key]) == value:
+            if asks and value is not None and known.get(record[key]) == value:
                 continue
             known.put(record[key], value)
             changed.append(record)

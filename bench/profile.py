@@ -58,6 +58,9 @@ STAGES = (
 OTHER = "start-up and other"
 WAITING = "no thread running (waiting on the server or a lock)"
 IDLE_THREADS = ("_monitor_loop",)  # the SDK's memory sampler, asleep between its samples
+# A thread pool's worker waiting for its next task blocks in C (the queue's get), and py-spy
+# still counts it as running: a sample whose innermost frame is that is no work.
+IDLE_FRAMES = ("_worker (concurrent/futures/thread.py:",)
 
 
 def stage_of(frames: list[str]) -> str:
@@ -82,6 +85,8 @@ def split(raw: Path) -> Counter:
         frames = stack.split(";")
         names = [frame for frame in frames if frame.startswith(("process ", "thread "))]
         if any(idle in name for name in names for idle in IDLE_THREADS):
+            continue
+        if frames[-1].startswith(IDLE_FRAMES):
             continue
         samples[stage_of(frames[len(names) :])] += int(count)
     return samples

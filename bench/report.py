@@ -100,7 +100,8 @@ def speed_details(results: dict) -> list[str]:
         ]
         if all("extraction" in pair for pair in pairs):  # (not in results before 2026-12-08)
             lines.append(
-                f"| {n:,}: extraction alone, the connector's own work (no SDK) | "
+                f"| {n:,}: extraction alone, the warm-up (the connector's own work, no SDK, "
+                "and the emulator's first sort of the table) | "
                 f"{shown(figure(lambda p: p['extraction']['seconds']), ' s')} |"
             )
     if all(

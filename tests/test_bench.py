@@ -150,7 +150,8 @@ def test_a_profiles_samples_are_split_by_the_innermost_frame_outside_the_standar
         f"{head}flush (fivetran_connector_sdk_core/runner.py:2);"
         "upsert (fivetran_connector_sdk_core/destination/duckdb_destination.py:1) 4\n"
         'process 1:"fivetran debug";thread (3): Thread-1 (_monitor_loop);sleep (x.py:1) 9\n'
-        f"{head}<module> (pipreqs/pipreqs.py:1) 1\n",
+        f"{head}<module> (pipreqs/pipreqs.py:1) 1\n"
+        f"{head}Thread.run (threading.py:982);_worker (concurrent/futures/thread.py:81) 6\n",
         encoding="utf-8",
     )
     assert split(raw) == {
