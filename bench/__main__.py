@@ -7,7 +7,8 @@
    200,000 contacts shaped as a live server sends them (about 45 of their columns present, the
    rest absent; a few nulls; whole-second UTC stamps), with the remembered set on and again with
    reconciliation off; and ("wide") on 10,000 contacts with 249 custom fields each, most of them
-   empty, as a live contact was seen with.
+   empty, as a live contact was seen with. Extraction alone warms the emulator first, and the
+   three runs take turns going first (speed_run).
 2. Slow servers: a first sync of the default catalogue from an emulator paced as a real Act!
    server (SLOW_SERVER), against the larger of the writer's floor (the floor for all those rows)
    and the server's (its own time for the requests the sync made, from its counters, divided by

@@ -158,9 +158,9 @@ def main(argv: list[str]) -> int:
             configuration = connector_configuration(server.port, 2000)
             if args.reconcile == "off":
                 configuration["reconcile_interval_hours"] = "off"
-            print("  extraction alone, to warm the emulator (goal 1's warm-up) …", flush=True)
+            print(f"{n:,} contacts: extraction alone, to warm the emulator …", flush=True)
             extraction(server.port, 2000, pin)
-            print(f"{n:,} contacts: the connector under py-spy …", flush=True)
+            print("  the connector under py-spy …", flush=True)
             connector_side = profiled(
                 "connector", samples,
                 lambda raw: fivetran_debug(connector, configuration, pin, wrap=under_py_spy(raw)),
