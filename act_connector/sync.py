@@ -383,8 +383,9 @@ class TableSync:
                 self.emitter.upsert(rows)
                 unsaved += len(rows)
                 # (and the rows every table wrote since a checkpoint, which the SDK holds)
-                waiting = self.context.state.waiting(self._written() - written)
-                written = self._written()
+                now = self._written()
+                waiting = self.context.state.waiting(now - written)
+                written = now
                 if unsaved >= top or waiting >= top:
                     self.emitter.checkpoint(position)
                     unsaved = 0

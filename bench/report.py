@@ -98,25 +98,17 @@ def speed_details(results: dict) -> list[str]:
             f"{shown(figure(lambda p: p['connector']['update_peak_mb']), ' MB', 1)} / "
             f"{shown(figure(lambda p: p['unreconciled']['update_peak_mb']), ' MB', 1)} |",
         ]
-        if all("extraction" in pair for pair in pairs):  # (not in results before 2026-12-08)
+        if all("extraction" in pair for pair in pairs):  # (earlier results have no warm-up)
             lines.append(
                 f"| {n:,}: extraction alone, the warm-up (the connector's own work, no SDK, "
                 "and the emulator's first sort of the table) | "
                 f"{shown(figure(lambda p: p['extraction']['seconds']), ' s')} |"
             )
-    if all(
-        "order" in run["speed"][str(n)] for run in results["runs"] for n in results["speed_sizes"]
-    ):
-        orders = [
-            run["speed"][str(n)]["order"]
-            for run in results["runs"]
-            for n in results["speed_sizes"]
-        ]
-        lines.append(
-            "| order of the runs | "
-            + "; ".join(dict.fromkeys(", ".join(order) for order in orders))
-            + " |"
-        )
+    orders = [run["speed"][str(n)].get("order") for run in results["runs"]
+              for n in results["speed_sizes"]]  # fmt: skip
+    if orders and None not in orders:
+        shown_orders = dict.fromkeys(", ".join(order) for order in orders)
+        lines.append(f"| order of the runs | {'; '.join(shown_orders)} |")
     return lines
 
 
