@@ -94,10 +94,10 @@ class RetryPolicy:
     bodies cut off mid-transfer are all retried. A wait the server tells (Retry-After, or
     X-RateLimit-Reset) is kept exactly, by the request it answered alone: other requests go on,
     and a told wait does not grow the backoff of the request's later failures. Failures that
-    tell nothing back off, capped, exponentially in their own number; the first network failure
-    of a server that has answered before (a dropped keep-alive connection, a cut body) is
-    retried at once, on a new connection, as urllib3 does. When to stop is read from what the
-    server does, not from a count of attempts:
+    tell nothing back off, capped, exponentially in their own number; the first two network
+    failures of a request to a server that has answered before (a dropped keep-alive connection,
+    a cut body) are retried at once, on a new connection, as urllib3 does. When to stop is read
+    from what the server does, not from a count of attempts:
     - a server this client has never had an answer from (a wrong host or port) gets
       `unreached_attempts`, so that a setup test or a sync pointed at it fails in seconds;
     - a request keeps trying for `request_seconds` while the server answers other requests:
@@ -120,19 +120,25 @@ class RetryPolicy:
     down_seconds: float = 300.0
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
+    # A connection dropped by a server that answers is that connection's (an idle keep-alive a
+    # proxy closed, a balancer's node): a new one is tried at once. A server dropping one
+    # request in ten drops two in a row once in a hundred, which a sync of thousands meets, and
+    # three once in a thousand: the third in a row backs off.
+    network_retries_at_once: int = 2
 
     def delay(
         self, untold: int, response: requests.Response | None, pause: float, reached: bool = True
     ) -> float:
         """The wait before the next attempt: what the server told, exactly; else backoff in
         `untold`, the request's failures that told no wait (this one included), and at least
-        `pause` after a 429; nothing after a first network failure of a server reached."""
+        `pause` after a 429; nothing after the first network failures of a server reached."""
         told = told_wait(response)
         if told is not None:
             return told
-        if response is None and reached and untold == 1:
+        at_once = self.network_retries_at_once if reached and response is None else 0
+        if untold <= at_once:
             return 0.0
-        wait = backoff_delay(max(1, untold - 1) if reached and response is None else untold, self)
+        wait = backoff_delay(max(1, untold - at_once), self)
         if response is not None and response.status_code == 429:
             wait = max(wait, pause)
         return wait

@@ -361,16 +361,19 @@ def test_told_waits_do_not_grow_the_backoff_of_later_failures(settings):
 
 
 @responses.activate
-def test_a_dropped_connection_is_retried_at_once_then_backs_off(settings):
+def test_a_dropped_connection_is_retried_at_once_twice_then_backs_off(settings):
+    """Two drops in a row are chance on a server that drops one request in ten (issue 28's
+    throttled server: backing off from the second cost 5-7% above the refusals' floor); the
+    third backs off, and the fourth longer."""
     authorize_ok()
-    for _ in range(3):
+    for _ in range(4):
         responses.get(CONTACTS, body=requests.ConnectionError("Connection reset by peer"))
     responses.get(CONTACTS, json=[])
     slept = []
     client = client_for(settings, slept)
     client.authorize()  # the server has answered: a dropped connection is no unreached host
     client.get_rows("contacts", "contacts", {})
-    assert slept[0] == 0.0 and 0.5 <= slept[1] <= 1.0 and 1.0 <= slept[2] <= 2.0
+    assert slept[:2] == [0.0, 0.0] and 0.5 <= slept[2] <= 1.0 and 1.0 <= slept[3] <= 2.0
 
 
 @responses.activate
