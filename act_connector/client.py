@@ -94,9 +94,10 @@ class RetryPolicy:
     bodies cut off mid-transfer are all retried. A wait the server tells (Retry-After, or
     X-RateLimit-Reset) is kept exactly, by the request it answered alone: other requests go on,
     and a told wait does not grow the backoff of the request's later failures. Failures that
-    tell nothing back off, capped, exponentially in their own number; the first two network
-    failures of a request to a server that has answered before (a dropped keep-alive connection,
-    a cut body) are retried at once, on a new connection, as urllib3 does. When to stop is read
+    tell nothing back off, capped, exponentially in their own number; a network failure (a
+    dropped keep-alive connection, a cut body) among a request's first two that told nothing,
+    on a server that has answered before, is retried at once, on a new connection, as urllib3
+    does. When to stop is read
     from what the server does, not from a count of attempts:
     - a server this client has never had an answer from (a wrong host or port) gets
       `unreached_attempts`, so that a setup test or a sync pointed at it fails in seconds;
@@ -131,7 +132,8 @@ class RetryPolicy:
     ) -> float:
         """The wait before the next attempt: what the server told, exactly; else backoff in
         `untold`, the request's failures that told no wait (this one included), and at least
-        `pause` after a 429; nothing after the first network failures of a server reached."""
+        `pause` after a 429; nothing after a network failure among the first
+        `network_retries_at_once` of them, on a server reached."""
         told = told_wait(response)
         if told is not None:
             return told
