@@ -2,7 +2,7 @@
 the retries cost, in all in the sync's last log line, per table in a line each, and in the
 doctor's report.
 
-The server is bench/soak.py's (tokens that live a second here, a third of data requests refused
+The server is bench/soak.py's (tokens that live 0.3 s here, a third of data requests refused
 with a 429, a 503 or a dropped connection, every other /authorize throttled), smaller and with
 shorter waits; `make bench` runs ten such syncs at full size.
 """
@@ -29,7 +29,10 @@ SIZES = {
 
 @pytest.fixture
 def server():
-    emulator = strict_server(SIZES, token_ttl=1.0, retry_after=0.2)
+    # Tokens short enough to expire within any run of the sync: it takes 2 s and more, and with
+    # a token of 1 s one run in several never saw one expire (a dropped connection's retry at
+    # once made it quicker).
+    emulator = strict_server(SIZES, token_ttl=0.3, retry_after=0.2)
     yield emulator
     emulator.stop()
 
